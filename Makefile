@@ -1,0 +1,43 @@
+# cp247: `make run` starts the embedded product, `make test` runs every test.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
+export CP247_PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run run-distributed test test-unit lint format events-doc bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/cp247 run --host $${HOST:-127.0.0.1} --port $${PORT:-8080} --data-dir $${CP247_DATA_DIR:-./cp247-data}
+
+run-distributed: $(STAMP)
+	$(BIN)/python -m cp247.distributed
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+events-doc: $(STAMP)
+	$(BIN)/cp247 events-doc --output docs/events.md
+
+clean:
+	rm -rf $(VENV) cp247-data .pytest_cache

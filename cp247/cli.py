@@ -1,0 +1,175 @@
+"""The ``cp247`` command line: run the platform and administer identity and providers.
+
+Every command honours ``--data-dir`` and the same environment variables as the services
+(``CP247_DATABASE_URL`` ...), so it works against the embedded and the distributed set-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cp247.config import ConfigurationError, Settings
+from cp247.errors import DomainError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(args.data_dir)
+
+
+def _app(args: argparse.Namespace, name: str):
+    from cp247.bootstrap import make_application
+
+    return make_application(name, _settings(args))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from cp247.embedded import EmbeddedPlatform
+
+    settings = _settings(args)
+    if settings.store != "sqlite":
+        print("cp247 run is the embedded mode; unset CP247_DATABASE_URL", file=sys.stderr)
+        return 2
+    platform = EmbeddedPlatform(settings)
+    server = platform.serve(args.host, args.port)
+    platform.start()
+    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+    print(
+        f"cp247 embedded: http://{args.host}:{server.server_port}/ "
+        f"(data in {settings.data_dir.resolve()}); Ctrl+C stops",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        platform.stop()
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    user = _app(args, "gateway").add_user(args.username, args.role, args.password)
+    print(f"user {user['username']} added with role {user['role']}", file=sys.stderr)
+    return 0
+
+
+def cmd_providers_add(args: argparse.Namespace) -> int:
+    provider = _app(args, "isp_liaison").register_provider(
+        args.id, args.name, args.country, args.email, args.webhook
+    )
+    print(f"provider {provider['provider_id']} added", file=sys.stderr)
+    return 0
+
+
+def cmd_tokens_issue(args: argparse.Namespace) -> int:
+    if args.provider:
+        _app(args, "isp_liaison").get_provider(args.provider)  # NotFound if unknown
+    token = _app(args, "gateway").issue_token(username=args.username, provider_id=args.provider)
+    print(token)  # the only thing on stdout, so scripts can capture it
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    _app(args, "gateway").revoke_token(args.token)
+    print("token revoked", file=sys.stderr)
+    return 0
+
+
+def cmd_events_doc(args: argparse.Namespace) -> int:
+    from cp247.bootstrap import APPLICATIONS, application_class
+    from events import registry
+    from events.doc import render
+
+    consumers: dict[str, list[str]] = {}
+    for name in APPLICATIONS:
+        cls = application_class(name)
+        for contract in registry:
+            listens = contract.source in cls.upstreams
+            if listens and (contract.name in cls.policies or not cls.publishes):
+                consumers.setdefault(contract.name, []).append(name)
+    text = render(registry, consumers)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=None,
+        help="embedded data directory (default $CP247_DATA_DIR or ./cp247-data)",
+    )
+    parser = argparse.ArgumentParser(prog="cp247", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="start the embedded platform")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8080)
+    run.set_defaults(func=cmd_run)
+
+    users = sub.add_parser("users", help="CP users").add_subparsers(dest="action", required=True)
+    add = users.add_parser("add", parents=[common], help="add a user")
+    add.add_argument("--username", required=True)
+    add.add_argument(
+        "--role", required=True, choices=["police", "prosecution", "oversight", "admin"]
+    )
+    add.add_argument("--password", required=True, help="at least 12 characters")
+    add.set_defaults(func=cmd_users_add)
+
+    providers = sub.add_parser("providers", help="provider directory").add_subparsers(
+        dest="action", required=True
+    )
+    padd = providers.add_parser("add", parents=[common], help="add a provider")
+    padd.add_argument("--id", required=True, help="short id used in the API, e.g. telco-a")
+    padd.add_argument("--name", required=True)
+    padd.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, e.g. RO")
+    padd.add_argument("--email")
+    padd.add_argument("--webhook")
+    padd.set_defaults(func=cmd_providers_add)
+
+    tokens = sub.add_parser("tokens", help="API bearer tokens").add_subparsers(
+        dest="action", required=True
+    )
+    issue = tokens.add_parser("issue", parents=[common], help="print a new token on stdout")
+    who = issue.add_mutually_exclusive_group(required=True)
+    who.add_argument("--username")
+    who.add_argument("--provider")
+    issue.set_defaults(func=cmd_tokens_issue)
+    revoke = tokens.add_parser("revoke", parents=[common], help="revoke a token")
+    revoke.add_argument("token")
+    revoke.set_defaults(func=cmd_tokens_revoke)
+
+    doc = sub.add_parser("events-doc", help="render the event catalogue")
+    doc.add_argument("--output", default="docs/events.md")
+    doc.set_defaults(func=cmd_events_doc)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DomainError as exc:
+        print(f"cp247: {exc.message}", file=sys.stderr)
+        for field, problems in exc.fields.items():
+            print(f"  {field}: {'; '.join(problems)}", file=sys.stderr)
+        return 1
+    except ConfigurationError as exc:
+        print(f"cp247: configuration: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Embedded mode: every service in one process, SQLite stores, events delivered in-process.
+
+Delivery reads each upstream's outbox through the event contract, exactly as the distributed
+consumers do after a gap, so both modes share the same exactly-once path (:class:`Inbox`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from werkzeug.serving import make_server
+
+from cp247.bootstrap import APPLICATIONS, make_application
+from cp247.config import Settings
+from cp247.runtime.deadletter import JsonlDeadLetters
+from cp247.runtime.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedPlatform:
+    """All applications of cp247 in one process; also the gateway's backends."""
+
+    poll_seconds = 0.5  # picks up what the CLI recorded from another process
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.apps: dict[str, Any] = {
+            name: make_application(name, settings) for name in APPLICATIONS
+        }
+        self.dead_letters = JsonlDeadLetters(settings.data_dir / "dead-letters.jsonl")
+        self.inboxes = [
+            Inbox(app, upstream, self.apps[upstream].outbox, self.dead_letters)
+            for app in self.apps.values()
+            for upstream in app.upstreams
+        ]
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # --- backends for the gateway ----------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        apps = self.__dict__.get("apps", {})
+        if name == "identity":
+            return apps["gateway"]
+        if name in apps:
+            return apps[name]
+        raise AttributeError(name)
+
+    def changed(self) -> None:
+        self._wake.set()
+
+    def ready(self) -> dict[str, bool]:
+        checks = {}
+        for name, app in self.apps.items():
+            try:
+                app.outbox_head()
+                checks[name] = True
+            except Exception:
+                checks[name] = False
+        return checks
+
+    # --- delivery --------------------------------------------------------------------------
+    def deliver(self) -> int:
+        """Apply every pending event everywhere; returns how many were applied."""
+        total = 0
+        with self._lock:
+            while True:
+                applied = sum(inbox.catch_up() for inbox in self.inboxes)
+                total += applied
+                if not applied:
+                    return total
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+            try:
+                self.deliver()
+            except Exception:  # keep delivering; the failure is logged and retried
+                log.exception("embedded delivery failed; retrying")
+                self._stopping.wait(1.0)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="cp247-delivery", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        for app in self.apps.values():
+            app.close()
+
+    def serve(self, host: str, port: int) -> Any:
+        """A threaded HTTP server for the gateway (call ``serve_forever`` on it)."""
+        from services.gateway.api import Gateway
+
+        return make_server(host, port, Gateway(self).wsgi, threaded=True)

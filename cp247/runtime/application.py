@@ -1,0 +1,136 @@
+"""The base of every cp247 service application.
+
+Each service is an eventsourcing process application: it records its own events (its
+notification log is the outbox), and it processes other services' contract events with a
+tracking record written atomically with whatever it produces, so redelivery is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.system import ProcessApplication
+
+from cp247.clock import iso
+from events import Message, registry
+
+log = logging.getLogger(__name__)
+
+# Attributes of a stored domain event that travel in the envelope, not the payload.
+_ENVELOPE_ATTRS = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic"}
+)
+
+Policy = Callable[[Message, ProcessingEvent], None]
+
+RELAY_POSITION = "cp247.relay"
+
+T = TypeVar("T")
+
+
+def load(repository: Any, aggregate_id: str, kind: type[T]) -> T | None:
+    """The aggregate of that kind with that id, or None (bad id, unknown, other kind)."""
+    try:
+        aggregate = repository.get(UUID(str(aggregate_id)))
+    except (ValueError, AggregateNotFoundError):
+        return None
+    return aggregate if isinstance(aggregate, kind) else None
+
+
+class ServiceApplication(ProcessApplication):
+    """A service's event-sourced application.
+
+    Subclasses set ``name``, ``upstreams`` (the services whose events they consume) and
+    ``policies`` (contract event name -> method name), and define commands and queries
+    that take and return plain data.
+    """
+
+    name: ClassVar[str] = "service"
+    upstreams: ClassVar[tuple[str, ...]] = ()
+    policies: ClassVar[dict[str, str]] = {}
+    # Applications whose events are internal (identity, read models) do not publish.
+    publishes: ClassVar[bool] = True
+
+    # --- outbox --------------------------------------------------------------------------
+    def outbox(self, start: int, limit: int = 100) -> list[dict[str, Any]]:
+        """Contract messages for notification ids ``start``.. (at most ``limit``)."""
+        if not self.publishes:
+            return []
+        notifications = self.recorder.select_notifications(start=max(start, 1), limit=limit)
+        return [self._to_message(n) for n in notifications]
+
+    def outbox_head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def _to_message(self, notification: Any) -> dict[str, Any]:
+        return self._encode(self.mapper.to_domain_event(notification), notification.id)
+
+    def _encode(self, domain_event: Any, notification_id: int) -> dict[str, Any]:
+        payload = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE_ATTRS}
+        return registry.encode(
+            source=self.name,
+            notification_id=notification_id,
+            event=type(domain_event).__name__,
+            originator_id=str(domain_event.originator_id),
+            originator_version=domain_event.originator_version,
+            recorded_at=iso(domain_event.timestamp),
+            payload=payload,
+        )
+
+    def relay_position(self) -> int:
+        return self.recorder.max_tracking_id(RELAY_POSITION) or 0
+
+    def record_relay_position(self, notification_id: int) -> None:
+        """Remember what has been published; a lower or equal position is ignored."""
+        try:
+            self.recorder.insert_tracking(Tracking(RELAY_POSITION, notification_id))
+        except IntegrityError:
+            pass  # another replica's relay got there first
+
+    # --- inbox ---------------------------------------------------------------------------
+    def position(self, upstream: str) -> int:
+        """The last notification id of ``upstream`` that this application has processed."""
+        return self.recorder.max_tracking_id(upstream) or 0
+
+    def process(self, message: Message) -> bool:
+        """Apply one upstream event atomically with its tracking record.
+
+        Returns False when it had already been processed (a redelivery), which changes nothing.
+        A conflict with a concurrent writer of the same aggregate is retried from a fresh load.
+        """
+        for _ in range(self.conflict_retries):
+            processing: ProcessingEvent = ProcessingEvent(
+                Tracking(application_name=message.source, notification_id=message.notification_id)
+            )
+            self.apply_policy(message, processing)
+            try:
+                self._record(processing)
+            except IntegrityError:
+                if self.position(message.source) >= message.notification_id:
+                    return False
+                continue
+            self._take_snapshots(processing)
+            return True
+        raise RuntimeError(
+            f"{self.name}: {message.source}#{message.notification_id} kept conflicting"
+        )
+
+    conflict_retries: ClassVar[int] = 20
+
+    def apply_policy(self, message: Message, processing: ProcessingEvent) -> None:
+        """Collect on ``processing`` what this application does about ``message``."""
+        method = self.policies.get(message.event)
+        if method is not None:
+            getattr(self, method)(message, processing)
+
+    def _record(self, processing_event: ProcessingEvent) -> Any:
+        # The outbox must never hold an event the contract refuses: check before recording.
+        if self.publishes:
+            for domain_event in processing_event.events:
+                self._encode(domain_event, notification_id=1)
+        return super()._record(processing_event)

@@ -1,0 +1,113 @@
+"""In-order, exactly-once application of one upstream's events to one application.
+
+Messages may arrive late, twice, or not at all (pushed over RabbitMQ, or read in-process).
+The inbox compares each one with the tracking position: older ones are dropped, a gap is
+filled by pulling the missing range from the producer's outbox, and an event that breaks the
+contract is dead-lettered, never half-applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from cp247 import metrics
+from cp247.runtime.application import ServiceApplication
+from events import ContractViolation, Message, registry
+
+log = logging.getLogger(__name__)
+
+OutboxReader = Callable[[int, int], list[dict[str, Any]]]
+
+
+class DeadLetters(Protocol):
+    def __call__(self, body: Any, reason: str, consumer: str) -> None: ...
+
+
+class Inbox:
+    batch = 200
+
+    def __init__(
+        self,
+        app: ServiceApplication,
+        upstream: str,
+        read_outbox: OutboxReader,
+        dead_letter: DeadLetters,
+    ):
+        self.app = app
+        self.upstream = upstream
+        self.read_outbox = read_outbox
+        self.dead_letter = dead_letter
+
+    def receive(self, body: Any) -> None:
+        """Handle one pushed message (it may be a duplicate or arrive after a gap).
+
+        A pushed message is a fast path only: the producer's outbox is the authority. So a
+        pushed message that breaks the contract is dead-lettered and the position stays where
+        it is; the real event at that position is pulled from the producer.
+        """
+        message = self._decode(body)
+        if message is None:
+            return
+        if message.source != self.upstream:
+            self.dead_letter(body, f"expected {self.upstream} events", self.app.name)
+            return
+        position = self.app.position(self.upstream)
+        if message.notification_id <= position:
+            metrics.EVENTS_DUPLICATE.labels(self.app.name, self.upstream).inc()
+            return
+        if message.notification_id > position + 1:
+            metrics.EVENTS_GAP.labels(self.app.name, self.upstream).inc()
+            self.catch_up(stop=message.notification_id - 1)
+            if self.app.position(self.upstream) != message.notification_id - 1:
+                # The producer could not fill the gap yet; the catch-up timer will retry.
+                log.warning(
+                    "%s: gap before %s#%s not filled",
+                    self.app.name,
+                    self.upstream,
+                    message.notification_id,
+                )
+                return
+        self._apply(message)
+
+    def catch_up(self, stop: int | None = None) -> int:
+        """Pull and apply everything after the tracking position (up to ``stop``).
+
+        An event from the producer's own outbox that this consumer cannot read (a newer
+        contract version, say) stops this upstream here, loudly, until the consumer is
+        upgraded: stepping over it would lose it.
+        """
+        applied = 0
+        while True:
+            position = self.app.position(self.upstream)
+            if stop is not None and position >= stop:
+                return applied
+            limit = self.batch if stop is None else min(self.batch, stop - position)
+            bodies = self.read_outbox(position + 1, limit)
+            if not bodies:
+                return applied
+            for body in bodies:
+                message = self._decode(body, report=position + 1 != self._stuck_at)
+                if message is None:
+                    self._stuck_at = position + 1
+                    return applied
+                self._apply(message)
+                position, applied = message.notification_id, applied + 1
+
+    _stuck_at: int | None = None
+
+    def _decode(self, body: Any, report: bool = True) -> Message | None:
+        try:
+            return registry.decode(body)
+        except ContractViolation as exc:
+            if report:
+                self.dead_letter(body, f"{exc} {exc.errors or ''}".strip(), self.app.name)
+            return None
+
+    def _apply(self, message: Message) -> None:
+        with metrics.HANDLER_SECONDS.labels(self.app.name, self.upstream).time():
+            if self.app.process(message):
+                metrics.EVENTS_PROCESSED.labels(self.app.name, message.event).inc()
+            else:
+                metrics.EVENTS_DUPLICATE.labels(self.app.name, self.upstream).inc()

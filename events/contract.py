@@ -1,0 +1,182 @@
+"""Envelope, registry and upcasting for cross-service events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+
+class ContractViolation(Exception):
+    """An event that is unknown to the contract or does not match its schema.
+
+    Raised on both sides: a producer never publishes such an event and a consumer never
+    applies one (it is logged and dead-lettered instead).
+    """
+
+    def __init__(self, message: str, errors: Mapping[str, Any] | None = None):
+        super().__init__(message)
+        self.errors = dict(errors or {})
+
+
+class EnvelopeSchema(Schema):
+    """What every message on the wire carries besides the event's own payload."""
+
+    class Meta:
+        unknown = RAISE
+
+    source = fields.String(required=True, metadata={"description": "producing service"})
+    notification_id = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "position in the producer's notification log (outbox)"},
+    )
+    event = fields.String(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    originator_id = fields.String(required=True)
+    originator_version = fields.Integer(required=True)
+    recorded_at = fields.String(required=True, metadata={"description": "ISO 8601, UTC"})
+    payload = fields.Dict(required=True)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decoded, validated contract event as a consumer sees it."""
+
+    source: str
+    notification_id: int
+    event: str
+    version: int
+    originator_id: str
+    originator_version: int
+    recorded_at: str
+    payload: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "notification_id": self.notification_id,
+            "event": self.event,
+            "version": self.version,
+            "originator_id": self.originator_id,
+            "originator_version": self.originator_version,
+            "recorded_at": self.recorded_at,
+            "payload": self.payload,
+        }
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EventContract:
+    """One published event: its name, current version, producer, schema and meaning."""
+
+    name: str
+    version: int
+    source: str
+    schema: type[Schema]
+    description: str
+    # Upcasters keyed by the version they read, each returning the next version's payload.
+    upcasters: Mapping[int, Upcaster] = field(default_factory=dict)
+
+
+class Registry:
+    """All event contracts, looked up by name."""
+
+    def __init__(self, contracts: Iterable[EventContract] = ()):
+        self._contracts: dict[str, EventContract] = {}
+        for contract in contracts:
+            self.add(contract)
+
+    def add(self, contract: EventContract) -> None:
+        if contract.name in self._contracts:
+            raise ValueError(f"event {contract.name!r} is declared twice")
+        self._contracts[contract.name] = contract
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._contracts
+
+    def __iter__(self):
+        return iter(sorted(self._contracts.values(), key=lambda c: (c.source, c.name)))
+
+    def get(self, name: str) -> EventContract:
+        try:
+            return self._contracts[name]
+        except KeyError:
+            raise ContractViolation(f"unknown event {name!r}") from None
+
+    def names_from(self, source: str) -> list[str]:
+        return sorted(c.name for c in self._contracts.values() if c.source == source)
+
+    def encode(
+        self,
+        *,
+        source: str,
+        notification_id: int,
+        event: str,
+        originator_id: str,
+        originator_version: int,
+        recorded_at: str,
+        payload: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Build the wire form of an event, refusing anything the contract does not allow."""
+        contract = self.get(event)
+        if contract.source != source:
+            raise ContractViolation(f"{event!r} belongs to {contract.source!r}, not {source!r}")
+        schema = contract.schema()
+        errors = schema.validate(dict(payload))
+        if errors:
+            raise ContractViolation(f"{event} v{contract.version} payload is invalid", errors)
+        return {
+            "source": source,
+            "notification_id": notification_id,
+            "event": event,
+            "version": contract.version,
+            "originator_id": originator_id,
+            "originator_version": originator_version,
+            "recorded_at": recorded_at,
+            "payload": schema.dump(schema.load(dict(payload))),
+        }
+
+    def decode(self, body: Any) -> Message:
+        """Validate a wire message, upcast it to the current version and return it."""
+        if not isinstance(body, Mapping):
+            raise ContractViolation("message body is not an object")
+        try:
+            envelope = EnvelopeSchema().load(dict(body))
+        except ValidationError as exc:
+            raise ContractViolation("message envelope is invalid", exc.messages) from None
+        contract = self.get(envelope["event"])
+        if contract.source != envelope["source"]:
+            raise ContractViolation(
+                f"{contract.name!r} came from {envelope['source']!r}, not {contract.source!r}"
+            )
+        version, payload = envelope["version"], dict(envelope["payload"])
+        if version > contract.version:
+            raise ContractViolation(
+                f"{contract.name} v{version} is newer than known here (v{contract.version})"
+            )
+        while version < contract.version:
+            upcast = contract.upcasters.get(version)
+            if upcast is None:
+                raise ContractViolation(f"no upcaster for {contract.name} v{version}")
+            payload, version = upcast(payload), version + 1
+        try:
+            loaded = contract.schema().load(payload)
+        except ValidationError as exc:
+            raise ContractViolation(
+                f"{contract.name} v{contract.version} payload is invalid", exc.messages
+            ) from None
+        return Message(
+            source=envelope["source"],
+            notification_id=envelope["notification_id"],
+            event=contract.name,
+            version=contract.version,
+            originator_id=envelope["originator_id"],
+            originator_version=envelope["originator_version"],
+            recorded_at=envelope["recorded_at"],
+            payload=loaded,
+        )

@@ -1,0 +1,257 @@
+"""The v1 HTTP contract (``../shared/API.md``), independent of how it is served.
+
+:class:`Gateway` turns a werkzeug request into a response. In the embedded mode a werkzeug
+server calls it; in the distributed mode a nameko ``@http`` entrypoint does. Either way the
+backends are objects with the applications' methods: the applications themselves, or nameko
+RPC proxies to them. Every error leaves here as the API's JSON error body, never a trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import NotFound as RouteNotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from cp247 import metrics
+from cp247.errors import BadRequest, DomainError, Forbidden, Invalid, NotFound, Unauthorized
+from services.gateway.identity import Principal
+from services.gateway.openapi import openapi_document
+from services.gateway.pages import document_text, home_page
+
+log = logging.getLogger(__name__)
+
+CP_ROLES = ("police", "prosecution")
+
+
+class Backends(Protocol):
+    intake: Any
+    preservation: Any
+    isp_liaison: Any
+    mla: Any
+    timeline: Any
+    identity: Any
+
+    def changed(self) -> None:
+        """Called after every command: the embedded mode delivers events at once."""
+
+    def ready(self) -> dict[str, bool]: ...
+
+
+Handler = Callable[..., Any]
+
+
+def route(path: str, methods: str, roles: tuple[str, ...] | None) -> Callable[[Handler], Handler]:
+    """Declare an endpoint; ``roles=None`` means no token is needed."""
+
+    def mark(handler: Handler) -> Handler:
+        handler.route = (path, methods.split(","), roles)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+class Gateway:
+    def __init__(self, backends: Backends):
+        self.backends = backends
+        self.handlers: dict[str, tuple[Handler, tuple[str, ...] | None]] = {}
+        rules = []
+        for name in dir(type(self)):
+            handler = getattr(self, name)
+            spec = getattr(handler, "route", None)
+            if spec:
+                path, methods, roles = spec
+                rules.append(Rule(path, methods=methods, endpoint=name))
+                self.handlers[name] = (handler, roles)
+        self.url_map = Map(rules, strict_slashes=False)
+
+    # --- plumbing ------------------------------------------------------------------------
+    def wsgi(self, environ: dict, start_response: Callable) -> Any:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request, backends: Backends | None = None) -> Response:
+        """Serve one request; ``backends`` overrides the default (nameko: per worker)."""
+        backends = backends or self.backends
+        started = time.perf_counter()
+        endpoint = "unmatched"
+        try:
+            endpoint, args = self.url_map.bind_to_environ(request.environ).match()
+            handler, roles = self.handlers[endpoint]
+            principal = None if roles is None else self._authorise(backends, request, roles)
+            result = handler(backends, request, principal, **args)
+            response = result if isinstance(result, Response) else self._json(*result)
+            if request.method not in ("GET", "HEAD"):
+                backends.changed()
+        except DomainError as exc:
+            response = self._json(exc.http_status, exc.body())
+            if isinstance(exc, Unauthorized):
+                response.headers["WWW-Authenticate"] = 'Bearer realm="cp247"'
+        except MethodNotAllowed as exc:
+            response = self._json(405, {"error": "method_not_allowed", "message": str(exc)})
+            response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+        except RouteNotFound:
+            response = self._json(404, {"error": "not_found", "message": "no such endpoint"})
+        except HTTPException as exc:
+            response = self._json(exc.code or 400, {"error": "bad_request", "message": str(exc)})
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            response = self._json(
+                500, {"error": "internal_error", "message": "an internal error was logged"}
+            )
+        metrics.HTTP_REQUESTS.labels(endpoint, str(response.status_code)).inc()
+        metrics.HTTP_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+        return response
+
+    @staticmethod
+    def _json(status: int, body: Any) -> Response:
+        return Response(
+            json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
+        )
+
+    @staticmethod
+    def _authorise(backends: Backends, request: Request, roles: tuple[str, ...]) -> Principal:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        principal = backends.identity.authenticate(token.strip())
+        if principal is None:
+            raise Unauthorized("the token is invalid, expired or revoked")
+        if principal.role not in roles:
+            raise Forbidden(f"the {principal.role} role may not do this")
+        return principal
+
+    @staticmethod
+    def _body(request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(request.get_data(as_text=True) or "null")
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise BadRequest("the body must be a JSON object")
+        return body
+
+    # --- public --------------------------------------------------------------------------
+    @route("/healthz", "GET", None)
+    def healthz(self, b: Backends, request: Request, _: None) -> tuple[int, Any]:
+        return 200, {"status": "ok"}
+
+    @route("/readyz", "GET", None)
+    def readyz(self, b: Backends, request: Request, _: None) -> tuple[int, Any]:
+        checks = b.ready()
+        ok = all(checks.values())
+        return (200 if ok else 503), {"status": "ready" if ok else "not_ready", "checks": checks}
+
+    @route("/metrics", "GET", None)
+    def metrics(self, b: Backends, request: Request, _: None) -> Response:
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    @route("/", "GET", None)
+    def home(self, b: Backends, request: Request, _: None) -> Response:
+        return Response(home_page(), mimetype="text/html")
+
+    @route("/api/v1/openapi.json", "GET", None)
+    def openapi(self, b: Backends, request: Request, _: None) -> tuple[int, Any]:
+        return 200, openapi_document()
+
+    # --- requests and cases --------------------------------------------------------------
+    @route("/api/v1/requests", "POST", CP_ROLES)
+    def register_request(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        body = self._body(request)
+        custodian = (
+            (body.get("data") or {}).get("custodian")
+            if isinstance(body.get("data"), dict)
+            else None
+        )
+        provider_id = custodian.get("provider_id") if isinstance(custodian, dict) else None
+        listed = isinstance(provider_id, str) and b.isp_liaison.has_provider(provider_id)
+        result = b.intake.register_request(body, who.actor, listed)
+        created = result.pop("created")
+        return (201 if created else 200), result
+
+    @route("/api/v1/cases", "GET", CP_ROLES)
+    def list_cases(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        filters = {k: request.args.get(k) for k in ("status", "type", "country", "direction")}
+        return 200, {"cases": b.intake.list_cases(filters)}
+
+    @route("/api/v1/cases/<case_id>", "GET", CP_ROLES)
+    def get_case(
+        self, b: Backends, request: Request, who: Principal, case_id: str
+    ) -> tuple[int, Any]:
+        case = b.intake.get_case(case_id)
+        case["preservation_orders"] = b.preservation.orders_of_case(case_id)
+        case["mla"] = b.mla.follow_ups_of_case(case_id)
+        return 200, case
+
+    @route("/api/v1/cases/<case_id>/timeline", "GET", CP_ROLES)
+    def case_timeline(
+        self, b: Backends, request: Request, who: Principal, case_id: str
+    ) -> tuple[int, Any]:
+        b.intake.get_case(case_id)  # 404 for an unknown case
+        try:
+            return 200, b.timeline.case_timeline(case_id)
+        except NotFound:  # registered a moment ago: the first entries are on their way
+            return 200, {"case_id": case_id, "entries": [], "head_hash": "0" * 64}
+
+    # --- preservation orders -------------------------------------------------------------
+    @route("/api/v1/cases/<case_id>/preservation-orders", "POST", CP_ROLES)
+    def create_order(
+        self, b: Backends, request: Request, who: Principal, case_id: str
+    ) -> tuple[int, Any]:
+        body = self._body(request)
+        b.intake.get_case(case_id)
+        provider_id = body.get("provider_id")
+        if isinstance(provider_id, str) and not b.isp_liaison.has_provider(provider_id):
+            raise Invalid(
+                "the provider is not in the directory",
+                {"provider_id": [f"{provider_id!r} is not in the provider directory"]},
+            )
+        return 201, b.preservation.create_order(case_id, body, who.actor)
+
+    @route("/api/v1/preservation-orders/<order_id>", "GET", CP_ROLES)
+    def get_order(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> tuple[int, Any]:
+        order = b.preservation.get_order(order_id)
+        order["mla"] = [
+            f for f in b.mla.follow_ups_of_case(order["case_id"]) if f["order_id"] == order_id
+        ]
+        return 200, order
+
+    @route("/api/v1/preservation-orders/<order_id>/approve", "POST", ("prosecution",))
+    def approve_order(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.preservation.approve_order(order_id, who.actor)
+
+    # --- ISP liaison ---------------------------------------------------------------------
+    @route("/api/v1/isp/orders", "GET", ("isp",))
+    def isp_orders(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        status = request.args.get("status") or None
+        return 200, {"orders": b.isp_liaison.list_orders(who.provider_id, status)}
+
+    @route("/api/v1/isp/orders/<order_id>", "GET", ("isp",))
+    def isp_order(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.isp_liaison.get_order(who.provider_id, order_id)
+
+    @route("/api/v1/isp/orders/<order_id>/document", "GET", ("isp",))
+    def isp_order_document(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> Response:
+        order = b.isp_liaison.get_order(who.provider_id, order_id)
+        return Response(document_text(order), mimetype="text/plain")
+
+    @route("/api/v1/isp/orders/<order_id>/acknowledge", "POST", ("isp",))
+    def isp_acknowledge(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.isp_liaison.acknowledge(who.provider_id, order_id, who.actor)

@@ -1,0 +1,156 @@
+"""Users, providers' API access and bearer tokens (minimal identity; issue 6 hardens it).
+
+Tokens are random, shown once, and stored only as a SHA-256 digest; the token record's id is
+derived from that digest, so authenticating a call is one lookup by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+
+from cp247.clock import iso, utcnow
+from cp247.errors import AlreadyExists, Conflict, Invalid, NotFound
+from cp247.runtime.application import ServiceApplication, load
+
+IDENTITY_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/identity")
+USER_ROLES = ("police", "prosecution", "oversight", "admin")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+TOKEN_PREFIX = "cp247_"
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    _, n, r, p, salt, digest = stored.split("$")
+    candidate = hashlib.scrypt(
+        password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p)
+    )
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a CP user with a role, or a provider's integration."""
+
+    username: str
+    role: str  # police | prosecution | oversight | admin | isp
+    provider_id: str | None = None
+
+    @property
+    def actor(self) -> dict[str, str]:
+        return {"username": self.username, "role": self.role}
+
+
+class User(Aggregate):
+    @staticmethod
+    def create_id(username: str, **_: Any) -> UUID:
+        return uuid5(IDENTITY_NAMESPACE, f"user|{username.lower()}")
+
+    @event("UserAdded")
+    def __init__(self, username: str, role: str, password_hash: str):
+        self.username = username
+        self.role = role
+        self.password_hash = password_hash
+
+
+class ApiToken(Aggregate):
+    @staticmethod
+    def create_id(digest: str, **_: Any) -> UUID:
+        return uuid5(IDENTITY_NAMESPACE, f"token|{digest}")
+
+    @event("TokenIssued")
+    def __init__(
+        self, digest: str, username: str, role: str, provider_id: str | None, issued_at: str
+    ):
+        self.digest = digest
+        self.username = username
+        self.role = role
+        self.provider_id = provider_id
+        self.issued_at = issued_at
+        self.revoked = False
+
+    @event("TokenRevoked")
+    def revoke(self, revoked_at: str) -> None:
+        self.revoked = True
+
+
+class IdentityApplication(ServiceApplication):
+    name = "gateway"
+    publishes = False  # credentials never leave the gateway
+
+    def add_user(self, username: str, role: str, password: str) -> dict[str, str]:
+        errors: dict[str, list[str]] = {}
+        if not USERNAME.match(username or ""):
+            errors["username"] = ["letters, digits, '.', '_', '@' or '-', at most 64"]
+        if role not in USER_ROLES:
+            errors["role"] = [f"one of {', '.join(USER_ROLES)}"]
+        if len(password or "") < 12:
+            errors["password"] = ["at least 12 characters"]
+        if errors:
+            raise Invalid("the user is not valid", errors)
+        try:
+            self.save(User(username=username, role=role, password_hash=hash_password(password)))
+        except IntegrityError:
+            raise AlreadyExists(f"user {username} already exists") from None
+        return {"username": username, "role": role}
+
+    def _user(self, username: str) -> User | None:
+        return load(self.repository, str(User.create_id(username)), User)
+
+    def issue_token(self, *, username: str | None = None, provider_id: str | None = None) -> str:
+        """A new bearer token for a user or a provider (the caller checks the provider)."""
+        if (username is None) == (provider_id is None):
+            raise Invalid("name either a user or a provider")
+        if username is not None:
+            user = self._user(username)
+            if user is None:
+                raise NotFound(f"no user {username}")
+            subject, role = user.username, user.role
+        else:
+            subject, role = str(provider_id), "isp"
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        digest = token_digest(token)
+        self.save(
+            ApiToken(
+                digest=digest,
+                username=subject,
+                role=role,
+                provider_id=provider_id,
+                issued_at=iso(utcnow()),
+            )
+        )
+        return token
+
+    def revoke_token(self, token: str) -> None:
+        record = load(self.repository, str(ApiToken.create_id(token_digest(token))), ApiToken)
+        if record is None:
+            raise NotFound("no such token")
+        if record.revoked:
+            raise Conflict("the token was already revoked")
+        record.revoke(iso(utcnow()))
+        self.save(record)
+
+    def authenticate(self, token: str) -> Principal | None:
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        record = load(self.repository, str(ApiToken.create_id(token_digest(token))), ApiToken)
+        if record is None or record.revoked:
+            return None
+        return Principal(username=record.username, role=record.role, provider_id=record.provider_id)

@@ -1,0 +1,63 @@
+"""nameko adapter of the gateway (distributed mode): the same :class:`Gateway` as the
+embedded mode, its backends being RPC proxies (with time-outs) to the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.rpc import RpcProxy
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from cp247.errors import DomainError
+from cp247.nameko_support import ApplicationProvider, TimedProxy
+from services.gateway.api import Gateway
+
+REMOTE = ("intake", "preservation", "isp_liaison", "mla", "timeline")
+METHODS = "GET,POST,PUT,PATCH,DELETE"
+
+
+class RemoteBackends:
+    def __init__(self, service: GatewayService):
+        for name in REMOTE:
+            setattr(self, name, TimedProxy(getattr(service, name), name))
+        self.identity = service.identity.app
+        self._service = service
+
+    def changed(self) -> None:
+        """Events travel over RabbitMQ; nothing to do here."""
+
+    def ready(self) -> dict[str, bool]:
+        checks = {}
+        for name in REMOTE:
+            try:
+                checks[name] = bool(TimedProxy(getattr(self._service, name), name, 3).ping())
+            except DomainError:
+                checks[name] = False
+        return checks
+
+
+class GatewayService:
+    name = "gateway"
+    identity = ApplicationProvider("gateway")
+    intake = RpcProxy("intake")
+    preservation = RpcProxy("preservation")
+    isp_liaison = RpcProxy("isp_liaison")
+    mla = RpcProxy("mla")
+    timeline = RpcProxy("timeline")
+
+    _gateway: Gateway | None = None
+
+    def _handle(self, request: Request) -> Response:
+        backends = RemoteBackends(self)
+        if GatewayService._gateway is None:
+            GatewayService._gateway = Gateway(backends)
+        return GatewayService._gateway.handle(request, backends)
+
+    @http(METHODS, "/")
+    def root(self, request: Request) -> Any:
+        return self._handle(request)
+
+    @http(METHODS, "/<path:path>")
+    def everything(self, request: Request, path: str) -> Any:
+        return self._handle(request)

@@ -1,0 +1,1 @@
+"""Intake: requests from and to foreign CPs become cases, once, whichever CP registers them."""

@@ -1,0 +1,45 @@
+"""nameko adapter of isp_liaison (distributed mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
+
+# Imported as a module so that `nameko run` finds only this file's service class.
+from cp247 import nameko_support as ns
+from cp247.errors import DomainError
+
+
+class IspLiaisonService(ns.ServiceBase):
+    name = "isp_liaison"
+    application = ns.ApplicationProvider("isp_liaison")
+    relay = ns.OutboxRelay()
+    preservation = RpcProxy("preservation")
+
+    @event_handler("preservation", ns.ALL_EVENTS)
+    def from_preservation(self, body: dict) -> None:
+        self.consume("preservation", body)
+
+    @rpc(expected_exceptions=DomainError)
+    def has_provider(self, provider_id: str) -> bool:
+        return self.app.has_provider(provider_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def get_provider(self, provider_id: str) -> dict[str, Any]:
+        return self.app.get_provider(provider_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def list_orders(self, provider_id: str, status: str | None) -> list[dict[str, Any]]:
+        return self.app.list_orders(provider_id, status)
+
+    @rpc(expected_exceptions=DomainError)
+    def get_order(self, provider_id: str, order_id: str) -> dict[str, Any]:
+        return self.app.get_order(provider_id, order_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def acknowledge(self, provider_id: str, order_id: str, actor: dict) -> dict[str, Any]:
+        result = self.app.acknowledge(provider_id, order_id, actor)
+        self.relay.kick()
+        return result

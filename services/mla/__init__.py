@@ -1,0 +1,1 @@
+"""MLA coordination: formal mutual legal assistance must follow preservation before it lapses."""

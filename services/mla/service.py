@@ -1,0 +1,27 @@
+"""nameko adapter of mla (distributed mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
+
+# Imported as a module so that `nameko run` finds only this file's service class.
+from cp247 import nameko_support as ns
+from cp247.errors import DomainError
+
+
+class MlaService(ns.ServiceBase):
+    name = "mla"
+    application = ns.ApplicationProvider("mla")
+    relay = ns.OutboxRelay()
+    preservation = RpcProxy("preservation")
+
+    @event_handler("preservation", ns.ALL_EVENTS)
+    def from_preservation(self, body: dict) -> None:
+        self.consume("preservation", body)
+
+    @rpc(expected_exceptions=DomainError)
+    def follow_ups_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return self.app.follow_ups_of_case(case_id)

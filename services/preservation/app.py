@@ -1,0 +1,149 @@
+"""The preservation application: orders from registered requests and from officers."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.utils import get_topic
+from marshmallow import ValidationError
+
+from cp247.clock import utcnow
+from cp247.errors import Forbidden, Invalid, NotFound
+from cp247.runtime.application import ServiceApplication, load
+from cp247.validation import flatten_errors
+from events import Message
+from services.preservation.domain import LEGAL_BASIS, PreservationOrder, order_id_for
+from services.preservation.national_law import NationalPolicy, national_policy
+from services.preservation.schemas import OrderRequestSchema
+
+SYSTEM = {"username": "system", "role": "preservation"}
+
+
+class PreservationApplication(ServiceApplication):
+    name = "preservation"
+    upstreams = ("intake", "isp_liaison")
+    policies = {
+        "RequestReceived": "on_request_received",
+        "ProviderAcknowledgedOrder": "on_provider_acknowledged",
+    }
+
+    def __init__(self, env: dict[str, str] | None = None):
+        super().__init__(env)
+        self.national_policy: NationalPolicy = national_policy(
+            self.env.get("CP247_POLICY") or "police-needs-approval"
+        )
+
+    # --- policies --------------------------------------------------------------------------
+    def on_request_received(self, message: Message, processing: ProcessingEvent) -> None:
+        """A preservation request naming a listed provider drafts its order at once."""
+        request = message.payload
+        custodian = request.get("custodian") or {}
+        if request["type"] != "preservation" or not custodian.get("listed"):
+            return
+        order = self._draft(
+            order_id=order_id_for(request["request_id"], custodian["provider_id"]),
+            case_id=request["case_id"],
+            request_id=request["request_id"],
+            provider_id=custodian["provider_id"],
+            identifiers=request["identifiers"],
+            data_types=request["data_types"],
+            period_days=request.get("period_days"),
+            direction=request["direction"],
+            mla_intended=request.get("mla_intended"),
+            actor=request["actor"],
+        )
+        processing.collect_events(order)
+
+    def on_provider_acknowledged(self, message: Message, processing: ProcessingEvent) -> None:
+        order = load(self.repository, message.payload["order_id"], PreservationOrder)
+        if order is None:
+            return
+        if order.record_acknowledgement(
+            message.payload["acknowledged_at"], message.payload["actor"]
+        ):
+            processing.collect_events(order)
+
+    # --- commands --------------------------------------------------------------------------
+    def create_order(self, case_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
+        """An officer orders preservation for one provider of a case."""
+        try:
+            order_request = OrderRequestSchema().load(body)
+        except ValidationError as exc:
+            raise Invalid("the order is not valid", flatten_errors(exc.messages)) from None
+        order = self._draft(
+            order_id=str(uuid4()),
+            case_id=case_id,
+            request_id=None,
+            actor=actor,
+            **order_request,
+        )
+        self.save(order)
+        return self.order_view(order)
+
+    def approve_order(self, order_id: str, actor: dict[str, str]) -> dict:
+        order = self._get(order_id)
+        if actor["role"] not in self.national_policy.approvers:
+            raise Forbidden("only a prosecutor may approve a preservation order")
+        order.approve(actor, utcnow())
+        self.save(order)
+        return self.order_view(order)
+
+    def _draft(self, *, period_days: int | None, actor: dict[str, str], **fields: Any):
+        order = PreservationOrder(
+            period_days=self.national_policy.period(period_days),
+            legal_basis=LEGAL_BASIS,
+            actor=actor,
+            **fields,
+        )
+        if self.national_policy.needs_approval(actor["role"]):
+            order.request_approval(
+                f"national policy {self.national_policy.name}: "
+                f"a {actor['role']} order needs a prosecutor's approval",
+                actor,
+            )
+        else:
+            order.issue(actor, utcnow())
+        return order
+
+    # --- queries ---------------------------------------------------------------------------
+    def _get(self, order_id: str) -> PreservationOrder:
+        order = load(self.repository, order_id, PreservationOrder)
+        if order is None:
+            raise NotFound(f"no preservation order {order_id}")
+        return order
+
+    def get_order(self, order_id: str) -> dict[str, Any]:
+        return self.order_view(self._get(order_id))
+
+    def orders_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        topic = get_topic(PreservationOrder.OrderDrafted)
+        orders = []
+        for notification in self.recorder.select_notifications(
+            start=1, limit=1_000_000, topics=[topic]
+        ):
+            order = self.repository.get(notification.originator_id)
+            if order.case_id == case_id:
+                orders.append(self.order_view(order))
+        return orders
+
+    @staticmethod
+    def order_view(order: PreservationOrder) -> dict[str, Any]:
+        return {
+            "order_id": order.order_id,
+            "case_id": order.case_id,
+            "request_id": order.request_id,
+            "provider_id": order.provider_id,
+            "status": order.status,
+            "identifiers": order.identifiers,
+            "data_types": order.data_types,
+            "period_days": order.period_days,
+            "legal_basis": order.legal_basis,
+            "issued_at": order.issued_at,
+            "expires_at": order.expires_at,
+            "acknowledged_at": order.acknowledged_at,
+            "drafted_by": order.drafted_by,
+            "approved_by": order.approved_by,
+            "mla": [],
+        }

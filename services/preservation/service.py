@@ -1,0 +1,48 @@
+"""nameko adapter of preservation (distributed mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
+
+# Imported as a module so that `nameko run` finds only this file's service class.
+from cp247 import nameko_support as ns
+from cp247.errors import DomainError
+
+
+class PreservationService(ns.ServiceBase):
+    name = "preservation"
+    application = ns.ApplicationProvider("preservation")
+    relay = ns.OutboxRelay()
+    intake = RpcProxy("intake")
+    isp_liaison = RpcProxy("isp_liaison")
+
+    @event_handler("intake", ns.ALL_EVENTS)
+    def from_intake(self, body: dict) -> None:
+        self.consume("intake", body)
+
+    @event_handler("isp_liaison", ns.ALL_EVENTS)
+    def from_isp_liaison(self, body: dict) -> None:
+        self.consume("isp_liaison", body)
+
+    @rpc(expected_exceptions=DomainError)
+    def create_order(self, case_id: str, body: dict, actor: dict) -> dict[str, Any]:
+        result = self.app.create_order(case_id, body, actor)
+        self.relay.kick()
+        return result
+
+    @rpc(expected_exceptions=DomainError)
+    def approve_order(self, order_id: str, actor: dict) -> dict[str, Any]:
+        result = self.app.approve_order(order_id, actor)
+        self.relay.kick()
+        return result
+
+    @rpc(expected_exceptions=DomainError)
+    def get_order(self, order_id: str) -> dict[str, Any]:
+        return self.app.get_order(order_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def orders_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return self.app.orders_of_case(case_id)

@@ -1,0 +1,1 @@
+"""Timeline: the one case timeline police and prosecution share, hash-chained per case."""

@@ -1,0 +1,47 @@
+"""nameko adapter of the timeline read model (distributed mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
+
+# Imported as a module so that `nameko run` finds only this file's service class.
+from cp247 import nameko_support as ns
+from cp247.errors import DomainError
+
+
+class TimelineService(ns.ServiceBase):
+    name = "timeline"
+    application = ns.ApplicationProvider("timeline")
+    relay = ns.OutboxRelay()  # publishes nothing (a read model) but keeps the shape uniform
+    intake = RpcProxy("intake")
+    preservation = RpcProxy("preservation")
+    isp_liaison = RpcProxy("isp_liaison")
+    mla = RpcProxy("mla")
+    notification = RpcProxy("notification")
+
+    @event_handler("intake", ns.ALL_EVENTS)
+    def from_intake(self, body: dict) -> None:
+        self.consume("intake", body)
+
+    @event_handler("preservation", ns.ALL_EVENTS)
+    def from_preservation(self, body: dict) -> None:
+        self.consume("preservation", body)
+
+    @event_handler("isp_liaison", ns.ALL_EVENTS)
+    def from_isp_liaison(self, body: dict) -> None:
+        self.consume("isp_liaison", body)
+
+    @event_handler("mla", ns.ALL_EVENTS)
+    def from_mla(self, body: dict) -> None:
+        self.consume("mla", body)
+
+    @event_handler("notification", ns.ALL_EVENTS)
+    def from_notification(self, body: dict) -> None:
+        self.consume("notification", body)
+
+    @rpc(expected_exceptions=DomainError)
+    def case_timeline(self, case_id: str) -> dict[str, Any]:
+        return self.app.case_timeline(case_id)

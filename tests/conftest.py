@@ -1,0 +1,42 @@
+"""Shared fixtures. The test process itself is never eventlet-patched: the distributed tests
+run every service as a separate ``nameko run`` process (see docs/adr/002)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from slice_driver import Api, Cli
+
+from cp247.config import Settings
+from cp247.embedded import EmbeddedPlatform
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CP247_", "AMQP_"))}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[tuple[Api, Cli, EmbeddedPlatform]]:
+    """``cp247 run`` in this process on a free port, with its CLI against the same data dir."""
+    data_dir = tmp_path / "data"
+    platform = EmbeddedPlatform(Settings(data_dir=data_dir))
+    server = platform.serve("127.0.0.1", 0)
+    platform.start()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield (
+            Api(f"http://127.0.0.1:{server.server_port}"),
+            Cli(cli_env(), str(data_dir)),
+            platform,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        platform.stop()

@@ -1,0 +1,289 @@
+"""The same slice in the distributed mode: every service a separate ``nameko run`` process,
+the real RabbitMQ and PostgreSQL of this machine, a fresh database and vhost per run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from conftest import cli_env
+from kombu import Connection, Exchange, Producer
+from slice_driver import (
+    Api,
+    Cli,
+    assert_bad_input_is_refused,
+    identities,
+    preservation_request,
+    run_slice,
+    wait_for,
+)
+
+from cp247.bootstrap import make_application
+from cp247.config import Settings
+from cp247.distributed import launch, stop
+from cp247.nameko_support import DEAD_LETTER_QUEUE
+from cp247.runtime.application import ServiceApplication
+
+pytestmark = pytest.mark.distributed
+
+PG_ADMIN = os.environ.get("CP247_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_BASE = os.environ.get("CP247_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+class Cluster:
+    def __init__(self, tmp: Path):
+        suffix = uuid.uuid4().hex[:10]
+        self.database = f"cp247_test_{suffix}"
+        self.vhost = f"cp247-test-{suffix}"
+        admin = re.sub(r"/[^/]*$", "", PG_ADMIN)
+        self.database_url = f"{admin}/{self.database}"
+        self.amqp_uri = f"{AMQP_BASE}/{quote(self.vhost, safe='')}"
+        self.env = cli_env(AMQP_URI=self.amqp_uri, CP247_DATABASE_URL=self.database_url)
+        self.gateway_port = free_port()
+        self.base_port = free_port()
+        self.log_dir = tmp / "logs"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.api = Api(f"http://127.0.0.1:{self.gateway_port}")
+        self.cli = Cli(self.env)
+
+    def create(self) -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.database}"')
+        rabbitmqctl("add_vhost", self.vhost)
+        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+
+    def start(self, *services: str) -> None:
+        names = services or (
+            "intake",
+            "preservation",
+            "isp_liaison",
+            "mla",
+            "notification",
+            "timeline",
+            "gateway",
+        )
+        self.processes.update(
+            launch(self.env, self.gateway_port, self.base_port, self.log_dir, tuple(names))
+        )
+        wait_for(self.ready, timeout=90, what=f"{', '.join(names)} to be ready")
+
+    def ready(self) -> bool:
+        for name, process in self.processes.items():
+            assert process.poll() is None, f"{name} died:\n{self.log(name)}"
+        try:
+            for name in self.processes:
+                port = self.gateway_port if name == "gateway" else self.service_port(name)
+                if Api(f"http://127.0.0.1:{port}").call("GET", "/readyz")[0] != 200:
+                    return False
+        except OSError:
+            return False
+        return True
+
+    def stop_service(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+    def service_port(self, name: str) -> int:
+        order = ["intake", "preservation", "isp_liaison", "mla", "notification", "timeline"]
+        return self.base_port + order.index(name)
+
+    def metric(self, process: str, name: str, **labels: str) -> float:
+        status, text = Api(f"http://127.0.0.1:{self.service_port(process)}").call("GET", "/metrics")
+        assert status == 200
+        wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        for line in text.splitlines():
+            if line.startswith(f"{name}{{{wanted}}}"):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def application(self, name: str) -> ServiceApplication:
+        return make_application(name, Settings(data_dir=Path("."), database_url=self.database_url))
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text()[-4000:] if path.exists() else "(no log)"
+
+    def destroy(self) -> None:
+        stop(self.processes)
+        try:
+            rabbitmqctl("delete_vhost", self.vhost)
+        finally:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    assert shutil.which("rabbitmqctl"), "the distributed tests need RabbitMQ on this machine"
+    cluster = Cluster(tmp_path_factory.mktemp("cluster"))
+    cluster.create()
+    try:
+        cluster.start()
+        cluster.tokens = identities(cluster.cli)
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+def timeline_events(cluster: Cluster, case_id: str) -> list[str]:
+    status, timeline = cluster.api.call(
+        "GET", f"/api/v1/cases/{case_id}/timeline", cluster.tokens["police"]
+    )
+    assert status == 200, timeline
+    return [entry["event"] for entry in timeline["entries"]]
+
+
+def register(cluster: Cluster, reference: str) -> str:
+    status, body = cluster.api.call(
+        "POST", "/api/v1/requests", cluster.tokens["prosecution"], preservation_request(reference)
+    )
+    assert status == 201, body
+    return body["case_id"]
+
+
+def receipt_recorded(cluster: Cluster, case_id: str) -> bool:
+    return "ReceiptAcknowledged" in timeline_events(cluster, case_id)
+
+
+def test_slice_across_processes_over_rabbitmq_and_postgres(cluster: Cluster):
+    result = run_slice(cluster.api, cluster.tokens, "US-DIST-0001")
+    assert len(result["timeline"]["entries"]) >= 9
+
+
+def test_bad_input_is_refused_by_the_distributed_gateway(cluster: Cluster):
+    assert_bad_input_is_refused(cluster.api, cluster.tokens)
+
+
+def test_same_message_delivered_twice_changes_nothing(cluster: Cluster):
+    case_id = register(cluster, "US-DIST-REDELIVER")
+    settled = {"RequestReceived", "ReceiptAcknowledged", "OrderDelivered", "MlaExpected"}
+    wait_for(lambda: settled <= set(timeline_events(cluster, case_id)), what="the case to settle")
+    before = timeline_events(cluster, case_id)
+    redelivered_before = cluster.metric(
+        "notification", "cp247_events_redelivered_total", service="notification", upstream="intake"
+    )
+
+    intake = cluster.application("intake")
+    try:
+        messages = [
+            m
+            for m in intake.outbox(1, 1000)
+            if m["event"] == "RequestReceived" and m["payload"]["case_id"] == case_id
+        ]
+    finally:
+        intake.close()
+    assert len(messages) == 1
+    with Connection(cluster.amqp_uri) as connection:
+        producer = Producer(connection, serializer="json")
+        exchange = Exchange("intake.events", type="topic", durable=True)
+        for _ in range(2):
+            producer.publish(
+                messages[0], exchange=exchange, routing_key="RequestReceived", confirm_publish=True
+            )
+
+    wait_for(
+        lambda: (
+            cluster.metric(
+                "notification",
+                "cp247_events_redelivered_total",
+                service="notification",
+                upstream="intake",
+            )
+            >= redelivered_before + 2
+        ),
+        what="notification to see the redelivered message",
+    )
+    assert timeline_events(cluster, case_id) == before
+    assert before.count("ReceiptAcknowledged") == 1
+
+
+def test_stopped_consumer_catches_up_after_restart_with_nothing_lost(cluster: Cluster):
+    cluster.stop_service("notification")
+    queued = [register(cluster, f"US-DIST-OFFLINE-{n}") for n in range(3)]
+    assert not any(receipt_recorded(cluster, case_id) for case_id in queued)
+    cluster.start("notification")
+    for case_id in queued:
+        wait_for(lambda c=case_id: receipt_recorded(cluster, c), what="a receipt after restart")
+
+
+def test_consumer_fills_a_gap_by_pulling_from_the_producer(cluster: Cluster):
+    """Messages lost in the broker: the next one shows a gap, the rest is pulled over RPC."""
+    cluster.stop_service("notification")
+    lost = [register(cluster, f"US-DIST-LOST-{n}") for n in range(2)]
+    rabbitmqctl("purge_queue", "-p", cluster.vhost, "evt-intake-#--notification.from_intake")
+    cluster.start("notification")
+    gaps_before = cluster.metric(
+        "notification", "cp247_event_gaps_total", service="notification", upstream="intake"
+    )
+    after = register(cluster, "US-DIST-AFTER-GAP")
+    for case_id in [*lost, after]:
+        wait_for(lambda c=case_id: receipt_recorded(cluster, c), what="every receipt")
+    gaps = cluster.metric(
+        "notification", "cp247_event_gaps_total", service="notification", upstream="intake"
+    )
+    # Either the pushed message revealed the gap, or the catch-up timer got there first.
+    assert gaps >= gaps_before
+
+
+def test_invalid_message_is_dead_lettered_not_applied(cluster: Cluster):
+    """A message that breaks the contract is dead-lettered and takes nobody's place."""
+    warm_up = register(cluster, "US-DIST-BEFORE-BOGUS")
+    wait_for(lambda: receipt_recorded(cluster, warm_up), what="notification to be caught up")
+    intake = cluster.application("intake")
+    try:
+        next_id = intake.outbox_head() + 1
+    finally:
+        intake.close()
+    bogus = {
+        "source": "intake",
+        "notification_id": next_id,  # the position the next real event will have
+        "event": "NoSuchEvent",
+        "version": 1,
+        "originator_id": str(uuid.uuid4()),
+        "originator_version": 1,
+        "recorded_at": "2026-01-01T00:00:00.000000Z",
+        "payload": {},
+    }
+    with Connection(cluster.amqp_uri) as connection:
+        Producer(connection, serializer="json").publish(
+            bogus,
+            exchange=Exchange("intake.events", type="topic", durable=True),
+            routing_key="NoSuchEvent",
+            confirm_publish=True,
+        )
+        letters = []
+        queue = connection.SimpleQueue(DEAD_LETTER_QUEUE)
+        try:
+            while not any(letter["body"] == bogus for letter in letters):
+                message = queue.get(timeout=20)
+                letters.append(message.payload)
+                message.ack()
+        finally:
+            queue.close()
+    letter = next(letter for letter in letters if letter["body"] == bogus)
+    assert letter["consumer"] in {"notification", "timeline", "preservation"}
+    assert "NoSuchEvent" in letter["reason"]
+    # The real event that then takes that position is applied, not mistaken for a duplicate.
+    case_id = register(cluster, "US-DIST-AFTER-BOGUS")
+    wait_for(lambda: receipt_recorded(cluster, case_id), what="a receipt after a bad message")

@@ -1,0 +1,251 @@
+"""Drives the walking-skeleton slice over real HTTP and the real CLI, for both modes.
+
+Only the public contract is used: ``../shared/API.md`` paths, bodies and status codes, and the
+``cp247`` command line as the README documents it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+SLICE_EVENTS = {
+    "RequestReceived",  # request registered
+    "ReceiptAcknowledged",  # receipt acknowledged to the requesting CP
+    "OrderIssued",  # order issued
+    "OrderDelivered",  # order delivered to the provider
+    "ProviderAcknowledgedOrder",  # provider acknowledged
+    "MlaExpected",  # MLA expected
+}
+
+
+class Api:
+    def __init__(self, base_url: str):
+        self.base_url = base_url.rstrip("/")
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        body: Any = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, payload = error.code, error.read()
+        try:
+            return status, json.loads(payload)
+        except ValueError:
+            return status, payload.decode()
+
+
+class Cli:
+    """The ``cp247`` command line, run as a separate process like an operator would."""
+
+    def __init__(self, env: dict[str, str], data_dir: str | None = None):
+        self.env = env
+        self.data_dir = data_dir
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        extra = ["--data-dir", self.data_dir] if self.data_dir else []
+        return subprocess.run(
+            [sys.executable, "-m", "cp247.cli", *args, *extra],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def ok(self, *args: str) -> str:
+        done = self.run(*args)
+        assert done.returncode == 0, f"cp247 {' '.join(args)} failed: {done.stderr}"
+        return done.stdout.strip()
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def preservation_request(reference: str, provider_id: str = "telco-a", **overrides: Any) -> dict:
+    body: dict[str, Any] = {
+        "direction": "incoming",
+        "type": "preservation",
+        "urgency": "urgent",
+        "received_via": "email",
+        "requesting_authority": {
+            "country": "US",
+            "contact_point": "US 24/7 Network",
+            "person": "J. Doe",
+            "email": "cp247@us.example",
+            "reference": reference,
+            "time_zone": "America/New_York",
+        },
+        "offence": {
+            "description": "ransomware attack on a hospital",
+            "summary_of_facts": "systems encrypted on 27 November; ransom note names a server",
+        },
+        "data": {
+            "types": ["traffic", "subscriber"],
+            "relationship_to_offence": "the server controlled the ransomware",
+            "identifiers": [
+                {
+                    "kind": "ip",
+                    "value": "198.51.100.23",
+                    "port": 51234,
+                    "observed_at": "2026-11-27T22:14:05-05:00",
+                }
+            ],
+            "custodian": {"provider_id": provider_id},
+            "period_days": 90,
+        },
+        "necessity": "the provider deletes logs after 7 days",
+        "mla_intended": True,
+        "counterpart_country": "US",
+    }
+    body.update(overrides)
+    return body
+
+
+PASSWORD = "s3cret-enough-pw"
+
+
+def identities(cli: Cli) -> dict[str, str]:
+    """Users of both CPs and two providers, with a token each."""
+    cli.ok(
+        "users",
+        "add",
+        "--username",
+        "pat",
+        "--role",
+        "prosecution",
+        "--password",
+        "s3cret-enough-pw",
+    )
+    cli.ok(
+        "users", "add", "--username", "poe", "--role", "police", "--password", "s3cret-enough-pw"
+    )
+    cli.ok("providers", "add", "--id", "telco-a", "--name", "Telco A", "--country", "RO")
+    cli.ok("providers", "add", "--id", "telco-b", "--name", "Telco B", "--country", "RO")
+    return {
+        "prosecution": cli.ok("tokens", "issue", "--username", "pat"),
+        "police": cli.ok("tokens", "issue", "--username", "poe"),
+        "isp_a": cli.ok("tokens", "issue", "--provider", "telco-a"),
+        "isp_b": cli.ok("tokens", "issue", "--provider", "telco-b"),
+    }
+
+
+def run_slice(api: Api, tokens: dict[str, str], reference: str) -> dict[str, Any]:
+    """The end-to-end slice of issue 2; returns what later assertions need."""
+    status, created = api.call(
+        "POST", "/api/v1/requests", tokens["prosecution"], preservation_request(reference)
+    )
+    assert status == 201, created
+    case_id = created["case_id"]
+    assert created["acknowledgement"]["our_reference"].startswith("CP247-")
+
+    def own_order() -> dict | None:
+        status, inbox = api.call("GET", "/api/v1/isp/orders", tokens["isp_a"])
+        assert status == 200, inbox
+        return next((o for o in inbox["orders"] if o["case_id"] == case_id), None)
+
+    order = wait_for(own_order, what="the order in telco-a's inbox")
+    assert order["status"] == "issued"
+    assert order["identifiers"][0]["value"] == "198.51.100.23"
+    assert time_difference_days(order["issued_at"], order["expires_at"]) >= 60
+
+    # The other provider neither lists nor reads it.
+    status, other = api.call("GET", "/api/v1/isp/orders", tokens["isp_b"])
+    assert status == 200 and all(o["order_id"] != order["order_id"] for o in other["orders"])
+    status, _ = api.call("GET", f"/api/v1/isp/orders/{order['order_id']}", tokens["isp_b"])
+    assert status == 404
+
+    path = f"/api/v1/isp/orders/{order['order_id']}/acknowledge"
+    first = api.call("POST", path, tokens["isp_a"])
+    assert first[0] == 200 and first[1]["status"] == "acknowledged", first
+    assert api.call("POST", path, tokens["isp_a"]) == first  # idempotent
+
+    def order_acknowledged() -> bool:
+        status, body = api.call(
+            "GET", f"/api/v1/preservation-orders/{order['order_id']}", tokens["police"]
+        )
+        return status == 200 and body["status"] == "acknowledged"
+
+    wait_for(order_acknowledged, what="preservation to record the acknowledgement")
+
+    timeline_path = f"/api/v1/cases/{case_id}/timeline"
+
+    def complete_timeline() -> dict | None:
+        status, timeline = api.call("GET", timeline_path, tokens["prosecution"])
+        assert status == 200, timeline
+        events = {entry["event"] for entry in timeline["entries"]}
+        return timeline if SLICE_EVENTS | {"OrderAcknowledged"} <= events else None
+
+    timeline = wait_for(complete_timeline, what="every step on the timeline")
+    assert_chained(timeline)
+    status, police_view = api.call("GET", timeline_path, tokens["police"])
+    assert status == 200 and police_view == timeline
+    return {"case_id": case_id, "order": order, "timeline": timeline}
+
+
+def assert_chained(timeline: dict[str, Any]) -> None:
+    entries = timeline["entries"]
+    assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
+    assert [e["at"] for e in entries] == sorted(e["at"] for e in entries)
+    for before, after in zip(entries, entries[1:], strict=False):
+        assert after["prev_hash"] == before["hash"]
+    assert timeline["head_hash"] == entries[-1]["hash"]
+
+
+def time_difference_days(start: str, end: str) -> float:
+    from datetime import datetime
+
+    parse = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds() / 86400
+
+
+def assert_bad_input_is_refused(api: Api, tokens: dict[str, str]) -> None:
+    """Malformed JSON 400, no token 401, wrong role 403, missing Art 29(2) items 422."""
+    status, body = api.call("POST", "/api/v1/requests", tokens["prosecution"], raw=b"{not json")
+    assert status == 400 and body["error"] == "bad_request", body
+    status, body = api.call("POST", "/api/v1/requests", None, preservation_request("X-1"))
+    assert status == 401 and body["error"] == "unauthorized", body
+    status, body = api.call("POST", "/api/v1/requests", "cp247_forged", preservation_request("X-2"))
+    assert status == 401, body
+    status, body = api.call(
+        "POST", "/api/v1/requests", tokens["isp_a"], preservation_request("X-3")
+    )
+    assert status == 403 and body["error"] == "forbidden", body
+    incomplete = preservation_request("X-4", necessity=None)
+    del incomplete["offence"]
+    incomplete.pop("mla_intended")
+    status, body = api.call("POST", "/api/v1/requests", tokens["police"], incomplete)
+    assert status == 422, body
+    assert body["missing"] == ["29.2.b", "29.2.e", "29.2.f"]
+    assert {"offence.summary_of_facts", "necessity", "mla_intended"} <= set(body["fields"])
+    status, body = api.call("POST", "/api/v1/requests", tokens["police"], ["a", "list"])
+    assert status == 400, body
+    status, body = api.call(
+        "POST", "/api/v1/requests", tokens["police"], {**preservation_request("X-5"), "type": "x"}
+    )
+    assert status == 422 and "type" in body["fields"], body
