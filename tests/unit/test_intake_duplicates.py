@@ -1,0 +1,80 @@
+"""No duplicates, ever: the event store refuses a second creation of the same request."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from slice_driver import preservation_request
+
+from cp247.errors import Invalid, NotFound
+from services.intake.app import IntakeApplication
+
+POLICE = {"username": "poe", "role": "police"}
+PROSECUTOR = {"username": "pat", "role": "prosecution"}
+
+
+def sqlite_intake(tmp_path: Path) -> IntakeApplication:
+    return IntakeApplication(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(tmp_path / "intake.sqlite"),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    )
+
+
+def test_duplicate_from_prosecution_cp_joins_police_case(tmp_path):
+    intake = sqlite_intake(tmp_path)
+    first = intake.register_request(preservation_request("US-1"), POLICE)
+    again = intake.register_request(preservation_request("US-1"), PROSECUTOR)
+    assert first["created"] and not again["created"]
+    assert again["duplicate_of"] == first["request_id"]
+    assert again["case_id"] == first["case_id"]
+    assert len(intake.list_cases()) == 1
+    case = intake.get_case(first["case_id"])
+    assert case["requests"][0]["duplicates"] == [{"received_via": "email", "actor": PROSECUTOR}]
+
+
+def test_simultaneous_submissions_make_one_case(tmp_path):
+    intake = sqlite_intake(tmp_path)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(
+                lambda n: intake.register_request(
+                    preservation_request("US-RACE"), POLICE if n % 2 else PROSECUTOR
+                ),
+                range(8),
+            )
+        )
+    assert sum(r["created"] for r in results) == 1
+    assert len({r["case_id"] for r in results}) == 1
+    assert len(intake.list_cases()) == 1
+
+
+def test_other_reference_or_country_is_another_request(tmp_path):
+    intake = sqlite_intake(tmp_path)
+    a = intake.register_request(preservation_request("US-1"), POLICE)
+    b = intake.register_request(preservation_request("US-2"), POLICE)
+    other_country = preservation_request("US-1")
+    other_country["requesting_authority"]["country"] = "CA"
+    c = intake.register_request(other_country, POLICE)
+    assert len({a["case_id"], b["case_id"], c["case_id"]}) == 3
+
+
+def test_invalid_request_records_nothing(tmp_path):
+    intake = sqlite_intake(tmp_path)
+    with pytest.raises(Invalid) as raised:
+        intake.register_request(preservation_request("US-3", necessity=""), POLICE)
+    assert raised.value.extra["missing"] == ["29.2.e"]
+    assert intake.outbox_head() == 0
+
+
+def test_unknown_case_is_not_found(tmp_path):
+    intake = sqlite_intake(tmp_path)
+    with pytest.raises(NotFound):
+        intake.get_case("not-a-uuid")
+    registered = intake.register_request(preservation_request("US-4"), POLICE)
+    with pytest.raises(NotFound):  # a request id is not a case id
+        intake.get_case(registered["request_id"])
