@@ -8,13 +8,14 @@ tracking record written atomically with whatever it produces, so redelivery is a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.system import ProcessApplication
+from eventsourcing.utils import get_topic
 
 from cp247.clock import iso
 from events import Message, registry
@@ -91,6 +92,23 @@ class ServiceApplication(ProcessApplication):
             self.recorder.insert_tracking(Tracking(RELAY_POSITION, notification_id))
         except IntegrityError:
             pass  # another replica's relay got there first
+
+    # --- queries -------------------------------------------------------------------------
+    def created(self, created_event: type, page: int = 500) -> Iterator[Any]:
+        """Every aggregate whose creation event is ``created_event``, oldest first.
+
+        A scan of the notification log by topic: fine for the skeleton's read paths; the
+        performance issue replaces hot ones with projections, here in one place.
+        """
+        topic = get_topic(created_event)
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start=start, limit=page, topics=[topic])
+            for notification in batch:
+                yield self.repository.get(notification.originator_id)
+            if len(batch) < page:
+                return
+            start = batch[-1].id + 1
 
     # --- inbox ---------------------------------------------------------------------------
     def position(self, upstream: str) -> int:

@@ -7,7 +7,6 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
 from marshmallow import ValidationError
 
 from cp247 import metrics
@@ -165,22 +164,8 @@ class IntakeApplication(ServiceApplication):
     def list_cases(self, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Cases, newest first, filtered by status, type, country or direction."""
         filters = {k: v for k, v in (filters or {}).items() if v}
-        topic = get_topic(Case.CaseOpened)
-        cases: list[dict[str, Any]] = []
-        start = 1
-        while True:
-            batch = self.recorder.select_notifications(start=start, limit=500, topics=[topic])
-            for notification in batch:
-                case = self.repository.get(notification.originator_id)
-                summary = self._case_summary(case)
-                if all(
-                    str(summary.get("counterpart_country" if k == "country" else k)) == v
-                    for k, v in filters.items()
-                ):
-                    cases.append(summary)
-            if len(batch) < 500:
-                break
-            start = batch[-1].id + 1
+        cases = [self._case_summary(case) for case in self.created(Case.CaseOpened)]
+        cases = [c for c in cases if all(str(c.get(k)) == v for k, v in filters.items())]
         return list(reversed(cases))
 
     @staticmethod

@@ -7,7 +7,6 @@ from typing import Any
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
 
 from cp247.clock import iso, utcnow
 from cp247.errors import AlreadyExists, Invalid, NotFound
@@ -100,15 +99,11 @@ class IspLiaisonApplication(ServiceApplication):
         return order
 
     def list_orders(self, provider_id: str, status: str | None = None) -> list[dict[str, Any]]:
-        topic = get_topic(ProviderOrder.OrderDelivered)
-        orders = []
-        for notification in self.recorder.select_notifications(
-            start=1, limit=1_000_000, topics=[topic]
-        ):
-            order = self.repository.get(notification.originator_id)
-            if order.provider_id == provider_id and (status is None or order.status == status):
-                orders.append(self.order_view(order))
-        return orders
+        return [
+            self.order_view(order)
+            for order in self.created(ProviderOrder.OrderDelivered)
+            if order.provider_id == provider_id and (status is None or order.status == status)
+        ]
 
     def get_order(self, provider_id: str, order_id: str) -> dict[str, Any]:
         return self.order_view(self._own(provider_id, order_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.utils import get_topic
 
 from cp247.runtime.application import ServiceApplication
 from events import Message
@@ -33,20 +32,14 @@ class MlaApplication(ServiceApplication):
         )
 
     def follow_ups_of_case(self, case_id: str) -> list[dict[str, Any]]:
-        topic = get_topic(MlaFollowUp.MlaExpected)
-        found = []
-        for notification in self.recorder.select_notifications(
-            start=1, limit=1_000_000, topics=[topic]
-        ):
-            follow_up = self.repository.get(notification.originator_id)
-            if follow_up.case_id == case_id:
-                found.append(
-                    {
-                        "follow_up_id": follow_up.follow_up_id,
-                        "order_id": follow_up.order_id,
-                        "direction": follow_up.direction,
-                        "due_by": follow_up.due_by,
-                        "status": follow_up.status,
-                    }
-                )
-        return found
+        return [
+            {
+                "follow_up_id": follow_up.follow_up_id,
+                "order_id": follow_up.order_id,
+                "direction": follow_up.direction,
+                "due_by": follow_up.due_by,
+                "status": follow_up.status,
+            }
+            for follow_up in self.created(MlaFollowUp.MlaExpected)
+            if follow_up.case_id == case_id
+        ]

@@ -6,7 +6,6 @@ from typing import Any
 from uuid import uuid4
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.utils import get_topic
 from marshmallow import ValidationError
 
 from cp247.clock import utcnow
@@ -118,15 +117,11 @@ class PreservationApplication(ServiceApplication):
         return self.order_view(self._get(order_id))
 
     def orders_of_case(self, case_id: str) -> list[dict[str, Any]]:
-        topic = get_topic(PreservationOrder.OrderDrafted)
-        orders = []
-        for notification in self.recorder.select_notifications(
-            start=1, limit=1_000_000, topics=[topic]
-        ):
-            order = self.repository.get(notification.originator_id)
-            if order.case_id == case_id:
-                orders.append(self.order_view(order))
-        return orders
+        return [
+            self.order_view(order)
+            for order in self.created(PreservationOrder.OrderDrafted)
+            if order.case_id == case_id
+        ]
 
     @staticmethod
     def order_view(order: PreservationOrder) -> dict[str, Any]:
