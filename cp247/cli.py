@@ -7,6 +7,7 @@ Every command honours ``--data-dir`` and the same environment variables as the s
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -82,6 +83,47 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contact_points_add(args: argparse.Namespace) -> int:
+    entry = _app(args, "intake").list_contact_point(
+        {
+            "country": args.country,
+            "kind": args.kind,
+            "name": args.name,
+            "institutional_email": args.email,
+            "personal_emails": args.personal_email or [],
+            "phones": args.phone or [],
+            "office_hours": args.office_hours or "",
+            "time_zone": args.time_zone,
+            "languages": args.language or [],
+            "required_format": args.required_format or "",
+            "can_order_preservation": args.can_order_preservation == "yes",
+        }
+    )
+    print(f"contact point {entry['country']} {entry['kind']} listed", file=sys.stderr)
+    return 0
+
+
+def cmd_contact_points_import(args: argparse.Namespace) -> int:
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        print(f"cp247: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    counts = _app(args, "intake").import_contact_points(text)
+    print(
+        f"imported {args.file}: {counts['created']} created, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_contact_points_list(args: argparse.Namespace) -> int:
+    entries = _app(args, "intake").contact_points(args.country)
+    print(json.dumps(entries, indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_events_doc(args: argparse.Namespace) -> int:
     from cp247.bootstrap import APPLICATIONS, application_class
     from events import registry
@@ -149,6 +191,29 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = tokens.add_parser("revoke", parents=[common], help="revoke a token")
     revoke.add_argument("token")
     revoke.set_defaults(func=cmd_tokens_revoke)
+
+    points = sub.add_parser(
+        "contact-points", help="directory of foreign 24/7 contact points"
+    ).add_subparsers(dest="action", required=True)
+    cadd = points.add_parser("add", parents=[common], help="list or update one contact point")
+    cadd.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, e.g. US")
+    cadd.add_argument("--kind", required=True, choices=["police", "prosecution", "hybrid"])
+    cadd.add_argument("--name", required=True, help="the unit")
+    cadd.add_argument("--email", required=True, help="institutional e-mail")
+    cadd.add_argument("--personal-email", action="append", help="repeatable")
+    cadd.add_argument("--phone", action="append", help="E.164, repeatable")
+    cadd.add_argument("--office-hours", help='e.g. "24/7" or "Mon-Fri 08:00-16:00"')
+    cadd.add_argument("--time-zone", required=True, help="IANA name, e.g. Europe/Bucharest")
+    cadd.add_argument("--language", action="append", help="ISO 639-1, repeatable")
+    cadd.add_argument("--required-format", help='e.g. "signed letterhead with stamp"')
+    cadd.add_argument("--can-order-preservation", choices=["yes", "no"], default="no")
+    cadd.set_defaults(func=cmd_contact_points_add)
+    cimport = points.add_parser("import", parents=[common], help="import a CSV file")
+    cimport.add_argument("file", help="CSV with a header row, see examples/contact-points.csv")
+    cimport.set_defaults(func=cmd_contact_points_import)
+    clist = points.add_parser("list", parents=[common], help="print the directory as JSON")
+    clist.add_argument("--country")
+    clist.set_defaults(func=cmd_contact_points_list)
 
     doc = sub.add_parser("events-doc", help="render the event catalogue")
     doc.add_argument("--output", default="docs/events.md")

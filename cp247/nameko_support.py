@@ -227,6 +227,13 @@ class ServiceBase:
         inbox.read_outbox = proxy.outbox
         return inbox
 
+    def _command(self, command: Any, *args: Any) -> Any:
+        """Run an application command, then wake the relay to publish what it recorded."""
+        try:
+            return command(*args)
+        finally:
+            self.relay.kick()
+
     def consume(self, upstream: str, body: Any) -> None:
         """Apply a pushed event (or note a duplicate, or fill a gap first)."""
         with self.application.locks[upstream]:

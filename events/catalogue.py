@@ -6,6 +6,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from events.contract import EventContract, Registry
+from events.directory_contracts import CONTRACTS as DIRECTORY_CONTRACTS
 from events.fields import (
     Actor,
     AuthoritySchema,
@@ -67,6 +68,20 @@ class RequestReceived(PayloadSchema):
     period_days = fields.Integer(allow_none=True, load_default=None)
     mla_intended = fields.Boolean(allow_none=True, load_default=None)
     warnings = fields.List(fields.String(), required=True)
+    completeness = fields.Float(
+        required=True, metadata={"description": "share of recommended checklist items given"}
+    )
+    near_duplicate_of = fields.String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "joined to that request's case; a human confirms or splits"},
+    )
+    acknowledge_to = fields.Dict(
+        allow_none=True, load_default=None, metadata={"description": "directory entry to answer"}
+    )
+    details = fields.Dict(
+        required=True, metadata={"description": "offence, authorities, necessity, follow-up"}
+    )
     received_at = Timestamp(required=True)
     our_reference = fields.String(
         required=True, metadata={"description": "our reference, quoted in the receipt"}
@@ -79,6 +94,63 @@ class DuplicateDetected(PayloadSchema):
     request_id = fields.String(required=True)
     received_via = fields.String(required=True)
     actor = Actor(required=True)
+
+
+class CaseLeadAssigned(PayloadSchema):
+    case_id = fields.String(required=True)
+    lead = fields.String(required=True, validate=validate.OneOf(["police", "prosecution"]))
+    actor = Actor(required=True)
+
+
+class RelatedRequestJoined(PayloadSchema):
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    matched_request_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class NearDuplicateResolved(PayloadSchema):
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    resolution = fields.String(required=True, validate=validate.OneOf(["confirmed", "split"]))
+    new_case_id = fields.String(allow_none=True, load_default=None)
+    actor = Actor(required=True)
+
+
+class RequestMovedToCase(PayloadSchema):
+    request_id = fields.String(required=True)
+    from_case_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class RequestRefused(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    grounds = fields.List(fields.String(), required=True)
+    explanation = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class Art296NoticeGiven(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    reason = fields.String(
+        required=True, validate=validate.OneOf(["availability", "confidentiality", "prejudice"])
+    )
+    explanation = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class IdentifierIndexStarted(PayloadSchema):
+    key = fields.String(required=True)
+
+
+class IdentifierSeen(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    observed_at = fields.String(allow_none=True, load_default=None)
 
 
 # --- preservation ---------------------------------------------------------------------------
@@ -171,7 +243,27 @@ class MlaExpected(PayloadSchema):
     )
 
 
-# --- notification ---------------------------------------------------------------------------
+# --- notification ---
+class DutyAlertRaised(PayloadSchema):
+    alert_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(REQUEST_TYPES))
+    urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
+    counterpart_country = Country(required=True)
+    reason = fields.String(required=True)
+
+
+class RequesterNotified(PayloadSchema):
+    notice_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    recipient = fields.Nested(AuthoritySchema, required=True)
+    subject = fields.String(required=True, validate=validate.OneOf(["refusal", "art29_6_notice"]))
+    text = fields.String(required=True)
+    channel = fields.String(required=True)
+
+
 class ReceiptAcknowledged(PayloadSchema):
     notice_id = fields.String(required=True)
     case_id = fields.String(required=True)
@@ -189,6 +281,7 @@ def _contract(source: str, schema: type[PayloadSchema], description: str) -> Eve
 
 registry = Registry(
     [
+        *DIRECTORY_CONTRACTS,
         _contract("intake", CaseOpened, "A new case was opened for a request."),
         _contract(
             "intake",
@@ -199,6 +292,30 @@ registry = Registry(
             "intake",
             DuplicateDetected,
             "A request already registered (by either CP) arrived again; no new case.",
+        ),
+        _contract("intake", CaseLeadAssigned, "Police or prosecution CP was made lead."),
+        _contract(
+            "intake",
+            RelatedRequestJoined,
+            "A near-duplicate request was joined to an existing case, flagged for review.",
+        ),
+        _contract(
+            "intake",
+            NearDuplicateResolved,
+            "A person confirmed the near-duplicate or split it into its own case.",
+        ),
+        _contract("intake", RequestMovedToCase, "A request was moved to another case."),
+        _contract(
+            "intake", RequestRefused, "A prosecutor refused the request on Convention grounds."
+        ),
+        _contract(
+            "intake",
+            Art296NoticeGiven,
+            "The requesting Party is told that preservation will not do (Art 29(6)).",
+        ),
+        _contract("intake", IdentifierIndexStarted, "An identifier was seen for the first time."),
+        _contract(
+            "intake", IdentifierSeen, "A request named an identifier (near-duplicate index)."
         ),
         _contract("preservation", OrderDrafted, "A preservation order was drafted."),
         _contract(
@@ -222,6 +339,16 @@ registry = Registry(
             "mla",
             MlaExpected,
             "A formal MLA request is expected before the preservation expires.",
+        ),
+        _contract(
+            "notification",
+            DutyAlertRaised,
+            "The duty officer must act now (an emergency request, P2 Art 9).",
+        ),
+        _contract(
+            "notification",
+            RequesterNotified,
+            "The requesting CP was told of a refusal or an Art 29(6) notice.",
         ),
         _contract(
             "notification",

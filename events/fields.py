@@ -52,6 +52,14 @@ class IdentifierSchema(PayloadSchema):
         allow_none=True, load_default=None, metadata={"description": "as the requester wrote it"}
     )
     service = fields.String(allow_none=True, load_default=None)
+    value_original = fields.String(
+        allow_none=True, load_default=None, metadata={"description": "as written, if normalised"}
+    )
+    flags = fields.List(
+        fields.String(),
+        load_default=list,
+        metadata={"description": "e.g. private, documentation, shared_cgnat"},
+    )
 
 
 class AuthoritySchema(PayloadSchema):
@@ -63,6 +71,10 @@ class AuthoritySchema(PayloadSchema):
     email = fields.String(allow_none=True, load_default=None)
     reference = fields.String(allow_none=True, load_default=None)
     time_zone = fields.String(allow_none=True, load_default=None)
+    city = fields.String(allow_none=True, load_default=None)
+    phone = fields.String(allow_none=True, load_default=None)
+    fax = fields.String(allow_none=True, load_default=None)
+    date = fields.String(allow_none=True, load_default=None)
 
 
 def Actor(**kwargs: Any) -> fields.Nested:  # noqa: N802

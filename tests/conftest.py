@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slice_driver import Api, Cli
+from slice_driver import PASSWORD, Api, Cli
 
 from cp247.config import Settings
 from cp247.embedded import EmbeddedPlatform
@@ -40,3 +40,22 @@ def embedded(tmp_path: Path) -> Iterator[tuple[Api, Cli, EmbeddedPlatform]]:
         server.shutdown()
         server.server_close()
         platform.stop()
+
+
+@pytest.fixture
+def tokens(embedded: tuple[Api, Cli, EmbeddedPlatform]) -> dict[str, str]:
+    """The identities of ``slice_driver.identities``, made in-process (the CLI is slow to
+    start and is covered by the slice tests)."""
+    _, _, platform = embedded
+    identity, providers = platform.apps["gateway"], platform.apps["isp_liaison"]
+    for username, role in (("pat", "prosecution"), ("poe", "police"), ("ada", "admin")):
+        identity.add_user(username, role, PASSWORD)
+    for provider in ("telco-a", "telco-b"):
+        providers.register_provider(provider, provider.title(), "RO")
+    return {
+        "prosecution": identity.issue_token(username="pat"),
+        "police": identity.issue_token(username="poe"),
+        "admin": identity.issue_token(username="ada"),
+        "isp_a": identity.issue_token(provider_id="telco-a"),
+        "isp_b": identity.issue_token(provider_id="telco-b"),
+    }

@@ -6,6 +6,8 @@ Only the public contract is used: ``../shared/API.md`` paths, bodies and status 
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import json
 import subprocess
 import sys
@@ -87,6 +89,12 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condi
         time.sleep(0.05)
 
 
+def address_for(reference: str) -> str:
+    """A documentation-range address of its own for each reference (no accidental joins)."""
+    digest = hashlib.sha256(reference.encode()).hexdigest()
+    return ipaddress.ip_address(f"2001:db8:{digest[:4]}:{digest[4:8]}::{digest[8:12]}").compressed
+
+
 def preservation_request(reference: str, provider_id: str = "telco-a", **overrides: Any) -> dict:
     body: dict[str, Any] = {
         "direction": "incoming",
@@ -111,7 +119,7 @@ def preservation_request(reference: str, provider_id: str = "telco-a", **overrid
             "identifiers": [
                 {
                     "kind": "ip",
-                    "value": "198.51.100.23",
+                    "value": address_for(reference),
                     "port": 51234,
                     "observed_at": "2026-11-27T22:14:05-05:00",
                 }
@@ -171,7 +179,7 @@ def run_slice(api: Api, tokens: dict[str, str], reference: str) -> dict[str, Any
 
     order = wait_for(own_order, what="the order in telco-a's inbox")
     assert order["status"] == "issued"
-    assert order["identifiers"][0]["value"] == "198.51.100.23"
+    assert order["identifiers"][0]["value"] == address_for(reference)
     assert time_difference_days(order["issued_at"], order["expires_at"]) >= 60
 
     # The other provider neither lists nor reads it.

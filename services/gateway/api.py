@@ -200,6 +200,78 @@ class Gateway:
         except NotFound:  # registered a moment ago: the first entries are on their way
             return 200, {"case_id": case_id, "entries": [], "head_hash": "0" * 64}
 
+    @route("/api/v1/cases/<case_id>/lead", "POST", CP_ROLES)
+    def assign_lead(
+        self, b: Backends, request: Request, who: Principal, case_id: str
+    ) -> tuple[int, Any]:
+        body = self._body(request)
+        return 200, b.intake.assign_lead(case_id, body.get("lead"), who.actor)
+
+    @route("/api/v1/cases/<case_id>/near-duplicates/<request_id>", "POST", CP_ROLES)
+    def resolve_near_duplicate(
+        self, b: Backends, request: Request, who: Principal, case_id: str, request_id: str
+    ) -> tuple[int, Any]:
+        resolution = self._body(request).get("resolution")
+        return 200, b.intake.resolve_near_duplicate(case_id, request_id, resolution, who.actor)
+
+    @route("/api/v1/requests/<request_id>", "GET", CP_ROLES)
+    def get_request(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.intake.get_request(request_id)
+
+    @route("/api/v1/requests/<request_id>/refuse", "POST", ("prosecution",))
+    def refuse_request(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        body = self._body(request)
+        grounds = body.get("grounds")
+        if not isinstance(grounds, list) or not all(isinstance(g, str) for g in grounds):
+            raise Invalid("grounds must be a list", {"grounds": ["a list of grounds"]})
+        explanation = body.get("explanation")
+        if not isinstance(explanation, str):
+            raise Invalid("explanation must be text", {"explanation": ["text"]})
+        return 200, b.intake.refuse_request(request_id, grounds, explanation, who.actor)
+
+    @route("/api/v1/requests/<request_id>/art29-6-notice", "POST", CP_ROLES)
+    def art29_6_notice(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        body = self._body(request)
+        reason, explanation = body.get("reason"), body.get("explanation")
+        if not isinstance(reason, str) or not isinstance(explanation, str):
+            raise Invalid(
+                "reason and explanation are required",
+                {"reason": ["availability|confidentiality|prejudice"], "explanation": ["text"]},
+            )
+        return 200, b.intake.give_art29_6_notice(request_id, reason, explanation, who.actor)
+
+    # --- directory of foreign contact points -------------------------------------------
+    @route("/api/v1/contact-points", "GET", (*CP_ROLES, "admin"))
+    def contact_points(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        country = request.args.get("country") or None
+        return 200, {"contact_points": b.intake.contact_points(country)}
+
+    @route("/api/v1/contact-points/<country>/<kind>", "GET", (*CP_ROLES, "admin"))
+    def contact_point(
+        self, b: Backends, request: Request, who: Principal, country: str, kind: str
+    ) -> tuple[int, Any]:
+        return 200, b.intake.contact_point(country, kind)
+
+    @route("/api/v1/contact-points", "POST", (*CP_ROLES, "admin"))
+    def list_contact_point(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        return 200, b.intake.list_contact_point(self._body(request))
+
+    @route("/api/v1/contact-points/import", "POST", ("admin",))
+    def import_contact_points(
+        self, b: Backends, request: Request, who: Principal
+    ) -> tuple[int, Any]:
+        try:
+            text = request.get_data().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BadRequest("the CSV must be UTF-8") from None
+        return 200, b.intake.import_contact_points(text)
+
     # --- preservation orders -------------------------------------------------------------
     @route("/api/v1/cases/<case_id>/preservation-orders", "POST", CP_ROLES)
     def create_order(

@@ -1,28 +1,51 @@
-"""The intake application: register requests, open cases, never twice."""
+"""The intake application: register requests, open cases, never twice; triage and decide."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from marshmallow import ValidationError
 
 from cp247 import metrics
 from cp247.clock import iso, utcnow
-from cp247.errors import Invalid, NotFound
+from cp247.errors import Conflict, Invalid, NotFound
 from cp247.runtime.application import ServiceApplication, load
 from cp247.validation import flatten_errors
-from services.intake.checklist import ART29_ITEMS, art29_missing_items
-from services.intake.domain import Case, Request, our_reference, request_id_for
+from services.intake.checklist import (
+    ART29_ITEMS,
+    art29_missing_items,
+    recommended_gaps,
+    required_fields_missing,
+)
+from services.intake.directory import ContactPointDirectory
+from services.intake.domain import (
+    Case,
+    IdentifierIndex,
+    Request,
+    index_id,
+    index_key,
+    our_reference,
+    request_id_for,
+)
 from services.intake.hygiene import normalise_identifiers
 from services.intake.schemas import RequestSchema
 
+DETAIL_KEYS = ("responsible_authority", "offence", "necessity", "follow_up", "emergency")
 
-class IntakeApplication(ServiceApplication):
+
+class IntakeApplication(ContactPointDirectory, ServiceApplication):
     name = "intake"
+    registration_attempts = 10
 
+    def __init__(self, env: dict[str, str] | None = None):
+        super().__init__(env)
+        minutes = int(self.env.get("CP247_NEAR_DUPLICATE_MINUTES") or 60)
+        self.near_duplicate_tolerance = timedelta(minutes=minutes)
+
+    # --- registration ----------------------------------------------------------------------
     def register_request(
         self, body: dict[str, Any], actor: dict[str, str], custodian_listed: bool = False
     ) -> dict[str, Any]:
@@ -30,13 +53,30 @@ class IntakeApplication(ServiceApplication):
 
         Raises :class:`Invalid` naming every field (and Art 29(2) letter) that is wrong.
         """
+        received_at = utcnow()
+        request, identifiers, warnings, completeness = self._validate(body, received_at)
+        authority = request["requesting_authority"]
+        request_id = str(request_id_for(authority["country"], authority.get("reference")))
+        for _ in range(self.registration_attempts):
+            existing = load(self.repository, request_id, Request)
+            if existing is not None:
+                return self._duplicate(existing, request["received_via"], actor)
+            try:
+                return self._record_new(
+                    request, request_id, identifiers, warnings, completeness,
+                    custodian_listed, actor, received_at,
+                )  # fmt: skip
+            except IntegrityError:
+                continue  # the same request, or a related one, was recorded a moment ago
+        raise Conflict("the request could not be recorded; please send it again")
+
+    def _validate(
+        self, body: dict[str, Any], received_at: Any
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[str], float]:
         try:
             request = RequestSchema().load(body)
         except ValidationError as exc:
             raise Invalid("the request is not valid", flatten_errors(exc.messages)) from None
-        received_at = utcnow()
-        authority = request["requesting_authority"]
-        data = request.get("data") or {}
         fields: dict[str, list[str]] = {}
         extra: dict[str, Any] = {}
         if request["type"] == "preservation":
@@ -48,10 +88,16 @@ class IntakeApplication(ServiceApplication):
                     )
             if missing:
                 extra["missing"] = sorted(missing)
+        else:
+            fields.update(required_fields_missing(request))
+        data = request.get("data") or {}
         identifiers, warnings, id_errors = normalise_identifiers(
-            data.get("identifiers") or [], authority.get("time_zone"), received_at
+            data.get("identifiers") or [],
+            request["requesting_authority"].get("time_zone"),
+            received_at,
         )
-        fields.update(id_errors)
+        for path, problems in id_errors.items():
+            fields.setdefault(path, []).extend(problems)
         if fields:
             message = (
                 "the preservation request lacks what Art 29(2) requires"
@@ -61,62 +107,107 @@ class IntakeApplication(ServiceApplication):
             raise Invalid(message, fields, extra)
         if request["type"] == "preservation" and request.get("mla_intended") is False:
             warnings.append("mla_not_intended")
+        if request["type"] == "emergency_disclosure" and request["urgency"] != "emergency":
+            request["urgency"] = "emergency"
+            warnings.append("urgency_set_to_emergency")
+        gaps, completeness = recommended_gaps(request)
+        warnings.extend(f"recommended_missing:{path}" for path in gaps)
+        if request["direction"] == "incoming":  # is the sender the CP it claims to be?
+            warnings.extend(self.sender_check(request["requesting_authority"]))
+        return request, identifiers, sorted(set(warnings)), completeness
 
-        request_id = str(request_id_for(authority["country"], authority.get("reference")))
-        existing = self._find_request(request_id)
-        if existing is not None:
-            return self._duplicate(existing, request["received_via"], actor)
-
-        case_id = str(uuid4())
+    def _record_new(
+        self,
+        request: dict[str, Any],
+        request_id: str,
+        identifiers: list[dict[str, Any]],
+        warnings: list[str],
+        completeness: float,
+        custodian_listed: bool,
+        actor: dict[str, str],
+        received_at: Any,
+    ) -> dict[str, Any]:
+        data = request.get("data") or {}
         custodian = data.get("custodian")
+        provider_id = (custodian or {}).get("provider_id")
+        authority = request["requesting_authority"]
         counterpart = request.get("counterpart_country") or authority["country"]
-        case = Case(
-            case_id=case_id,
-            request_id=request_id,
-            direction=request["direction"],
-            type=request["type"],
-            urgency=request["urgency"],
-            counterpart_country=counterpart,
-            actor=actor,
-        )
+
+        indexes, match = self._index_sightings(identifiers, provider_id, request_id)
+        case = load(self.repository, match["case_id"], Case) if match else None
+        if case is None:
+            case = Case(
+                case_id=str(uuid4()),
+                request_id=request_id,
+                direction=request["direction"],
+                type=request["type"],
+                urgency=request["urgency"],
+                counterpart_country=counterpart,
+                actor=actor,
+            )
+        else:
+            case.join(
+                request_id,
+                match["request_id"],
+                "same identifier at the same provider within the time tolerance",
+                actor,
+            )
+            warnings = sorted({*warnings, "near_duplicate"})
         registered = Request(
             request_id=request_id,
-            case_id=case_id,
+            case_id=case.case_id,
             direction=request["direction"],
             type=request["type"],
             urgency=request["urgency"],
             received_via=request["received_via"],
             counterpart_country=counterpart,
-            requesting_authority={
-                key: authority.get(key)
-                for key in ("country", "contact_point", "person", "email", "reference", "time_zone")
-            },
+            requesting_authority=authority,
             custodian=None if custodian is None else {**custodian, "listed": custodian_listed},
             identifiers=identifiers,
             data_types=list(data.get("types") or []),
             period_days=data.get("period_days"),
             mla_intended=request.get("mla_intended"),
-            warnings=sorted(set(warnings)),
+            warnings=warnings,
+            completeness=completeness,
+            near_duplicate_of=match["request_id"] if match else None,
+            acknowledge_to=(
+                self.acknowledgement_address(authority)
+                if request["direction"] == "incoming"
+                else None
+            ),
+            details={
+                **{key: request.get(key) for key in DETAIL_KEYS},
+                "relationship_to_offence": data.get("relationship_to_offence"),
+            },
             received_at=iso(received_at),
             our_reference=our_reference(request_id, received_at.year),
             actor=actor,
         )
-        try:
-            self.save(case, registered)
-        except IntegrityError:
-            # Another CP or replica registered the same request a moment ago.
-            existing = self._find_request(request_id)
-            if existing is None:
-                raise
-            return self._duplicate(existing, request["received_via"], actor)
+        for index, observed_at in indexes:
+            index.seen(request_id, case.case_id, observed_at)
+        self.save(case, registered, *{id(index): index for index, _ in indexes}.values())
         metrics.REQUESTS_REGISTERED.labels(request["type"], request["direction"], counterpart).inc()
         return {**self._response(registered), "created": True}
 
-    def _find_request(self, request_id: str) -> Request | None:
-        try:
-            return self.repository.get(UUID(request_id))
-        except AggregateNotFoundError:
-            return None
+    def _index_sightings(
+        self, identifiers: list[dict[str, Any]], provider_id: str | None, request_id: str
+    ) -> tuple[list[tuple[IdentifierIndex, str | None]], dict[str, Any] | None]:
+        """The index entries to add (index, observed_at), and the first earlier match."""
+        indexes: dict[str, IdentifierIndex] = {}
+        sightings: list[tuple[IdentifierIndex, str | None]] = []
+        match = None
+        for identifier in identifiers:
+            key = index_key(identifier["kind"], identifier["value"], provider_id)
+            index = indexes.get(key) or load(self.repository, str(index_id(key)), IdentifierIndex)
+            if index is None:
+                index = IdentifierIndex(key=key)
+            if match is None:
+                match = index.match(
+                    identifier.get("observed_at"), self.near_duplicate_tolerance, request_id
+                )
+            indexes[key] = index
+            sightings.append((index, identifier.get("observed_at")))
+        return sightings, match
 
     def _duplicate(self, request: Request, received_via: str, actor: dict[str, str]) -> dict:
         request.record_duplicate(
@@ -134,32 +225,101 @@ class IntakeApplication(ServiceApplication):
 
     def _response(self, request: Request) -> dict[str, Any]:
         authority = request.requesting_authority
-        return {
+        response = {
             "case_id": request.case_id,
             "request_id": request.request_id,
             "status": request.status,
             "warnings": list(request.warnings),
+            "completeness": request.completeness,
             "acknowledgement": {
                 "status": "queued" if request.direction == "incoming" else "not_applicable",
                 "our_reference": request.our_reference,
-                "to": {
+                "to": request.acknowledge_to
+                or {
                     "country": authority.get("country"),
                     "contact_point": authority.get("contact_point"),
                     "email": authority.get("email"),
                 },
             },
         }
+        if request.near_duplicate_of:
+            response["near_duplicate_of"] = request.near_duplicate_of
+        return response
 
-    # --- queries ---------------------------------------------------------------------------
-    def get_case(self, case_id: str) -> dict[str, Any]:
+    # --- triage and decisions --------------------------------------------------------------
+    def _case(self, case_id: str) -> Case:
         case = load(self.repository, case_id, Case)
         if case is None:
             raise NotFound(f"no case {case_id}")
+        return case
+
+    def _request(self, request_id: str) -> Request:
+        request = load(self.repository, request_id, Request)
+        if request is None:
+            raise NotFound(f"no request {request_id}")
+        return request
+
+    def assign_lead(self, case_id: str, lead: str, actor: dict[str, str]) -> dict[str, Any]:
+        case = self._case(case_id)
+        if case.assign_lead(lead, actor):
+            self.save(case)
+        return self.get_case(case_id)
+
+    def resolve_near_duplicate(
+        self, case_id: str, request_id: str, resolution: str, actor: dict[str, str]
+    ) -> dict[str, Any]:
+        """A person confirms a joined near-duplicate, or splits it into a case of its own."""
+        if resolution not in ("confirmed", "split"):
+            raise Invalid("resolve as confirmed or split", {"resolution": ["confirmed|split"]})
+        case = self._case(case_id)
+        case.open_flag(request_id)
+        if resolution == "confirmed":
+            case.resolve(request_id, "confirmed", None, actor)
+            self.save(case)
+            return self.get_case(case_id)
+        request = self._request(request_id)
+        new_case = Case(
+            case_id=str(uuid4()),
+            request_id=request_id,
+            direction=request.direction,
+            type=request.type,
+            urgency=request.urgency,
+            counterpart_country=request.counterpart_country,
+            actor=actor,
+        )
+        case.resolve(request_id, "split", new_case.case_id, actor)
+        request.move_to(new_case.case_id, actor)
+        self.save(case, new_case, request)
+        return self.get_case(new_case.case_id)
+
+    def refuse_request(
+        self, request_id: str, grounds: list[str], explanation: str, actor: dict[str, str]
+    ) -> dict[str, Any]:
+        request = self._request(request_id)
+        request.refuse(list(grounds or []), str(explanation or ""), actor)
+        self.save(request)
+        return self.request_view(request)
+
+    def give_art29_6_notice(
+        self, request_id: str, reason: str, explanation: str, actor: dict[str, str]
+    ) -> dict[str, Any]:
+        request = self._request(request_id)
+        request.give_art29_6_notice(str(reason or ""), str(explanation or ""), actor)
+        self.save(request)
+        return self.request_view(request)
+
+    # --- queries ---------------------------------------------------------------------------
+    def get_case(self, case_id: str) -> dict[str, Any]:
+        case = self._case(case_id)
         requests = [self.repository.get(UUID(rid)) for rid in case.request_ids]
         return {
             **self._case_summary(case),
-            "requests": [self._request_view(r) for r in requests],
+            "flags": [dict(flag) for flag in case.flags],
+            "requests": [self.request_view(r) for r in requests],
         }
+
+    def get_request(self, request_id: str) -> dict[str, Any]:
+        return self.request_view(self._request(request_id))
 
     def list_cases(self, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Cases, newest first, filtered by status, type, country or direction."""
@@ -178,15 +338,20 @@ class IntakeApplication(ServiceApplication):
             "urgency": case.urgency,
             "country": case.counterpart_country,
             "counterpart_country": case.counterpart_country,
+            "lead": case.lead,
+            "open_flags": sum(1 for flag in case.flags if flag["status"] == "open"),
             "opened_at": iso(case.created_on),
             "opened_by": case.opened_by,
             "request_ids": list(case.request_ids),
         }
 
     @staticmethod
-    def _request_view(request: Request) -> dict[str, Any]:
+    def request_view(request: Request) -> dict[str, Any]:
         return {
             "request_id": request.request_id,
+            "case_id": request.case_id,
+            "our_reference": request.our_reference,
+            "status": request.status,
             "direction": request.direction,
             "type": request.type,
             "urgency": request.urgency,
@@ -199,6 +364,11 @@ class IntakeApplication(ServiceApplication):
             "period_days": request.period_days,
             "mla_intended": request.mla_intended,
             "warnings": request.warnings,
+            "completeness": request.completeness,
+            "near_duplicate_of": request.near_duplicate_of,
+            "details": request.details,
             "registered_by": request.registered_by,
             "duplicates": request.duplicates,
+            "refusal": request.refusal,
+            "art29_6_notices": request.notices,
         }

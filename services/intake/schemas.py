@@ -6,11 +6,20 @@ Only the shape is enforced here; what Art 29(2) makes mandatory is the checklist
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from events.catalogue import DIRECTIONS, REQUEST_TYPES, URGENCIES
 
 COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="must be an ISO 3166-1 alpha-2 code, e.g. RO")
+
+
+def Text(max_length: int = 4000, **kwargs: Any) -> fields.String:  # noqa: N802
+    """An optional free-text field with an upper bound (hostile bodies are refused, not stored)."""
+    kwargs.setdefault("load_default", None)
+    kwargs.setdefault("allow_none", True)
+    return fields.String(validate=validate.Length(max=max_length), **kwargs)
 
 
 class _Strict(Schema):
@@ -20,29 +29,33 @@ class _Strict(Schema):
 
 class RequestingAuthority(_Strict):
     country = fields.String(required=True, validate=COUNTRY)
-    contact_point = fields.String(load_default=None, allow_none=True)
-    person = fields.String(load_default=None, allow_none=True)
-    city = fields.String(load_default=None, allow_none=True)
-    phone = fields.String(load_default=None, allow_none=True)
-    fax = fields.String(load_default=None, allow_none=True)
-    email = fields.String(load_default=None, allow_none=True)
+    contact_point = Text(200)
+    person = Text(200)
+    city = Text(200)
+    phone = Text(200)
+    fax = Text(200)
+    email = Text(200)
     reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    date = fields.String(load_default=None, allow_none=True)
-    time_zone = fields.String(load_default=None, allow_none=True)
+    date = Text(200)
+    time_zone = Text(200)
 
 
 class ResponsibleAuthority(_Strict):
-    name = fields.String(load_default=None, allow_none=True)
-    contact = fields.String(load_default=None, allow_none=True)
-    case_number = fields.String(load_default=None, allow_none=True)
+    name = Text(200)
+    contact = Text(200)
+    case_number = Text(200)
 
 
 class Offence(_Strict):
-    description = fields.String(load_default=None, allow_none=True)
-    provisions = fields.String(load_default=None, allow_none=True)
-    max_penalty = fields.String(load_default=None, allow_none=True)
-    summary_of_facts = fields.String(load_default=None, allow_none=True)
-    related_requests = fields.List(fields.String(), load_default=list)
+    description = Text(20000)
+    provisions = Text(20000)
+    max_penalty = Text(200)
+    summary_of_facts = Text(20000)
+    related_requests = fields.List(
+        fields.String(validate=validate.Length(max=200)),
+        load_default=list,
+        validate=validate.Length(max=100),
+    )
 
 
 class Identifier(_Strict):
@@ -53,13 +66,13 @@ class Identifier(_Strict):
     port = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=0, max=65535)
     )
-    observed_at = fields.String(load_default=None, allow_none=True)
-    service = fields.String(load_default=None, allow_none=True)
+    observed_at = Text(200)
+    service = Text(200)
 
 
 class Custodian(_Strict):
-    provider_id = fields.String(load_default=None, allow_none=True)
-    name = fields.String(load_default=None, allow_none=True)
+    provider_id = Text(200)
+    name = Text(200)
     country = fields.String(load_default=None, allow_none=True, validate=COUNTRY)
 
 
@@ -68,8 +81,10 @@ class Data(_Strict):
         fields.String(validate=validate.OneOf(["subscriber", "traffic", "content"])),
         load_default=list,
     )
-    relationship_to_offence = fields.String(load_default=None, allow_none=True)
-    identifiers = fields.List(fields.Nested(Identifier), load_default=list)
+    relationship_to_offence = Text(20000)
+    identifiers = fields.List(
+        fields.Nested(Identifier), load_default=list, validate=validate.Length(max=500)
+    )
     custodian = fields.Nested(Custodian, load_default=None, allow_none=True)
     period_days = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650)
@@ -79,6 +94,14 @@ class Data(_Strict):
 class FollowUp(_Strict):
     partial_disclosure_requested = fields.Boolean(load_default=None, allow_none=True)
     feedback_requested = fields.Boolean(load_default=None, allow_none=True)
+
+
+class Emergency(_Strict):
+    """P2 Art 9: the imminent risk that justifies emergency disclosure."""
+
+    risk = Text(4000, metadata={"description": "the imminent risk to life or safety"})
+    persons_at_risk = Text(4000)
+    deadline = Text(200, metadata={"description": "when it is too late, ISO 8601"})
 
 
 class RequestSchema(_Strict):
@@ -92,7 +115,8 @@ class RequestSchema(_Strict):
     responsible_authority = fields.Nested(ResponsibleAuthority, load_default=None, allow_none=True)
     offence = fields.Nested(Offence, load_default=None, allow_none=True)
     data = fields.Nested(Data, load_default=None, allow_none=True)
-    necessity = fields.String(load_default=None, allow_none=True)
+    necessity = Text(20000)
     mla_intended = fields.Boolean(load_default=None, allow_none=True)
     follow_up = fields.Nested(FollowUp, load_default=None, allow_none=True)
     counterpart_country = fields.String(load_default=None, allow_none=True, validate=COUNTRY)
+    emergency = fields.Nested(Emergency, load_default=None, allow_none=True)

@@ -40,6 +40,4 @@ class IspLiaisonService(ns.ServiceBase):
 
     @rpc(expected_exceptions=DomainError)
     def acknowledge(self, provider_id: str, order_id: str, actor: dict) -> dict[str, Any]:
-        result = self.app.acknowledge(provider_id, order_id, actor)
-        self.relay.kick()
-        return result
+        return self._command(self.app.acknowledge, provider_id, order_id, actor)

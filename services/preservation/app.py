@@ -41,6 +41,8 @@ class PreservationApplication(ServiceApplication):
         custodian = request.get("custodian") or {}
         if request["type"] != "preservation" or not custodian.get("listed"):
             return
+        if request.get("near_duplicate_of"):
+            return  # the first request's order covers it until a person splits the case
         order = self._draft(
             order_id=order_id_for(request["request_id"], custodian["provider_id"]),
             case_id=request["case_id"],

@@ -29,15 +29,11 @@ class PreservationService(ns.ServiceBase):
 
     @rpc(expected_exceptions=DomainError)
     def create_order(self, case_id: str, body: dict, actor: dict) -> dict[str, Any]:
-        result = self.app.create_order(case_id, body, actor)
-        self.relay.kick()
-        return result
+        return self._command(self.app.create_order, case_id, body, actor)
 
     @rpc(expected_exceptions=DomainError)
     def approve_order(self, order_id: str, actor: dict) -> dict[str, Any]:
-        result = self.app.approve_order(order_id, actor)
-        self.relay.kick()
-        return result
+        return self._command(self.app.approve_order, order_id, actor)
 
     @rpc(expected_exceptions=DomainError)
     def get_order(self, order_id: str) -> dict[str, Any]:

@@ -28,6 +28,14 @@ SUMMARIES: dict[str, str] = {
     "ProviderAcknowledgedOrder": "Provider {provider_id} acknowledged the order",
     "OrderAcknowledged": "Provider acknowledgement recorded on the order",
     "MlaExpected": "MLA request expected before {due_by}",
+    "CaseLeadAssigned": "Lead: {lead} CP",
+    "RelatedRequestJoined": "Near-duplicate of request {matched_request_id} joined; to confirm",
+    "NearDuplicateResolved": "Near-duplicate {request_id} {resolution}",
+    "RequestMovedToCase": "Request moved to case {case_id}",
+    "RequestRefused": "Request refused ({grounds}): {explanation}",
+    "Art296NoticeGiven": "Art 29(6) notice ({reason}): {explanation}",
+    "DutyAlertRaised": "Duty officer alerted: {reason}",
+    "RequesterNotified": "Requesting CP informed ({subject}) by {channel}",
 }
 
 

@@ -53,12 +53,13 @@ def test_simultaneous_submissions_make_one_case(tmp_path):
     assert len(intake.list_cases()) == 1
 
 
-def test_other_reference_or_country_is_another_request(tmp_path):
+def test_other_reference_or_country_about_other_data_is_another_case(tmp_path):
     intake = sqlite_intake(tmp_path)
     a = intake.register_request(preservation_request("US-1"), POLICE)
     b = intake.register_request(preservation_request("US-2"), POLICE)
     other_country = preservation_request("US-1")
     other_country["requesting_authority"]["country"] = "CA"
+    other_country["data"]["identifiers"][0]["value"] = "2001:db8::ca"
     c = intake.register_request(other_country, POLICE)
     assert len({a["case_id"], b["case_id"], c["case_id"]}) == 3
 
