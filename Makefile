@@ -39,5 +39,8 @@ format: $(STAMP)
 events-doc: $(STAMP)
 	$(BIN)/cp247 events-doc --output docs/events.md
 
+bench: $(STAMP)
+	$(BIN)/python -m bench.intake_latency --sizes 100,10000,100000 --store sqlite --output docs/benchmarks.md
+
 clean:
 	rm -rf $(VENV) cp247-data .pytest_cache

@@ -46,13 +46,18 @@ def launch(
     services: tuple[str, ...] = SERVICES,
 ) -> dict[str, subprocess.Popen]:
     """Start the given services, each logging to ``log_dir/<service>.log``."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    processes = {}
-    for name, port in ports(gateway_port, base_port).items():
-        if name not in services:
-            continue
-        log = (log_dir / f"{name}.log").open("ab")
-        processes[name] = subprocess.Popen(
+    return {
+        name: spawn(name, env, port, log_dir / f"{name}.log")
+        for name, port in ports(gateway_port, base_port).items()
+        if name in services
+    }
+
+
+def spawn(name: str, env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
+    """One ``nameko run`` process of a service (run it again for another replica)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -66,7 +71,6 @@ def launch(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    return processes
 
 
 def stop(processes: dict[str, subprocess.Popen], timeout: float = 10) -> None:

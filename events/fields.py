@@ -52,6 +52,11 @@ class IdentifierSchema(PayloadSchema):
         allow_none=True, load_default=None, metadata={"description": "as the requester wrote it"}
     )
     service = fields.String(allow_none=True, load_default=None)
+    observed_at_zone = fields.String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "zone a local time was read in"},
+    )
     value_original = fields.String(
         allow_none=True, load_default=None, metadata={"description": "as written, if normalised"}
     )

@@ -3,22 +3,15 @@ run every service as a separate ``nameko run`` process (see docs/adr/002)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slice_driver import PASSWORD, Api, Cli
+from slice_driver import PASSWORD, Api, Cli, cli_env
 
 from cp247.config import Settings
 from cp247.embedded import EmbeddedPlatform
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CP247_", "AMQP_"))}
-    env.update(extra)
-    return env
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import os
 import subprocess
 import sys
 import time
@@ -53,6 +54,13 @@ class Api:
             return status, json.loads(payload)
         except ValueError:
             return status, payload.decode()
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """This process's environment without cp247 settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CP247_", "AMQP_"))}
+    env.update(extra)
+    return env
 
 
 class Cli:

@@ -3,147 +3,21 @@ the real RabbitMQ and PostgreSQL of this machine, a fresh database and vhost per
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import signal
-import socket
-import subprocess
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import quote
 
-import psycopg
 import pytest
-from conftest import cli_env
+from distributed_cluster import Cluster, rabbitmqctl
 from kombu import Connection, Exchange, Producer
 from slice_driver import (
-    Api,
-    Cli,
     assert_bad_input_is_refused,
-    identities,
     preservation_request,
     run_slice,
     wait_for,
 )
 
-from cp247.bootstrap import make_application
-from cp247.config import Settings
-from cp247.distributed import launch, stop
 from cp247.nameko_support import DEAD_LETTER_QUEUE
-from cp247.runtime.application import ServiceApplication
 
 pytestmark = pytest.mark.distributed
-
-PG_ADMIN = os.environ.get("CP247_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-AMQP_BASE = os.environ.get("CP247_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-class Cluster:
-    def __init__(self, tmp: Path):
-        suffix = uuid.uuid4().hex[:10]
-        self.database = f"cp247_test_{suffix}"
-        self.vhost = f"cp247-test-{suffix}"
-        admin = re.sub(r"/[^/]*$", "", PG_ADMIN)
-        self.database_url = f"{admin}/{self.database}"
-        self.amqp_uri = f"{AMQP_BASE}/{quote(self.vhost, safe='')}"
-        self.env = cli_env(AMQP_URI=self.amqp_uri, CP247_DATABASE_URL=self.database_url)
-        self.gateway_port = free_port()
-        self.base_port = free_port()
-        self.log_dir = tmp / "logs"
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.api = Api(f"http://127.0.0.1:{self.gateway_port}")
-        self.cli = Cli(self.env)
-
-    def create(self) -> None:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.database}"')
-        rabbitmqctl("add_vhost", self.vhost)
-        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-
-    def start(self, *services: str) -> None:
-        names = services or (
-            "intake",
-            "preservation",
-            "isp_liaison",
-            "mla",
-            "notification",
-            "timeline",
-            "gateway",
-        )
-        self.processes.update(
-            launch(self.env, self.gateway_port, self.base_port, self.log_dir, tuple(names))
-        )
-        wait_for(self.ready, timeout=90, what=f"{', '.join(names)} to be ready")
-
-    def ready(self) -> bool:
-        for name, process in self.processes.items():
-            assert process.poll() is None, f"{name} died:\n{self.log(name)}"
-        try:
-            for name in self.processes:
-                port = self.gateway_port if name == "gateway" else self.service_port(name)
-                if Api(f"http://127.0.0.1:{port}").call("GET", "/readyz")[0] != 200:
-                    return False
-        except OSError:
-            return False
-        return True
-
-    def stop_service(self, name: str) -> None:
-        process = self.processes.pop(name)
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-
-    def service_port(self, name: str) -> int:
-        order = ["intake", "preservation", "isp_liaison", "mla", "notification", "timeline"]
-        return self.base_port + order.index(name)
-
-    def metric(self, process: str, name: str, **labels: str) -> float:
-        status, text = Api(f"http://127.0.0.1:{self.service_port(process)}").call("GET", "/metrics")
-        assert status == 200
-        wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-        for line in text.splitlines():
-            if line.startswith(f"{name}{{{wanted}}}"):
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
-
-    def application(self, name: str) -> ServiceApplication:
-        return make_application(name, Settings(data_dir=Path("."), database_url=self.database_url))
-
-    def log(self, name: str) -> str:
-        path = self.log_dir / f"{name}.log"
-        return path.read_text()[-4000:] if path.exists() else "(no log)"
-
-    def destroy(self) -> None:
-        stop(self.processes)
-        try:
-            rabbitmqctl("delete_vhost", self.vhost)
-        finally:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    assert shutil.which("rabbitmqctl"), "the distributed tests need RabbitMQ on this machine"
-    cluster = Cluster(tmp_path_factory.mktemp("cluster"))
-    cluster.create()
-    try:
-        cluster.start()
-        cluster.tokens = identities(cluster.cli)
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 def timeline_events(cluster: Cluster, case_id: str) -> list[str]:

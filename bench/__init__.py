@@ -1,0 +1,1 @@
+"""Benchmarks of cp247 (results, not timed tests): see bench/README.md."""
