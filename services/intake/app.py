@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 
 from cp247 import metrics
 from cp247.clock import iso, utcnow
+from cp247.config import ConfigurationError
 from cp247.errors import Conflict, Invalid, NotFound
 from cp247.runtime.application import ServiceApplication, load
 from cp247.validation import flatten_errors
@@ -42,8 +43,12 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
 
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env)
-        minutes = int(self.env.get("CP247_NEAR_DUPLICATE_MINUTES") or 60)
-        self.near_duplicate_tolerance = timedelta(minutes=minutes)
+        text = self.env.get("CP247_NEAR_DUPLICATE_MINUTES") or "60"
+        if not text.isdigit():
+            raise ConfigurationError(
+                f"CP247_NEAR_DUPLICATE_MINUTES={text!r}: give a whole number of minutes, e.g. 60"
+            )
+        self.near_duplicate_tolerance = timedelta(minutes=int(text))
 
     # --- registration ----------------------------------------------------------------------
     def register_request(

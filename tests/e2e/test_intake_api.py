@@ -298,3 +298,26 @@ def test_directory_addresses_the_receipt_and_flags_unknown_senders(embedded, tok
     assert status == 422, body
     status, body = api.call("GET", "/api/v1/contact-points/ZZ/police", tokens["police"])
     assert status == 404, body
+
+
+def test_readme_walkthrough_example_registers_complete_and_once(embedded, tokens):
+    """examples/preservation-request.json as the README's walkthrough uses it."""
+    import json
+    from pathlib import Path
+
+    api, cli, _ = embedded
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    cli.ok("contact-points", "import", str(examples / "contact-points.csv"))
+    body = json.loads((examples / "preservation-request.json").read_text())
+    status, created = api.call("POST", "/api/v1/requests", tokens["prosecution"], body)
+    assert status == 201, created
+    assert created["completeness"] == 1.0
+    assert "timestamp_local_only" in created["warnings"]
+    assert "unknown_sender" not in created["warnings"]
+    assert created["acknowledgement"]["to"]["kind"] == "hybrid"
+    status, again = api.call("POST", "/api/v1/requests", tokens["police"], body)
+    assert status == 200 and again["duplicate_of"] == created["request_id"]
+    status, stored = api.call("GET", f"/api/v1/requests/{created['request_id']}", tokens["police"])
+    local = stored["identifiers"][1]
+    assert local["observed_at"] == "2026-11-28T03:20:00.000000Z"
+    assert local["observed_at_text"] == "2026-11-27 10:20:00 PM"
