@@ -18,6 +18,7 @@ from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
 from cp247.clock import iso
+from cp247.errors import NotFound
 from events import Message, registry
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,14 @@ def load(repository: Any, aggregate_id: str, kind: type[T]) -> T | None:
     except (ValueError, AggregateNotFoundError):
         return None
     return aggregate if isinstance(aggregate, kind) else None
+
+
+def require(repository: Any, aggregate_id: str, kind: type[T], what: str) -> T:
+    """Like :func:`load`, but an unknown id is the caller's 404: ``no <what> <id>``."""
+    aggregate = load(repository, aggregate_id, kind)
+    if aggregate is None:
+        raise NotFound(f"no {what} {aggregate_id}")
+    return aggregate
 
 
 class ServiceApplication(ProcessApplication):

@@ -12,8 +12,8 @@ from marshmallow import ValidationError
 from cp247 import metrics
 from cp247.clock import iso, utcnow
 from cp247.config import ConfigurationError
-from cp247.errors import Conflict, Invalid, NotFound
-from cp247.runtime.application import ServiceApplication, load
+from cp247.errors import Conflict, Invalid
+from cp247.runtime.application import ServiceApplication, load, require
 from cp247.validation import flatten_errors
 from services.intake.checklist import (
     ART29_ITEMS,
@@ -253,16 +253,10 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
 
     # --- triage and decisions --------------------------------------------------------------
     def _case(self, case_id: str) -> Case:
-        case = load(self.repository, case_id, Case)
-        if case is None:
-            raise NotFound(f"no case {case_id}")
-        return case
+        return require(self.repository, case_id, Case, "case")
 
     def _request(self, request_id: str) -> Request:
-        request = load(self.repository, request_id, Request)
-        if request is None:
-            raise NotFound(f"no request {request_id}")
-        return request
+        return require(self.repository, request_id, Request, "request")
 
     def assign_lead(self, case_id: str, lead: str, actor: dict[str, str]) -> dict[str, Any]:
         case = self._case(case_id)

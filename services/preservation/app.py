@@ -9,8 +9,8 @@ from eventsourcing.application import ProcessingEvent
 from marshmallow import ValidationError
 
 from cp247.clock import utcnow
-from cp247.errors import Forbidden, Invalid, NotFound
-from cp247.runtime.application import ServiceApplication, load
+from cp247.errors import Forbidden, Invalid
+from cp247.runtime.application import ServiceApplication, load, require
 from cp247.validation import flatten_errors
 from events import Message
 from services.preservation.domain import LEGAL_BASIS, PreservationOrder, order_id_for
@@ -110,10 +110,7 @@ class PreservationApplication(ServiceApplication):
 
     # --- queries ---------------------------------------------------------------------------
     def _get(self, order_id: str) -> PreservationOrder:
-        order = load(self.repository, order_id, PreservationOrder)
-        if order is None:
-            raise NotFound(f"no preservation order {order_id}")
-        return order
+        return require(self.repository, order_id, PreservationOrder, "preservation order")
 
     def get_order(self, order_id: str) -> dict[str, Any]:
         return self.order_view(self._get(order_id))

@@ -6,8 +6,7 @@ from typing import Any
 
 from eventsourcing.application import ProcessingEvent
 
-from cp247.errors import NotFound
-from cp247.runtime.application import ServiceApplication, load
+from cp247.runtime.application import ServiceApplication, load, require
 from events import Message
 from services.timeline.domain import GENESIS, CaseTimeline, summarise, timeline_id
 
@@ -39,9 +38,9 @@ class TimelineApplication(ServiceApplication):
             processing.collect_events(timeline)
 
     def case_timeline(self, case_id: str) -> dict[str, Any]:
-        timeline = load(self.repository, str(timeline_id(case_id)), CaseTimeline)
-        if timeline is None:
-            raise NotFound(f"no timeline for case {case_id}")
+        timeline = require(
+            self.repository, str(timeline_id(case_id)), CaseTimeline, "timeline for case"
+        )
         entries = timeline.entries()
         return {
             "case_id": case_id,
