@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -24,6 +25,7 @@ class EmbeddedPlatform:
     """All applications of cp247 in one process; also the gateway's backends."""
 
     poll_seconds = 0.5  # picks up what the CLI recorded from another process
+    sweep_seconds = 30.0  # how often preservation periods are checked for their end
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -75,10 +77,14 @@ class EmbeddedPlatform:
                     return total
 
     def _run(self) -> None:
+        next_sweep = 0.0
         while not self._stopping.is_set():
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
             try:
+                if time.monotonic() >= next_sweep:
+                    self.apps["preservation"].expire_due()
+                    next_sweep = time.monotonic() + self.sweep_seconds
                 self.deliver()
             except Exception:  # keep delivering; the failure is logged and retried
                 log.exception("embedded delivery failed; retrying")

@@ -184,6 +184,7 @@ class OrderApproved(PayloadSchema):
 class OrderIssued(PayloadSchema):
     order_id = fields.String(required=True)
     case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
     provider_id = fields.String(required=True)
     identifiers = Identifiers(required=True)
     data_types = DataTypes(required=True)
@@ -203,6 +204,58 @@ class OrderAcknowledged(PayloadSchema):
     actor = Actor(required=True)
 
 
+class OrderDeliveryRecorded(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    delivered_at = Timestamp(required=True)
+    channel = fields.String(required=True)
+
+
+class OrderOutcomeRecorded(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(["preserved", "unavailable"]))
+    detail = fields.Dict(required=True)
+    actor = Actor(required=True)
+
+
+class OrderExtended(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    days = fields.Integer(required=True, validate=validate.Range(min=1))
+    expires_at = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class OrderReleased(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class OrderHeldForMla(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    mla_id = fields.String(required=True)
+
+
+class OrderHoldLifted(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    mla_id = fields.String(required=True)
+    decision = fields.String(required=True)
+
+
+class OrderExpired(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    expired_at = Timestamp(required=True)
+
+
 # --- isp_liaison ----------------------------------------------------------------------------
 class ProviderRegistered(PayloadSchema):
     provider_id = fields.String(required=True)
@@ -215,6 +268,7 @@ class ProviderRegistered(PayloadSchema):
 class OrderDelivered(PayloadSchema):
     order_id = fields.String(required=True)
     case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
     provider_id = fields.String(required=True)
     identifiers = Identifiers(required=True)
     data_types = DataTypes(required=True)
@@ -232,6 +286,48 @@ class ProviderAcknowledgedOrder(PayloadSchema):
     actor = Actor(required=True)
 
 
+class DataPreserved(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    note = fields.String(required=True)
+    records = fields.Integer(allow_none=True, load_default=None)
+    preserved_at = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class DataUnavailable(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    reported_at = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class ForeignProviderReported(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
+    provider_id = fields.String(required=True)
+    country = Country(required=True)
+    provider_name = fields.String(required=True)
+    details = fields.String(required=True)
+    reported_at = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class InboxOrderExtended(PayloadSchema):
+    order_id = fields.String(required=True)
+    expires_at = Timestamp(required=True)
+
+
+class InboxOrderClosed(PayloadSchema):
+    order_id = fields.String(required=True)
+    closed_as = fields.String(required=True, validate=validate.OneOf(["released", "expired"]))
+    reason = fields.String(allow_none=True, load_default=None)
+
+
 # --- mla ------------------------------------------------------------------------------------
 class MlaExpected(PayloadSchema):
     follow_up_id = fields.String(required=True)
@@ -241,6 +337,29 @@ class MlaExpected(PayloadSchema):
     due_by = Timestamp(
         required=True, metadata={"description": "MLA must be received/sent before this"}
     )
+
+
+class MlaRecorded(PayloadSchema):
+    mla_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
+    stage = fields.String(required=True, validate=validate.OneOf(["pre_trial", "trial"]))
+    authority = fields.String(allow_none=True, load_default=None)
+    reference = fields.String(allow_none=True, load_default=None)
+    date = fields.String(allow_none=True, load_default=None)
+    order_ids = fields.List(fields.String(), required=True)
+    status = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class MlaStatusChanged(PayloadSchema):
+    mla_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
+    status = fields.String(required=True)
+    note = fields.String(required=True)
+    order_ids = fields.List(fields.String(), required=True)
+    actor = Actor(required=True)
 
 
 # --- notification ---
@@ -259,7 +378,9 @@ class RequesterNotified(PayloadSchema):
     case_id = fields.String(required=True)
     request_id = fields.String(required=True)
     recipient = fields.Nested(AuthoritySchema, required=True)
-    subject = fields.String(required=True, validate=validate.OneOf(["refusal", "art29_6_notice"]))
+    subject = fields.String(
+        required=True, validate=validate.OneOf(["refusal", "art29_6_notice", "art30_disclosure"])
+    )
     text = fields.String(required=True)
     channel = fields.String(required=True)
 
@@ -332,6 +453,32 @@ registry = Registry(
         _contract(
             "preservation", OrderAcknowledged, "The provider's acknowledgement was recorded."
         ),
+        _contract("preservation", OrderDeliveryRecorded, "The order is in the provider's inbox."),
+        _contract(
+            "preservation",
+            OrderOutcomeRecorded,
+            "The provider preserved the data, or they were not available.",
+        ),
+        _contract("preservation", OrderExtended, "The preservation period was extended."),
+        _contract("preservation", OrderReleased, "The provider may release the data."),
+        _contract(
+            "preservation",
+            OrderHeldForMla,
+            "An MLA request was received: no expiry until it is decided (Art 29(7)).",
+        ),
+        _contract("preservation", OrderHoldLifted, "The MLA request was decided."),
+        _contract("preservation", OrderExpired, "The preservation period ended."),
+        _contract("isp_liaison", DataPreserved, "The provider preserved the data."),
+        _contract("isp_liaison", DataUnavailable, "The provider does not have the data."),
+        _contract(
+            "isp_liaison",
+            ForeignProviderReported,
+            "A provider in another State was in the chain (Art 30).",
+        ),
+        _contract("isp_liaison", InboxOrderExtended, "The inbox shows the new expiry."),
+        _contract("isp_liaison", InboxOrderClosed, "The inbox shows the order closed."),
+        _contract("mla", MlaRecorded, "An MLA request was recorded and linked to the case."),
+        _contract("mla", MlaStatusChanged, "An MLA request moved on."),
         _contract("isp_liaison", ProviderRegistered, "A provider joined the directory."),
         _contract("isp_liaison", OrderDelivered, "The order reached the provider's inbox."),
         _contract("isp_liaison", ProviderAcknowledgedOrder, "The provider acknowledged the order."),

@@ -128,6 +128,11 @@ class Gateway:
             raise Forbidden(f"the {principal.role} role may not do this")
         return principal
 
+    @classmethod
+    def _body_or_empty(cls, request: Request) -> dict[str, Any]:
+        """A body that may be left out altogether (``{}``)."""
+        return cls._body(request) if request.get_data() else {}
+
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
         try:
@@ -321,6 +326,22 @@ class Gateway:
     ) -> Response:
         order = b.isp_liaison.get_order(who.provider_id, order_id)
         return Response(document_text(order), mimetype="text/plain")
+
+    @route("/api/v1/isp/orders/<order_id>/preserved", "POST", ("isp",))
+    def isp_preserved(self, b: Backends, request: Request, who: Principal, order_id: str):
+        body = self._body_or_empty(request)
+        return 200, b.isp_liaison.report_preserved(who.provider_id, order_id, body, who.actor)
+
+    @route("/api/v1/isp/orders/<order_id>/unavailable", "POST", ("isp",))
+    def isp_unavailable(self, b: Backends, request: Request, who: Principal, order_id: str):
+        body = self._body(request)
+        return 200, b.isp_liaison.report_unavailable(who.provider_id, order_id, body, who.actor)
+
+    @route("/api/v1/isp/orders/<order_id>/foreign-provider", "POST", ("isp",))
+    def isp_foreign_provider(self, b: Backends, request: Request, who: Principal, order_id: str):
+        body = self._body(request)
+        report = b.isp_liaison.report_foreign_provider
+        return 200, report(who.provider_id, order_id, body, who.actor)
 
     @route("/api/v1/isp/orders/<order_id>/acknowledge", "POST", ("isp",))
     def isp_acknowledge(

@@ -9,7 +9,7 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from cp247.clock import iso, utcnow
-from cp247.errors import AlreadyExists, Invalid, NotFound
+from cp247.errors import AlreadyExists, Conflict, Invalid, NotFound
 from cp247.runtime.application import ServiceApplication, load
 from events import Message
 from services.isp_liaison.domain import Provider, ProviderOrder, provider_uuid
@@ -20,7 +20,12 @@ PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 class IspLiaisonApplication(ServiceApplication):
     name = "isp_liaison"
     upstreams = ("preservation",)
-    policies = {"OrderIssued": "on_order_issued"}
+    policies = {
+        "OrderIssued": "on_order_issued",
+        "OrderExtended": "on_order_extended",
+        "OrderReleased": "on_order_closed",
+        "OrderExpired": "on_order_closed",
+    }
 
     # --- directory -------------------------------------------------------------------------
     def register_provider(
@@ -81,6 +86,7 @@ class IspLiaisonApplication(ServiceApplication):
             ProviderOrder(
                 order_id=order["order_id"],
                 case_id=order["case_id"],
+                request_id=order.get("request_id"),
                 provider_id=order["provider_id"],
                 identifiers=order["identifiers"],
                 data_types=order["data_types"],
@@ -90,6 +96,19 @@ class IspLiaisonApplication(ServiceApplication):
                 channel="api",
             )
         )
+
+    def on_order_extended(self, message: Message, processing: ProcessingEvent) -> None:
+        order = load(self.repository, message.payload["order_id"], ProviderOrder)
+        if order is not None:
+            order.extended(order.order_id, message.payload["expires_at"])
+            processing.collect_events(order)
+
+    def on_order_closed(self, message: Message, processing: ProcessingEvent) -> None:
+        order = load(self.repository, message.payload["order_id"], ProviderOrder)
+        if order is not None and order.closed_as is None:
+            closed_as = "released" if message.event == "OrderReleased" else "expired"
+            order.close(order.order_id, closed_as, message.payload.get("reason"))
+            processing.collect_events(order)
 
     # --- the provider's own view -----------------------------------------------------------
     def _own(self, provider_id: str, order_id: str) -> ProviderOrder:
@@ -109,13 +128,70 @@ class IspLiaisonApplication(ServiceApplication):
         return self.order_view(self._own(provider_id, order_id))
 
     def acknowledge(self, provider_id: str, order_id: str, actor: dict[str, str]) -> dict:
-        order = self._own(provider_id, order_id)
-        if order.acknowledge(iso(utcnow()), actor):
+        return self._report(provider_id, order_id, lambda o, now: o.acknowledge(now, actor))
+
+    def report_preserved(
+        self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
+    ) -> dict:
+        self._own(provider_id, order_id)  # another provider's order is a 404 first
+        note, records = body.get("note") or "", body.get("records")
+        errors = {}
+        if not isinstance(note, str) or len(note) > 4000:
+            errors["note"] = ["text of at most 4000 characters"]
+        if records is not None and (
+            not isinstance(records, int) or isinstance(records, bool) or records < 0
+        ):
+            errors["records"] = ["a number of records, 0 or more"]
+        if errors:
+            raise Invalid("the report is not valid", errors)
+        return self._report(
+            provider_id, order_id, lambda o, now: o.report_preserved(note, records, now, actor)
+        )
+
+    def report_unavailable(
+        self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
+    ) -> dict:
+        self._own(provider_id, order_id)  # another provider's order is a 404 first
+        reason = body.get("reason")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 4000:
+            raise Invalid("say why the data are not available", {"reason": ["required text"]})
+        return self._report(
+            provider_id, order_id, lambda o, now: o.report_unavailable(reason, now, actor)
+        )
+
+    def report_foreign_provider(
+        self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
+    ) -> dict:
+        self._own(provider_id, order_id)  # another provider's order is a 404 first
+        country, name = body.get("country"), body.get("provider_name")
+        details = body.get("details") or ""
+        errors = {}
+        if not isinstance(country, str) or not re.fullmatch(r"[A-Z]{2}", country):
+            errors["country"] = ["ISO 3166-1 alpha-2, e.g. DE"]
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            errors["provider_name"] = ["the other provider's name"]
+        if not isinstance(details, str) or len(details) > 4000:
+            errors["details"] = ["text of at most 4000 characters"]
+        if errors:
+            raise Invalid("the Art 30 report is not valid", errors)
+        return self._report(
+            provider_id,
+            order_id,
+            lambda o, now: o.report_foreign_provider(country, name.strip(), details, now, actor),
+        )
+
+    def _report(self, provider_id: str, order_id: str, act: Any) -> dict[str, Any]:
+        """Apply a provider action once; a repeat returns the same view and records nothing."""
+        for _ in range(5):
+            order = self._own(provider_id, order_id)
+            if not act(order, iso(utcnow())):
+                return self.order_view(order)
             try:
                 self.save(order)
             except IntegrityError:
-                order = self._own(provider_id, order_id)  # a simultaneous repeat won
-        return self.order_view(order)
+                continue  # a simultaneous action on the same order: look again
+            return self.order_view(order)
+        raise Conflict(f"order {order_id} is busy; try again")
 
     @staticmethod
     def order_view(order: ProviderOrder) -> dict[str, Any]:
@@ -129,6 +205,8 @@ class IspLiaisonApplication(ServiceApplication):
             "issued_at": order.issued_at,
             "expires_at": order.expires_at,
             "acknowledged_at": order.acknowledged_at,
+            "outcome": order.outcome,
+            "foreign_providers": list(order.foreign_reports),
             "legal_basis": order.legal_basis,
             "document_url": f"/api/v1/isp/orders/{order.order_id}/document",
         }

@@ -46,6 +46,7 @@ class ProviderOrder(Aggregate):
         self,
         order_id: str,
         case_id: str,
+        request_id: str | None,
         provider_id: str,
         identifiers: list[dict[str, Any]],
         data_types: list[str],
@@ -56,6 +57,7 @@ class ProviderOrder(Aggregate):
     ):
         self.order_id = order_id
         self.case_id = case_id
+        self.request_id = request_id
         self.provider_id = provider_id
         self.identifiers = identifiers
         self.data_types = data_types
@@ -64,13 +66,15 @@ class ProviderOrder(Aggregate):
         self.expires_at = expires_at
         self.status = "issued"
         self.acknowledged_at: str | None = None
+        self.outcome: dict[str, Any] | None = None
+        self.foreign_reports: list[dict[str, Any]] = []
+        self.closed_as: str | None = None
 
     def acknowledge(self, now: str, actor: dict[str, str]) -> bool:
         """The provider confirms it has the order; repeating it records nothing new."""
-        if self.acknowledged_at is not None:
-            return False
-        if self.status != "issued":
-            raise Conflict(f"order {self.order_id} is {self.status}")
+        if self.acknowledged_at is not None or self.status in ("preserved", "unavailable"):
+            return False  # already beyond acknowledging: nothing to add
+        self._open()
         self._acknowledged(self.order_id, self.case_id, self.provider_id, now, actor)
         return True
 
@@ -85,3 +89,96 @@ class ProviderOrder(Aggregate):
     ) -> None:
         self.acknowledged_at = acknowledged_at
         self.status = "acknowledged"
+
+    # --- the provider's reports (each idempotent: a repeat records nothing) ----------------
+    def _open(self) -> None:
+        if self.closed_as is not None:
+            raise Conflict(f"order {self.order_id} was {self.closed_as}")
+
+    def report_preserved(self, note: str, records: int | None, now: str, actor: dict) -> bool:
+        if self.outcome is not None and self.outcome["outcome"] == "preserved":
+            return False
+        self._open()
+        if self.status not in ("issued", "acknowledged"):
+            raise Conflict(f"order {self.order_id} is already {self.status}")
+        self._preserved(self.order_id, self.case_id, self.provider_id, note, records, now, actor)
+        return True
+
+    @event("DataPreserved")
+    def _preserved(
+        self,
+        order_id: str,
+        case_id: str,
+        provider_id: str,
+        note: str,
+        records: int | None,
+        preserved_at: str,
+        actor: dict[str, str],
+    ) -> None:
+        self.outcome = {"outcome": "preserved", "note": note, "records": records,
+                        "at": preserved_at}  # fmt: skip
+        self.status = "preserved"
+
+    def report_unavailable(self, reason: str, now: str, actor: dict) -> bool:
+        if self.outcome is not None and self.outcome["outcome"] == "unavailable":
+            return False
+        self._open()
+        if self.status not in ("issued", "acknowledged"):
+            raise Conflict(f"order {self.order_id} is already {self.status}")
+        self._unavailable(self.order_id, self.case_id, self.provider_id, reason, now, actor)
+        return True
+
+    @event("DataUnavailable")
+    def _unavailable(
+        self,
+        order_id: str,
+        case_id: str,
+        provider_id: str,
+        reason: str,
+        reported_at: str,
+        actor: dict[str, str],
+    ) -> None:
+        self.outcome = {"outcome": "unavailable", "reason": reason, "at": reported_at}
+        self.status = "unavailable"
+
+    def report_foreign_provider(
+        self, country: str, provider_name: str, details: str, now: str, actor: dict
+    ) -> bool:
+        """Art 30: another State's provider was in the chain; the same report once."""
+        report = {"country": country, "provider_name": provider_name, "details": details}
+        if any({k: r[k] for k in report} == report for r in self.foreign_reports):
+            return False
+        self._open()
+        self._foreign_provider(
+            self.order_id, self.case_id, self.request_id, self.provider_id,
+            country, provider_name, details, now, actor,
+        )  # fmt: skip
+        return True
+
+    @event("ForeignProviderReported")
+    def _foreign_provider(
+        self,
+        order_id: str,
+        case_id: str,
+        request_id: str | None,
+        provider_id: str,
+        country: str,
+        provider_name: str,
+        details: str,
+        reported_at: str,
+        actor: dict[str, str],
+    ) -> None:
+        self.foreign_reports.append(
+            {"country": country, "provider_name": provider_name, "details": details,
+             "at": reported_at}
+        )  # fmt: skip
+
+    # --- what preservation decides later ----------------------------------------------------
+    @event("InboxOrderExtended")
+    def extended(self, order_id: str, expires_at: str) -> None:
+        self.expires_at = expires_at
+
+    @event("InboxOrderClosed")
+    def close(self, order_id: str, closed_as: str, reason: str | None) -> None:
+        self.closed_as = closed_as
+        self.status = closed_as

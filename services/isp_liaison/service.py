@@ -41,3 +41,18 @@ class IspLiaisonService(ns.ServiceBase):
     @rpc(expected_exceptions=DomainError)
     def acknowledge(self, provider_id: str, order_id: str, actor: dict) -> dict[str, Any]:
         return self._command(self.app.acknowledge, provider_id, order_id, actor)
+
+    @rpc(expected_exceptions=DomainError)
+    def report_preserved(self, provider_id: str, order_id: str, body: dict, actor: dict) -> dict:
+        return self._command(self.app.report_preserved, provider_id, order_id, body, actor)
+
+    @rpc(expected_exceptions=DomainError)
+    def report_unavailable(self, provider_id: str, order_id: str, body: dict, actor: dict) -> dict:
+        return self._command(self.app.report_unavailable, provider_id, order_id, body, actor)
+
+    @rpc(expected_exceptions=DomainError)
+    def report_foreign_provider(
+        self, provider_id: str, order_id: str, body: dict, actor: dict
+    ) -> dict:
+        report = self.app.report_foreign_provider
+        return self._command(report, provider_id, order_id, body, actor)

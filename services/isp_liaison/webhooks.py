@@ -91,6 +91,7 @@ _MAX_HEADER_LENGTH = 4096
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # 12 digits: year 33658; also avoids huge ints
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _HEADER_TOKEN = re.compile(r"[!-~]{1,200}")
+_UNSAFE_URL_CHARACTER = re.compile(r"[\x00-\x20\x7f]")
 
 # A derived secret is only as strong as the master key; 16 bytes is the floor, 32 the advice.
 _MIN_MASTER_KEY_BYTES = 16
@@ -284,6 +285,14 @@ def url_problem(url: str) -> str | None:
         return "only http and https webhook URLs are supported"
     if not parts.hostname:
         return "the webhook URL has no host"
+    if _UNSAFE_URL_CHARACTER.search(url):
+        # urlsplit quietly drops some of these and http.client refuses the rest at send time;
+        # saying so at registration is kinder than a permanent failure on the first order.
+        return "the webhook URL contains spaces or control characters"
+    try:
+        parts.hostname.encode("idna")  # what the socket layer will do with it
+    except UnicodeError:
+        return "the webhook URL's host name is not valid"
     if parts.username is not None or parts.password is not None:
         # http.client would silently drop them; refuse rather than pretend to send them.
         return "credentials in the webhook URL are not supported; the signature authenticates"
@@ -320,7 +329,16 @@ class WebhookClient:
     def __init__(self, timeout: float = 5.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
         # Verified TLS by default; a custom context is for private CAs, not for turning it off.
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        # Built on first use: loading the system CA store is slow and http-only callers
+        # (tests, a loopback relay) never need it.
+        self._ssl_context = ssl_context
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context for https webhooks (certificate and host name verified)."""
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     def post(
         self,

@@ -3,18 +3,96 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 from eventsourcing.application import ProcessingEvent
 
-from cp247.runtime.application import ServiceApplication
+from cp247.errors import Invalid
+from cp247.runtime.application import ServiceApplication, require
 from events import Message
-from services.mla.domain import MlaFollowUp, follow_up_id_for
+from services.mla.domain import MlaFollowUp, MlaRequest, follow_up_id_for
+from services.preservation.national_law import national_policy
+
+STAGES = ("pre_trial", "trial")
+DIRECTIONS = ("incoming", "outgoing")
+STATUSES = ("received", "executing", "produced", "refused", "sent")
 
 
 class MlaApplication(ServiceApplication):
     name = "mla"
     upstreams = ("preservation",)
     policies = {"OrderIssued": "on_order_issued"}
+
+    def __init__(self, env: dict[str, str] | None = None):
+        super().__init__(env)
+        self.national_policy = national_policy(
+            self.env.get("CP247_POLICY") or "police-needs-approval"
+        )
+
+    # --- commands --------------------------------------------------------------------------
+    def record_mla(self, case_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
+        """Record an MLA request and link it to every preservation order of the case."""
+        errors: dict[str, list[str]] = {}
+        direction, stage = body.get("direction"), body.get("stage") or "pre_trial"
+        if direction not in DIRECTIONS:
+            errors["direction"] = ["incoming or outgoing"]
+        if stage not in STAGES:
+            errors["stage"] = ["pre_trial or trial"]
+        for key in ("authority", "reference", "date"):
+            value = body.get(key)
+            if value is not None and (not isinstance(value, str) or len(value) > 500):
+                errors[key] = ["text of at most 500 characters"]
+        if errors:
+            raise Invalid("the MLA request is not valid", errors)
+        authority = body.get("authority") or self.national_policy.competent_authority(stage)
+        mla = MlaRequest(
+            mla_id=str(uuid4()),
+            case_id=case_id,
+            direction=direction,
+            stage=stage,
+            authority=authority,
+            reference=body.get("reference"),
+            date=body.get("date"),
+            order_ids=[f["order_id"] for f in self.follow_ups_of_case(case_id)],
+            status="received" if direction == "incoming" else "sent",
+            actor=actor,
+        )
+        self.save(mla)
+        return self.mla_view(mla)
+
+    def change_status(self, mla_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
+        status, note = body.get("status"), body.get("note") or ""
+        if status not in STATUSES:
+            raise Invalid("unknown MLA status", {"status": [" | ".join(STATUSES)]})
+        if not isinstance(note, str) or len(note) > 4000:
+            raise Invalid("the note is not valid", {"note": ["text of at most 4000 characters"]})
+        mla = require(self.repository, mla_id, MlaRequest, "MLA request")
+        if mla.change_status(status, note, actor):
+            self.save(mla)
+        return self.mla_view(mla)
+
+    def get_mla(self, mla_id: str) -> dict[str, Any]:
+        return self.mla_view(require(self.repository, mla_id, MlaRequest, "MLA request"))
+
+    def mla_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return [
+            self.mla_view(m) for m in self.created(MlaRequest.MlaRecorded) if m.case_id == case_id
+        ]
+
+    @staticmethod
+    def mla_view(mla: MlaRequest) -> dict[str, Any]:
+        return {
+            "mla_id": mla.mla_id,
+            "case_id": mla.case_id,
+            "direction": mla.direction,
+            "stage": mla.stage,
+            "authority": mla.authority,
+            "reference": mla.reference,
+            "date": mla.date,
+            "order_ids": mla.order_ids,
+            "status": mla.status,
+            "history": mla.history,
+        }
 
     def on_order_issued(self, message: Message, processing: ProcessingEvent) -> None:
         """An issued order lapses at expiry unless formal MLA arrives (Art 29(7))."""

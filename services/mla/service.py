@@ -25,3 +25,19 @@ class MlaService(ns.ServiceBase):
     @rpc(expected_exceptions=DomainError)
     def follow_ups_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return self.app.follow_ups_of_case(case_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def record_mla(self, case_id: str, body: dict, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.record_mla, case_id, body, actor)
+
+    @rpc(expected_exceptions=DomainError)
+    def change_status(self, mla_id: str, body: dict, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.change_status, mla_id, body, actor)
+
+    @rpc(expected_exceptions=DomainError)
+    def get_mla(self, mla_id: str) -> dict[str, Any]:
+        return self.app.get_mla(mla_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def mla_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return self.app.mla_of_case(case_id)

@@ -24,11 +24,12 @@ def _channel(recipient: dict[str, Any]) -> str:
 
 class NotificationApplication(ServiceApplication):
     name = "notification"
-    upstreams = ("intake",)
+    upstreams = ("intake", "isp_liaison")
     policies = {
         "RequestReceived": "on_request_received",
         "RequestRefused": "on_refused",
         "Art296NoticeGiven": "on_art29_6_notice",
+        "ForeignProviderReported": "on_foreign_provider",
     }
 
     def on_request_received(self, message: Message, processing: ProcessingEvent) -> None:
@@ -91,6 +92,20 @@ class NotificationApplication(ServiceApplication):
             "art29_6_notice",
             f"Art 29(6) notice ({message.payload['reason']}): "
             f"{message.payload['explanation']} Please tell us whether to proceed.",
+        )
+
+    def on_foreign_provider(self, message: Message, processing: ProcessingEvent) -> None:
+        """Art 30: disclose enough traffic data to identify the other provider and the path."""
+        report = message.payload
+        if not report.get("request_id"):
+            return  # an order of our own making: no requesting CP to tell
+        self._tell_requester(
+            message,
+            processing,
+            "art30_disclosure",
+            f"Art 30 partial disclosure: provider {report['provider_id']} reports that "
+            f"{report['provider_name']} ({report['country']}) was in the communication chain. "
+            f"Path: {report['details'] or 'not given'}.",
         )
 
     def _tell_requester(

@@ -14,7 +14,12 @@ class NotificationService(ns.ServiceBase):
     application = ns.ApplicationProvider("notification")
     relay = ns.OutboxRelay()
     intake = RpcProxy("intake")
+    isp_liaison = RpcProxy("isp_liaison")
 
     @event_handler("intake", ns.ALL_EVENTS)
     def from_intake(self, body: dict) -> None:
         self.consume("intake", body)
+
+    @event_handler("isp_liaison", ns.ALL_EVENTS)
+    def from_isp_liaison(self, body: dict) -> None:
+        self.consume("isp_liaison", body)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import IntegrityError
 from marshmallow import ValidationError
 
 from cp247.clock import utcnow
@@ -22,10 +24,15 @@ SYSTEM = {"username": "system", "role": "preservation"}
 
 class PreservationApplication(ServiceApplication):
     name = "preservation"
-    upstreams = ("intake", "isp_liaison")
+    upstreams = ("intake", "isp_liaison", "mla")
     policies = {
         "RequestReceived": "on_request_received",
+        "OrderDelivered": "on_delivered",
         "ProviderAcknowledgedOrder": "on_provider_acknowledged",
+        "DataPreserved": "on_outcome",
+        "DataUnavailable": "on_outcome",
+        "MlaRecorded": "on_mla",
+        "MlaStatusChanged": "on_mla",
     }
 
     def __init__(self, env: dict[str, str] | None = None):
@@ -66,7 +73,80 @@ class PreservationApplication(ServiceApplication):
         ):
             processing.collect_events(order)
 
+    def on_delivered(self, message: Message, processing: ProcessingEvent) -> None:
+        order = load(self.repository, message.payload["order_id"], PreservationOrder)
+        if order and order.record_delivery(message.recorded_at, message.payload["channel"]):
+            processing.collect_events(order)
+
+    def on_outcome(self, message: Message, processing: ProcessingEvent) -> None:
+        """What the provider reported: preserved (with a note) or not available (why)."""
+        order = load(self.repository, message.payload["order_id"], PreservationOrder)
+        if order is None:
+            return
+        if message.event == "DataPreserved":
+            outcome = "preserved"
+            detail = {"note": message.payload["note"], "records": message.payload["records"]}
+        else:
+            outcome, detail = "unavailable", {"reason": message.payload["reason"]}
+        if order.record_outcome(outcome, detail, message.payload["actor"]):
+            processing.collect_events(order)
+
+    def on_mla(self, message: Message, processing: ProcessingEvent) -> None:
+        """Art 29(7): an MLA request received for the data holds its orders until decided."""
+        mla = message.payload
+        if mla["direction"] != "incoming":
+            return
+        for order_id in mla["order_ids"]:
+            order = load(self.repository, order_id, PreservationOrder)
+            if order is None:
+                continue
+            if mla["status"] in ("received", "executing"):
+                changed = order.hold_for_mla(mla["mla_id"])
+            elif mla["status"] in ("produced", "refused"):
+                changed = order.lift_hold(mla["mla_id"], mla["status"])
+            else:
+                changed = False
+            if changed:
+                processing.collect_events(order)
+
     # --- commands --------------------------------------------------------------------------
+    def extend_order(self, order_id: str, days: Any, actor: dict[str, str]) -> dict[str, Any]:
+        if not isinstance(days, int) or isinstance(days, bool):
+            raise Invalid("days must be a whole number", {"days": ["a whole number of days"]})
+        order = self._get(order_id)
+        self._may_order(actor)
+        order.extend(days, self.national_policy.maximum_extension_days, actor)
+        self.save(order)
+        return self.order_view(order)
+
+    def release_order(self, order_id: str, reason: Any, actor: dict[str, str]) -> dict[str, Any]:
+        if not isinstance(reason, str):
+            raise Invalid("say why the data may be released", {"reason": ["required text"]})
+        order = self._get(order_id)
+        self._may_order(actor)
+        order.release(reason, actor)
+        self.save(order)
+        return self.order_view(order)
+
+    def _may_order(self, actor: dict[str, str]) -> None:
+        """Extending or releasing is ordering: whoever may order directly, or approve."""
+        policy = self.national_policy
+        if actor["role"] not in policy.may_order_directly | policy.approvers:
+            raise Forbidden(f"under {policy.name}, a {actor['role']} officer may not do this")
+
+    def expire_due(self, now: datetime | None = None) -> list[str]:
+        """Expire every order whose period ended and no MLA holds; returns their ids."""
+        now = now or utcnow()
+        expired = []
+        for order in self.created(PreservationOrder.OrderDrafted):
+            if order.expire(now):
+                try:
+                    self.save(order)
+                except IntegrityError:
+                    continue  # changed meanwhile (extended, say): the next sweep decides
+                expired.append(order.order_id)
+        return expired
+
     def create_order(self, case_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
         """An officer orders preservation for one provider of a case."""
         try:
@@ -137,6 +217,11 @@ class PreservationApplication(ServiceApplication):
             "issued_at": order.issued_at,
             "expires_at": order.expires_at,
             "acknowledged_at": order.acknowledged_at,
+            "delivered_at": order.delivered_at,
+            "outcome": order.outcome,
+            "extensions": order.extensions,
+            "held_for_mla": sorted(order.holds),
+            "closed": order.closed,
             "drafted_by": order.drafted_by,
             "approved_by": order.approved_by,
             "mla": [],

@@ -9,8 +9,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from cp247.clock import iso
-from cp247.errors import Conflict
+from cp247.clock import iso, parse_iso
+from cp247.errors import Conflict, Invalid
 
 ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/preservation-orders")
 LEGAL_BASIS = "Budapest Convention Art 29 (expedited preservation of stored computer data)"
@@ -61,6 +61,11 @@ class PreservationOrder(Aggregate):
         self.expires_at: str | None = None
         self.acknowledged_at: str | None = None
         self.approved_by: dict[str, str] | None = None
+        self.delivered_at: str | None = None
+        self.outcome: dict[str, Any] | None = None
+        self.extensions: list[dict[str, Any]] = []
+        self.holds: dict[str, str] = {}  # mla_id -> reason (Art 29(7))
+        self.closed: dict[str, Any] | None = None
 
     # --- approval --------------------------------------------------------------------------
     def request_approval(self, reason: str, actor: dict[str, str]) -> None:
@@ -89,6 +94,7 @@ class PreservationOrder(Aggregate):
         self._issued(
             order_id=self.order_id,
             case_id=self.case_id,
+            request_id=self.request_id,
             provider_id=self.provider_id,
             identifiers=self.identifiers,
             data_types=self.data_types,
@@ -105,6 +111,7 @@ class PreservationOrder(Aggregate):
         self,
         order_id: str,
         case_id: str,
+        request_id: str | None,
         provider_id: str,
         identifiers: list[dict[str, Any]],
         data_types: list[str],
@@ -139,3 +146,121 @@ class PreservationOrder(Aggregate):
         self.acknowledged_at = acknowledged_at
         if self.status == "issued":
             self.status = "acknowledged"
+
+    # --- what the provider reports ---------------------------------------------------------
+    def record_delivery(self, delivered_at: str, channel: str) -> bool:
+        if self.delivered_at is not None:
+            return False
+        self._delivery_recorded(self.order_id, self.case_id, delivered_at, channel)
+        return True
+
+    @event("OrderDeliveryRecorded")
+    def _delivery_recorded(
+        self, order_id: str, case_id: str, delivered_at: str, channel: str
+    ) -> None:
+        self.delivered_at = delivered_at
+
+    def record_outcome(self, outcome: str, detail: dict[str, Any], actor: dict[str, str]) -> bool:
+        """The provider preserved the data, or it was not available; once."""
+        if self.outcome is not None or self.closed is not None:
+            return False
+        self._outcome_recorded(self.order_id, self.case_id, outcome, detail, actor)
+        return True
+
+    @event("OrderOutcomeRecorded")
+    def _outcome_recorded(
+        self,
+        order_id: str,
+        case_id: str,
+        outcome: str,
+        detail: dict[str, Any],
+        actor: dict[str, str],
+    ) -> None:
+        self.outcome = {"outcome": outcome, **detail}
+        self.status = outcome  # preserved | unavailable
+
+    # --- the period ------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.issued_at is not None and self.closed is None and self.status != "unavailable"
+
+    def extend(self, days: int, maximum_total: int, actor: dict[str, str]) -> None:
+        """Add days to the period, within the national maximum for all extensions."""
+        if not self.running:
+            raise Conflict(f"order {self.order_id} is {self.status}; it cannot be extended")
+        used = sum(e["days"] for e in self.extensions)
+        if days < 1 or used + days > maximum_total:
+            raise Invalid(
+                "the extension is outside what national policy allows",
+                {"days": [f"1 to {maximum_total - used} more days for this order"]},
+            )
+        new_expiry = iso(parse_iso(self.expires_at) + timedelta(days=days))
+        self._extended(self.order_id, self.case_id, self.provider_id, days, new_expiry, actor)
+
+    @event("OrderExtended")
+    def _extended(
+        self,
+        order_id: str,
+        case_id: str,
+        provider_id: str,
+        days: int,
+        expires_at: str,
+        actor: dict[str, str],
+    ) -> None:
+        self.extensions.append({"days": days, "by": actor})
+        self.expires_at = expires_at
+        self.status = "extended"
+
+    def release(self, reason: str, actor: dict[str, str]) -> None:
+        if self.closed is not None:
+            raise Conflict(f"order {self.order_id} is already {self.status}")
+        if not reason.strip():
+            raise Invalid("say why the data may be released", {"reason": ["required"]})
+        self._released(self.order_id, self.case_id, self.provider_id, reason, actor)
+
+    @event("OrderReleased")
+    def _released(
+        self, order_id: str, case_id: str, provider_id: str, reason: str, actor: dict[str, str]
+    ) -> None:
+        self.closed = {"as": "released", "reason": reason, "by": actor}
+        self.status = "released"
+
+    # --- Art 29(7): MLA received keeps the data until it is decided ------------------------
+    def hold_for_mla(self, mla_id: str) -> bool:
+        if mla_id in self.holds or self.closed is not None:
+            return False
+        self._held(self.order_id, self.case_id, mla_id)
+        return True
+
+    @event("OrderHeldForMla")
+    def _held(self, order_id: str, case_id: str, mla_id: str) -> None:
+        self.holds[mla_id] = "MLA received (Art 29(7))"
+
+    def lift_hold(self, mla_id: str, decision: str) -> bool:
+        if mla_id not in self.holds:
+            return False
+        self._hold_lifted(self.order_id, self.case_id, mla_id, decision)
+        return True
+
+    @event("OrderHoldLifted")
+    def _hold_lifted(self, order_id: str, case_id: str, mla_id: str, decision: str) -> None:
+        del self.holds[mla_id]
+
+    def due_to_expire(self, now: datetime) -> bool:
+        return (
+            self.running
+            and not self.holds
+            and self.expires_at is not None
+            and parse_iso(self.expires_at) <= now
+        )
+
+    def expire(self, now: datetime) -> bool:
+        if not self.due_to_expire(now):
+            return False
+        self._expired(self.order_id, self.case_id, self.provider_id, iso(now))
+        return True
+
+    @event("OrderExpired")
+    def _expired(self, order_id: str, case_id: str, provider_id: str, expired_at: str) -> None:
+        self.closed = {"as": "expired", "at": expired_at}
+        self.status = "expired"

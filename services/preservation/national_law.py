@@ -1,24 +1,48 @@
-"""Who may order preservation, and for how long, differs by country (seed 2.2.2, 3.2).
+"""Who may order preservation, for how long, and who handles MLA differ by country
+(seed 2.2.2, 3.2). The national policy is configuration: a built-in profile name or a YAML
+file in ``CP247_POLICY``, validated at start-up with every problem named.
 
-A profile is chosen by ``CP247_POLICY``; the preservation issue makes this a validated file.
+```yaml
+name: romania-like
+may_order_directly: [prosecution]      # the others need an approver
+approvers: [prosecution]
+default_period_days: 90                # never below Art 29(7)'s 60
+maximum_extension_days: 90             # added up over all extensions of an order
+reminder_offsets_days: [21, 7, 2]      # before expiry
+competent_authorities:
+  pre_trial: Prosecutor General's Office
+  trial: Ministry of Justice
+local_time_zone: Europe/Bucharest      # for order documents
+```
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
 
 from cp247.config import ConfigurationError
 
 ART29_MINIMUM_DAYS = 60  # Art 29(7): not less than sixty days
+ROLES = ("police", "prosecution")
+STAGES = ("pre_trial", "trial")
 
 
 @dataclass(frozen=True)
 class NationalPolicy:
     name: str
-    # Roles whose orders are issued at once; the others wait for a prosecutor's approval.
+    # Roles whose orders are issued at once; the others wait for an approver.
     may_order_directly: frozenset[str]
     approvers: frozenset[str]
     default_period_days: int
+    maximum_extension_days: int
+    reminder_offsets_days: tuple[int, ...]
+    competent_authorities: dict[str, str]
+    local_time_zone: str
 
     def period(self, requested_days: int | None) -> int:
         """The preservation period: as asked, never below the Convention's minimum."""
@@ -27,29 +51,107 @@ class NationalPolicy:
     def needs_approval(self, role: str) -> bool:
         return role not in self.may_order_directly
 
+    def competent_authority(self, stage: str) -> str | None:
+        return self.competent_authorities.get(stage)
 
-PROFILES = {
+
+PROFILES: dict[str, dict[str, Any]] = {
     # Romania-like: the police CP needs the prosecution CP; 90-day ordinances.
-    "police-needs-approval": NationalPolicy(
-        name="police-needs-approval",
-        may_order_directly=frozenset({"prosecution"}),
-        approvers=frozenset({"prosecution"}),
-        default_period_days=90,
-    ),
+    "police-needs-approval": {
+        "name": "police-needs-approval",
+        "may_order_directly": ["prosecution"],
+        "approvers": ["prosecution"],
+        "default_period_days": 90,
+        "maximum_extension_days": 90,
+        "reminder_offsets_days": [21, 7, 2],
+        "competent_authorities": {
+            "pre_trial": "Prosecutor General's Office",
+            "trial": "Ministry of Justice",
+        },
+        "local_time_zone": "Europe/Bucharest",
+    },
     # Norway-like: the CP orders preservation directly.
-    "cp-orders-directly": NationalPolicy(
-        name="cp-orders-directly",
-        may_order_directly=frozenset({"police", "prosecution"}),
-        approvers=frozenset({"prosecution"}),
-        default_period_days=90,
-    ),
+    "cp-orders-directly": {
+        "name": "cp-orders-directly",
+        "may_order_directly": ["police", "prosecution"],
+        "approvers": ["prosecution"],
+        "default_period_days": 90,
+        "maximum_extension_days": 90,
+        "reminder_offsets_days": [21, 7, 2],
+        "competent_authorities": {
+            "pre_trial": "Director of Public Prosecutions",
+            "trial": "Ministry of Justice",
+        },
+        "local_time_zone": "Europe/Oslo",
+    },
 }
+FIELDS = set(PROFILES["police-needs-approval"])
 
 
-def national_policy(name: str) -> NationalPolicy:
+def _days(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= 3650
+
+
+def parse_policy(data: Any, source: str) -> NationalPolicy:
+    """A validated policy; ConfigurationError lists every problem, by field."""
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{source}: the policy must be a mapping of settings")
+    problems = [f"unknown setting {key!r}" for key in sorted(set(data) - FIELDS)]
+    problems += [f"{key} is missing" for key in sorted(FIELDS - set(data))]
+    roles = [data.get("may_order_directly"), data.get("approvers")]
+    for key, value in zip(("may_order_directly", "approvers"), roles, strict=True):
+        if not isinstance(value, list) or any(role not in ROLES for role in value):
+            problems.append(f"{key} must be a list of roles from {ROLES}")
+    if isinstance(data.get("approvers"), list) and not data["approvers"]:
+        problems.append("approvers must name at least one role, or nobody could approve")
+    if not _days(data.get("default_period_days"), ART29_MINIMUM_DAYS):
+        problems.append(
+            f"default_period_days must be a whole number of days >= {ART29_MINIMUM_DAYS} "
+            "(Art 29(7))"
+        )
+    if not _days(data.get("maximum_extension_days"), 0):
+        problems.append("maximum_extension_days must be a whole number of days >= 0")
+    offsets = data.get("reminder_offsets_days")
+    if not isinstance(offsets, list) or not all(_days(o, 1) for o in offsets):
+        problems.append("reminder_offsets_days must be a list of whole days >= 1")
+    authorities = data.get("competent_authorities")
+    if not isinstance(authorities, dict) or set(authorities) != set(STAGES):
+        problems.append(f"competent_authorities must name an authority for each of {STAGES}")
+    elif not all(isinstance(v, str) and v.strip() for v in authorities.values()):
+        problems.append("competent_authorities must be names, not empty")
+    zone = data.get("local_time_zone")
     try:
-        return PROFILES[name]
-    except KeyError:
+        ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"local_time_zone {zone!r} is not an IANA time zone, e.g. Europe/Oslo")
+    if not isinstance(data.get("name"), str) or not data.get("name"):
+        problems.append("name must be a short text")
+    if problems:
+        raise ConfigurationError(f"{source}: " + "; ".join(problems))
+    return NationalPolicy(
+        name=data["name"],
+        may_order_directly=frozenset(data["may_order_directly"]),
+        approvers=frozenset(data["approvers"]),
+        default_period_days=data["default_period_days"],
+        maximum_extension_days=data["maximum_extension_days"],
+        reminder_offsets_days=tuple(sorted(set(offsets), reverse=True)),
+        competent_authorities=dict(authorities),
+        local_time_zone=str(zone),
+    )
+
+
+def national_policy(name_or_path: str) -> NationalPolicy:
+    """A built-in profile by name, or a YAML policy file by path."""
+    if name_or_path in PROFILES:
+        return parse_policy(PROFILES[name_or_path], f"profile {name_or_path}")
+    path = Path(name_or_path)
+    if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
         raise ConfigurationError(
-            f"CP247_POLICY={name!r} is not a known profile; choose one of {sorted(PROFILES)}"
-        ) from None
+            f"CP247_POLICY={name_or_path!r} is neither a profile ({', '.join(sorted(PROFILES))}) "
+            "nor a readable .yaml policy file"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: not valid YAML ({exc})") from None
+    return parse_policy(data, str(path))

@@ -6,6 +6,7 @@ from typing import Any
 
 from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
@@ -18,6 +19,7 @@ class PreservationService(ns.ServiceBase):
     relay = ns.OutboxRelay()
     intake = RpcProxy("intake")
     isp_liaison = RpcProxy("isp_liaison")
+    mla = RpcProxy("mla")
 
     @event_handler("intake", ns.ALL_EVENTS)
     def from_intake(self, body: dict) -> None:
@@ -26,6 +28,24 @@ class PreservationService(ns.ServiceBase):
     @event_handler("isp_liaison", ns.ALL_EVENTS)
     def from_isp_liaison(self, body: dict) -> None:
         self.consume("isp_liaison", body)
+
+    @event_handler("mla", ns.ALL_EVENTS)
+    def from_mla(self, body: dict) -> None:
+        self.consume("mla", body)
+
+    @timer(interval=30)
+    def expire_due(self) -> None:
+        """Preservation periods end on the clock, not on a request."""
+        if self._command(self.app.expire_due):
+            self.relay.kick()
+
+    @rpc(expected_exceptions=DomainError)
+    def extend_order(self, order_id: str, days: Any, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.extend_order, order_id, days, actor)
+
+    @rpc(expected_exceptions=DomainError)
+    def release_order(self, order_id: str, reason: Any, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.release_order, order_id, reason, actor)
 
     @rpc(expected_exceptions=DomainError)
     def create_order(self, case_id: str, body: dict, actor: dict) -> dict[str, Any]:
