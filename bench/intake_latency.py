@@ -198,11 +198,13 @@ class Result:
     size: int
     path: str
     cases_at_start: int
-    timings: list[float]  # seconds
+    timings: list[float]  # seconds, wall clock
+    cpu: list[float]  # seconds of this process's CPU time, per call
+    load: float  # 1-minute load average when measuring began
 
-    def stat(self, name: str) -> float:
+    def stat(self, name: str, cpu: bool = False) -> float:
         """A statistic in milliseconds: p50, p95, p99 or mean."""
-        values = sorted(self.timings)
+        values = sorted(self.cpu if cpu else self.timings)
         if name == "mean":
             return 1000 * sum(values) / len(values)
         return 1000 * percentile(values, int(name[1:]) / 100)
@@ -228,17 +230,17 @@ class Bench:
     def cases(self) -> int:
         return len(self.references)
 
-    def new(self) -> float:
-        """Register one new request; returns the seconds the call took."""
+    def new(self) -> tuple[float, float]:
+        """Register one new request; returns the seconds it took (wall clock, CPU)."""
         reference = f"BENCH-{self.cases + 1:07d}"
         body = preservation_request(reference)
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         result = self.app.register_request(body, ACTOR)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         if not result.get("created") or result.get("near_duplicate_of"):
             raise RuntimeError(f"{reference} was not registered as a new case: {result}")
         self.references.append(reference)
-        return elapsed
+        return elapsed, cpu
 
     def duplicates(self, count: int) -> list[str]:
         """References to send again: earlier requests, each once if there are enough."""
@@ -251,14 +253,14 @@ class Bench:
         self.duplicated.update(chosen)
         return chosen
 
-    def duplicate(self, reference: str) -> float:
+    def duplicate(self, reference: str) -> tuple[float, float]:
         body = preservation_request(reference)
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         result = self.app.register_request(body, ACTOR)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         if result.get("created") or not result.get("duplicate_of"):
             raise RuntimeError(f"{reference} again was not answered as a duplicate: {result}")
-        return elapsed
+        return elapsed, cpu
 
     def grow(self, target: int) -> None:
         if self.cases >= target:
@@ -290,14 +292,18 @@ class Bench:
         for reference in self.duplicates(warmup):
             self.duplicate(reference)
         gc.collect()
-        new_start = self.cases
+        new_start, new_load = self.cases, os.getloadavg()[0]
         new_times = [self.new() for _ in range(samples)]
-        dup_start = self.cases
+        dup_start, dup_load = self.cases, os.getloadavg()[0]
         dup_times = [self.duplicate(reference) for reference in self.duplicates(samples)]
         return [
-            Result(size, "new request", new_start, new_times),
-            Result(size, "duplicate", dup_start, dup_times),
+            Result(size, "new request", new_start, *walls_and_cpus(new_times), new_load),
+            Result(size, "duplicate", dup_start, *walls_and_cpus(dup_times), dup_load),
         ]
+
+
+def walls_and_cpus(timings: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    return [wall for wall, _ in timings], [cpu for _, cpu in timings]
 
 
 def duration(seconds: float) -> str:
@@ -378,13 +384,14 @@ def section(
         f"({args.warmup} warm-up calls of each kind before measuring at each size).",
         "",
         "| existing cases | path | cases when measured | samples | p50 ms | p95 ms | p99 ms "
-        "| mean ms |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| mean ms | p50 CPU ms | load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         stats = " | ".join(f"{r.stat(name):.2f}" for name in ("p50", "p95", "p99", "mean"))
         lines.append(
-            f"| {r.size:,} | {r.path} | {r.cases_at_start:,} | {len(r.timings)} | {stats} |"
+            f"| {r.size:,} | {r.path} | {r.cases_at_start:,} | {len(r.timings)} | {stats} "
+            f"| {r.stat('p50', cpu=True):.2f} | {r.load:.2f} |"
         )
     if len(sizes) > 1:
         lines += [
@@ -399,6 +406,10 @@ def section(
                 f"| {'PASS' if ok else 'FAIL'} |"
             )
     notes = [
+        'Times are wall clock per call; "p50 CPU ms" is this process\'s CPU time per call '
+        'and "load" the 1-minute load average when that row\'s measuring began: when the '
+        "wall-clock figures grow and the CPU ones do not, look for other work on the machine "
+        "(or I/O) before blaming the store.",
         f"Machine: {info['machine']}.",
         f"Python {platform.python_version()}, eventsourcing {version('eventsourcing')}; "
         f"store: {store.description}.",
@@ -491,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
             for r in measured:
                 print(
                     f"  {r.path}: p50 {r.stat('p50'):.2f} ms, p95 {r.stat('p95'):.2f} ms, "
-                    f"p99 {r.stat('p99'):.2f} ms, mean {r.stat('mean'):.2f} ms",
+                    f"p99 {r.stat('p99'):.2f} ms, mean {r.stat('mean'):.2f} ms, "
+                    f"p50 CPU {r.stat('p50', cpu=True):.2f} ms, load {r.load:.2f}",
                     file=sys.stderr,
                 )
             results += measured

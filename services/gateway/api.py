@@ -298,9 +298,46 @@ class Gateway:
     ) -> tuple[int, Any]:
         order = b.preservation.get_order(order_id)
         order["mla"] = [
+            m for m in b.mla.mla_of_case(order["case_id"]) if order_id in m["order_ids"]
+        ]
+        order["mla_follow_up"] = [
             f for f in b.mla.follow_ups_of_case(order["case_id"]) if f["order_id"] == order_id
         ]
         return 200, order
+
+    @route("/api/v1/preservation-orders/<order_id>/extend", "POST", CP_ROLES)
+    def extend_order(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> tuple[int, Any]:
+        days = self._body(request).get("days")
+        return 200, b.preservation.extend_order(order_id, days, who.actor)
+
+    @route("/api/v1/preservation-orders/<order_id>/release", "POST", CP_ROLES)
+    def release_order(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> tuple[int, Any]:
+        reason = self._body(request).get("reason")
+        return 200, b.preservation.release_order(order_id, reason, who.actor)
+
+    # --- MLA -----------------------------------------------------------------------------
+    @route("/api/v1/cases/<case_id>/mla", "POST", CP_ROLES)
+    def record_mla(self, b: Backends, request: Request, who: Principal, case_id: str):
+        body = self._body(request)
+        b.intake.get_case(case_id)  # 404 for an unknown case
+        return 201, b.mla.record_mla(case_id, body, who.actor)
+
+    @route("/api/v1/cases/<case_id>/mla", "GET", CP_ROLES)
+    def case_mla(self, b: Backends, request: Request, who: Principal, case_id: str):
+        b.intake.get_case(case_id)
+        return 200, {"mla": b.mla.mla_of_case(case_id)}
+
+    @route("/api/v1/mla/<mla_id>", "GET", CP_ROLES)
+    def get_mla(self, b: Backends, request: Request, who: Principal, mla_id: str):
+        return 200, b.mla.get_mla(mla_id)
+
+    @route("/api/v1/mla/<mla_id>/status", "POST", CP_ROLES)
+    def mla_status(self, b: Backends, request: Request, who: Principal, mla_id: str):
+        return 200, b.mla.change_status(mla_id, self._body(request), who.actor)
 
     @route("/api/v1/preservation-orders/<order_id>/approve", "POST", ("prosecution",))
     def approve_order(

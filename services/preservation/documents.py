@@ -155,7 +155,9 @@ class Letterhead:
         values: dict[str, Any] = {}
         for name in sorted(known - {"address_lines"}):
             if name in data and data[name] is not None:
-                values[name] = _text_field(where, name, data[name], allow_empty=name in optional)
+                # An empty footer or fax means "none"; an empty zone is a mistake, not UTC.
+                empty_ok = name in ("footer", "fax")
+                values[name] = _text_field(where, name, data[name], allow_empty=empty_ok)
         values["address_lines"] = _address_lines(where, data["address_lines"])
 
         if not _COUNTRY.match(values["country"]):
@@ -439,7 +441,7 @@ def verify_document(
     key_id = key_id_for(public)
     if signature.key_id != key_id:
         return fail(f"key_id {signature.key_id!r} does not belong to the public key ({key_id})")
-    if False:
+    if signature.sha256.lower() != digest:
         return fail(
             "document digest does not match the signature file: the document was altered "
             "or this is another document's signature",
@@ -514,8 +516,8 @@ class SignedDocument:
     """A rendered document and its detached signature (``signature.sha256`` goes on the
     timeline)."""
 
-    pdf: bytes
-    signature: Signature = field(repr=False)
+    pdf: bytes = field(repr=False)  # kilobytes of PDF are no use in a log line
+    signature: Signature
 
 
 def render_signed_order(

@@ -8,7 +8,7 @@ from eventsourcing.application import ProcessingEvent
 
 from cp247.runtime.application import ServiceApplication, load, require
 from events import Message
-from services.timeline.domain import GENESIS, CaseTimeline, summarise, timeline_id
+from services.timeline.domain import GENESIS, NOT_ON_TIMELINE, CaseTimeline, summarise, timeline_id
 
 SOURCES = ("intake", "preservation", "isp_liaison", "mla", "notification")
 
@@ -22,7 +22,7 @@ class TimelineApplication(ServiceApplication):
     def apply_policy(self, message: Message, processing: ProcessingEvent) -> None:
         """Every event about a case becomes the next entry of that case's timeline."""
         case_id = message.payload.get("case_id")
-        if case_id:
+        if case_id and message.event not in NOT_ON_TIMELINE:
             timeline = load(self.repository, str(timeline_id(case_id)), CaseTimeline)
             if timeline is None:
                 timeline = CaseTimeline(case_id=case_id)

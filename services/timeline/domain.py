@@ -51,6 +51,12 @@ SUMMARIES: dict[str, str] = {
 }
 
 
+# Bookkeeping events that carry a case id but are no step anyone took.
+NOT_ON_TIMELINE = frozenset(
+    {"IdentifierIndexStarted", "IdentifierSeen", "InboxOrderExtended", "InboxOrderClosed"}
+)
+
+
 def summarise(event_name: str, payload: dict[str, Any]) -> str:
     template = SUMMARIES.get(event_name)
     if template is None:

@@ -4,6 +4,7 @@ letterhead file and the signed-letter form of an outgoing preservation request."
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import io
 import json
@@ -211,12 +212,10 @@ def test_pdf_creation_date_is_the_issue_time_not_the_wall_clock():
 
 
 def test_unicode_prose_is_transliterated_and_identifiers_are_escaped_not_altered():
-    letterhead = Letterhead(
-        **{
-            **Letterhead.default().__dict__,
-            "authority_name": "Direcția de Investigare \u201cCyber\u201d \u2014 București",
-            "unit": "Служба 24/7",
-        }
+    letterhead = dataclasses.replace(
+        Letterhead.default(),
+        authority_name="Direcția de Investigare \u201cCyber\u201d \u2014 București",
+        unit="Служба 24/7",
     )
     order = copy.deepcopy(ORDER)
     order["identifiers"] = [{"kind": "account", "value": "jo\u0142e.{nb}", "observed_at": None}]
@@ -415,11 +414,15 @@ VALID_YAML = EXAMPLE_LETTERHEAD.read_text(encoding="utf-8")
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        (VALID_YAML.replace('country: "RO"', "country: NO"), "'country' must be text, got the boolean"),
+        (
+            VALID_YAML.replace('country: "RO"', "country: NO"),
+            "'country' must be text, got the boolean",
+        ),
         (VALID_YAML.replace('country: "RO"', 'country: "Romania"'), "ISO 3166"),
         (VALID_YAML.replace('phone: "+40 21 000 0000"', "phone: 0210000000"), "field 'phone'"),
         (VALID_YAML.replace('email: "cp247@cybercrime.example"', "email: cp247"), "'email'"),
         (VALID_YAML.replace('time_zone: "Europe/Bucharest"', "time_zone: CET+1"), "IANA"),
+        (VALID_YAML.replace('time_zone: "Europe/Bucharest"', 'time_zone: ""'), "'time_zone'"),
         (VALID_YAML.replace("signatory_name:", "signatory:"), "unknown field 'signatory'"),
         (VALID_YAML.replace('unit: "National', 'unit_x: "National'), "unknown field 'unit_x'"),
         (
