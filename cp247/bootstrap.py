@@ -44,6 +44,10 @@ def ensure_schema(settings: Settings, schema: str) -> None:
 def make_application(name: str, settings: Settings) -> Any:
     env = settings.persistence_env(name)
     env["CP247_POLICY"] = settings.policy
+    env["CP247_SIGNING_KEY"] = str(settings.signing_key_path)
+    env["CP247_LETTERHEAD"] = settings.letterhead or ""
+    if name == "isp_liaison":  # only it signs webhooks; other services never see the key
+        env["CP247_WEBHOOK_MASTER_KEY"] = settings.webhook_key().hex()
     if settings.store == "postgres":
         ensure_schema(settings, name)
     return application_class(name)(env=env)

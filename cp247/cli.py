@@ -124,6 +124,31 @@ def cmd_contact_points_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_providers_secret(args: argparse.Namespace) -> int:
+    print(_app(args, "isp_liaison").provider_secret(args.id))
+    return 0
+
+
+def cmd_documents_verify(args: argparse.Namespace) -> int:
+    from cp247.documents import verify_files
+
+    try:
+        result = verify_files(args.file, args.signature, args.trusted_keys)
+    except OSError as exc:
+        print(f"cp247: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"{'OK' if result.ok else 'NOT VALID'}: {result.reason}")
+    print(f"sha256 {result.sha256}  key {result.key_id or '-'}")
+    return 0 if result.ok else 1
+
+
+def cmd_documents_public_key(args: argparse.Namespace) -> int:
+    from cp247.documents import Signer
+
+    print(Signer.load_or_create(_settings(args).signing_key_path).public_key_pem(), end="")
+    return 0
+
+
 def cmd_events_doc(args: argparse.Namespace) -> int:
     from cp247.bootstrap import APPLICATIONS, application_class
     from events import registry
@@ -179,6 +204,25 @@ def build_parser() -> argparse.ArgumentParser:
     padd.add_argument("--email")
     padd.add_argument("--webhook")
     padd.set_defaults(func=cmd_providers_add)
+
+    psecret = providers.add_parser(
+        "secret", parents=[common], help="print a provider's webhook secret (hex), to hand over"
+    )
+    psecret.add_argument("id")
+    psecret.set_defaults(func=cmd_providers_secret)
+
+    documents = sub.add_parser("documents", help="signed order documents").add_subparsers(
+        dest="action", required=True
+    )
+    verify = documents.add_parser("verify", parents=[common], help="check a signed document")
+    verify.add_argument("file", help="the PDF")
+    verify.add_argument("--signature", help="detached signature (default FILE.sig)")
+    verify.add_argument("--trusted-keys", help="PEM file of the public keys to trust")
+    verify.set_defaults(func=cmd_documents_verify)
+    public = documents.add_parser(
+        "public-key", parents=[common], help="print the public key that signs documents"
+    )
+    public.set_defaults(func=cmd_documents_public_key)
 
     tokens = sub.add_parser("tokens", help="API bearer tokens").add_subparsers(
         dest="action", required=True

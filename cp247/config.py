@@ -7,12 +7,18 @@
 |                       | schema per service (distributed mode)                           |
 | AMQP_URI              | RabbitMQ for the distributed mode                               |
 | CP247_POLICY          | national policy profile: police-needs-approval (default) or      |
-|                       | cp-orders-directly                                              |
+|                       | cp-orders-directly, or a YAML policy file                       |
+| CP247_SIGNING_KEY     | Ed25519 key (PEM) that signs order documents; created on first   |
+|                       | use (default <data dir>/keys/documents-ed25519.pem)             |
+| CP247_LETTERHEAD      | YAML letterhead of order documents (infra/letterhead.example.yaml)|
+| CP247_WEBHOOK_MASTER_KEY | hex key from which each provider's webhook secret is derived;  |
+|                       | default: generated into <data dir>/keys/webhook-master.key      |
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -30,6 +36,9 @@ class Settings:
     database_url: str | None = None
     amqp_uri: str | None = None
     policy: str = "police-needs-approval"
+    signing_key: str | None = None
+    letterhead: str | None = None
+    webhook_master_key: str | None = None
 
     @classmethod
     def from_env(cls, data_dir: str | None = None) -> Settings:
@@ -38,7 +47,39 @@ class Settings:
             database_url=os.environ.get("CP247_DATABASE_URL") or None,
             amqp_uri=os.environ.get("AMQP_URI") or None,
             policy=os.environ.get("CP247_POLICY") or "police-needs-approval",
+            signing_key=os.environ.get("CP247_SIGNING_KEY") or None,
+            letterhead=os.environ.get("CP247_LETTERHEAD") or None,
+            webhook_master_key=os.environ.get("CP247_WEBHOOK_MASTER_KEY") or None,
         )
+
+    @property
+    def signing_key_path(self) -> Path:
+        return Path(self.signing_key or self.data_dir / "keys" / "documents-ed25519.pem")
+
+    def webhook_key(self) -> bytes:
+        """The master key of provider webhook secrets: configured, or made once and kept."""
+        if self.webhook_master_key:
+            try:
+                key = bytes.fromhex(self.webhook_master_key)
+            except ValueError:
+                key = b""
+            if len(key) < 16:
+                raise ConfigurationError(
+                    "CP247_WEBHOOK_MASTER_KEY must be at least 32 hex digits "
+                    "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
+                )
+            return key
+        path = self.data_dir / "keys" / "webhook-master.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process made it a moment ago
+            else:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_hex(32))
+        return bytes.fromhex(path.read_text().strip())
 
     @property
     def store(self) -> str:

@@ -90,15 +90,29 @@ class EmbeddedPlatform:
                 log.exception("embedded delivery failed; retrying")
                 self._stopping.wait(1.0)
 
+    def _push_webhooks(self) -> None:
+        """Its own thread: a slow provider endpoint must not hold up event delivery."""
+        while not self._stopping.wait(self.poll_seconds):
+            try:
+                if self.apps["isp_liaison"].dispatch_webhooks():
+                    self.changed()
+            except Exception:
+                log.exception("webhook dispatch failed; retrying")
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="cp247-delivery", daemon=True)
         self._thread.start()
+        self._webhooks = threading.Thread(
+            target=self._push_webhooks, name="cp247-webhooks", daemon=True
+        )
+        self._webhooks.start()
 
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        for thread in (self._thread, getattr(self, "_webhooks", None)):
+            if thread:
+                thread.join(timeout=5)
         for app in self.apps.values():
             app.close()
 

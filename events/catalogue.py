@@ -276,6 +276,10 @@ class OrderDelivered(PayloadSchema):
     issued_at = Timestamp(required=True)
     expires_at = Timestamp(required=True)
     channel = fields.String(required=True, metadata={"description": "api inbox or webhook"})
+    document = fields.Dict(
+        required=True,
+        metadata={"description": "signed PDF (number, sha256, key_id, signature, pdf_b64)"},
+    )
 
 
 class ProviderAcknowledgedOrder(PayloadSchema):
@@ -315,6 +319,30 @@ class ForeignProviderReported(PayloadSchema):
     details = fields.String(required=True)
     reported_at = Timestamp(required=True)
     actor = Actor(required=True)
+
+
+class WebhookScheduled(PayloadSchema):
+    delivery_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    url = fields.String(required=True)
+    hook_event = fields.String(required=True)
+    body = fields.Dict(required=True)
+    next_attempt_at = fields.Float(required=True)
+
+
+class WebhookAttempted(PayloadSchema):
+    delivery_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    status = fields.Integer(allow_none=True, load_default=None)
+    error = fields.String(allow_none=True, load_default=None)
+    state = fields.String(
+        required=True, validate=validate.OneOf(["pending", "delivered", "failed"])
+    )
+    next_attempt_at = fields.Float(allow_none=True, load_default=None)
 
 
 class InboxOrderExtended(PayloadSchema):
@@ -474,6 +502,12 @@ registry = Registry(
             "isp_liaison",
             ForeignProviderReported,
             "A provider in another State was in the chain (Art 30).",
+        ),
+        _contract(
+            "isp_liaison", WebhookScheduled, "A signed push to the provider's webhook is due."
+        ),
+        _contract(
+            "isp_liaison", WebhookAttempted, "A webhook push was tried: delivered, retry, failed."
         ),
         _contract("isp_liaison", InboxOrderExtended, "The inbox shows the new expiry."),
         _contract("isp_liaison", InboxOrderClosed, "The inbox shows the order closed."),

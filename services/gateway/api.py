@@ -8,6 +8,7 @@ RPC proxies to them. Every error leaves here as the API's JSON error body, never
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -24,7 +25,7 @@ from cp247 import metrics
 from cp247.errors import BadRequest, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from services.gateway.identity import Principal
 from services.gateway.openapi import openapi_document
-from services.gateway.pages import document_text, home_page
+from services.gateway.pages import home_page
 
 log = logging.getLogger(__name__)
 
@@ -361,8 +362,18 @@ class Gateway:
     def isp_order_document(
         self, b: Backends, request: Request, who: Principal, order_id: str
     ) -> Response:
-        order = b.isp_liaison.get_order(who.provider_id, order_id)
-        return Response(document_text(order), mimetype="text/plain")
+        """The signed order as PDF; its detached signature is at ``document.sig``."""
+        document = b.isp_liaison.document(who.provider_id, order_id)
+        response = Response(base64.b64decode(document["pdf_b64"]), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="{document["number"]}.pdf"'
+        return response
+
+    @route("/api/v1/isp/orders/<order_id>/document.sig", "GET", ("isp",))
+    def isp_order_signature(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> Response:
+        document = b.isp_liaison.document(who.provider_id, order_id)
+        return Response(document["signature"], mimetype="application/json")
 
     @route("/api/v1/isp/orders/<order_id>/preserved", "POST", ("isp",))
     def isp_preserved(self, b: Backends, request: Request, who: Principal, order_id: str):

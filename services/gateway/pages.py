@@ -1,9 +1,8 @@
-"""Text the gateway renders itself: the start page and a provider's order document."""
+"""Pages the gateway renders itself."""
 
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from cp247 import __version__
 
@@ -19,24 +18,3 @@ margin:3rem auto;line-height:1.5}}a{{color:#8cf}}</style></head>
 Health: <a href="/healthz">/healthz</a>, readiness: <a href="/readyz">/readyz</a>.</p>
 </body></html>
 """
-
-
-def document_text(order: dict[str, Any]) -> str:
-    """A plain-text preservation order a provider can file (the signed form comes later)."""
-    lines = [
-        "PRESERVATION ORDER",
-        f"Order:        {order['order_id']}",
-        f"Provider:     {order['provider_id']}",
-        f"Legal basis:  {order['legal_basis']}",
-        f"Issued at:    {order['issued_at']}",
-        f"Preserve until: {order['expires_at']}",
-        f"Data types:   {', '.join(order['data_types']) or 'as identified below'}",
-        "Identifiers:",
-    ]
-    for identifier in order["identifiers"]:
-        port = f" port {identifier['port']}" if identifier.get("port") is not None else ""
-        when = f" at {identifier['observed_at']}" if identifier.get("observed_at") else ""
-        lines.append(f"  - {identifier['kind']}: {identifier['value']}{port}{when}")
-    lines.append("")
-    lines.append("Preserve the data above and do not disclose this order to the subscriber.")
-    return "\n".join(lines) + "\n"

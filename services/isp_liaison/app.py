@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import time
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from cp247.clock import iso, utcnow
+from cp247.documents import Letterhead, Signer, order_number, render_signed_order
 from cp247.errors import AlreadyExists, Conflict, Invalid, NotFound
 from cp247.runtime.application import ServiceApplication, load
 from events import Message
-from services.isp_liaison.domain import Provider, ProviderOrder, provider_uuid
+from services.isp_liaison.domain import Provider, ProviderOrder, WebhookDelivery, provider_uuid
+from services.isp_liaison.webhooks import (
+    EVENT_ORDER_ISSUED,
+    MAX_ATTEMPTS,
+    WebhookClient,
+    backoff,
+    secret_for,
+    secret_hex,
+)
+from services.preservation.national_law import national_policy
 
 PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+WEBHOOK_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/webhook-deliveries")
 
 
 class IspLiaisonApplication(ServiceApplication):
     name = "isp_liaison"
     upstreams = ("preservation",)
+    webhook_client = WebhookClient(timeout=5.0)
+
+    def __init__(self, env: dict[str, str] | None = None):
+        super().__init__(env)
+        self.signer = Signer.load_or_create(self.env.get("CP247_SIGNING_KEY") or "keys/sign.pem")
+        self.letterhead = Letterhead.load(self.env.get("CP247_LETTERHEAD") or None)
+        policy = national_policy(self.env.get("CP247_POLICY") or "police-needs-approval")
+        self.local_zone = policy.local_time_zone
+        master = self.env.get("CP247_WEBHOOK_MASTER_KEY") or ""
+        self.webhook_master_key = bytes.fromhex(master) if master else None
+
     policies = {
         "OrderIssued": "on_order_issued",
         "OrderExtended": "on_order_extended",
@@ -80,8 +107,19 @@ class IspLiaisonApplication(ServiceApplication):
     # --- delivery --------------------------------------------------------------------------
     def on_order_issued(self, message: Message, processing: ProcessingEvent) -> None:
         order = message.payload
-        if not self.has_provider(order["provider_id"]):
+        provider = load(self.repository, str(provider_uuid(order["provider_id"])), Provider)
+        if provider is None:
             return  # an order for a provider we cannot reach; the directory issue handles it
+        signed = render_signed_order(
+            {**order, "provider_name": provider.name}, self.letterhead, self.signer, self.local_zone
+        )
+        document = {
+            "number": order_number(order),
+            "sha256": signed.signature.sha256,
+            "key_id": signed.signature.key_id,
+            "signature": signed.signature.to_json(),
+            "pdf_b64": base64.b64encode(signed.pdf).decode("ascii"),
+        }
         processing.collect_events(
             ProviderOrder(
                 order_id=order["order_id"],
@@ -93,9 +131,90 @@ class IspLiaisonApplication(ServiceApplication):
                 legal_basis=order["legal_basis"],
                 issued_at=order["issued_at"],
                 expires_at=order["expires_at"],
-                channel="api",
+                channel="api+webhook" if provider.webhook else "api",
+                document=document,
             )
         )
+        if provider.webhook and self.webhook_master_key:
+            processing.collect_events(self._schedule_webhook(order, provider))
+
+    # --- webhooks ----------------------------------------------------------------------------
+    def _schedule_webhook(self, order: dict[str, Any], provider: Provider) -> WebhookDelivery:
+        """A short notice (no identifiers): the provider fetches the order from its inbox."""
+        delivery_id = str(uuid5(WEBHOOK_NAMESPACE, f"{order['order_id']}|{EVENT_ORDER_ISSUED}"))
+        return WebhookDelivery(
+            delivery_id=delivery_id,
+            order_id=order["order_id"],
+            case_id=order["case_id"],
+            provider_id=provider.provider_id,
+            url=provider.webhook,
+            hook_event=EVENT_ORDER_ISSUED,
+            body={
+                "event": EVENT_ORDER_ISSUED,
+                "order_id": order["order_id"],
+                "provider_id": provider.provider_id,
+                "issued_at": order["issued_at"],
+                "expires_at": order["expires_at"],
+                "order_url": f"/api/v1/isp/orders/{order['order_id']}",
+                "document_url": f"/api/v1/isp/orders/{order['order_id']}/document",
+            },
+            next_attempt_at=0.0,
+        )
+
+    def provider_secret(self, provider_id: str) -> str:
+        """The provider's webhook secret (hex), to be handed over once."""
+        self.get_provider(provider_id)
+        if self.webhook_master_key is None:
+            raise Conflict("no webhook master key is configured")
+        return secret_hex(provider_id, self.webhook_master_key)
+
+    def dispatch_webhooks(self, now: float | None = None) -> int:
+        """Attempt every webhook delivery that is due; returns how many were attempted."""
+        now = time.time() if now is None else now
+        attempted = 0
+        for delivery in self.created(WebhookDelivery.WebhookScheduled):
+            if delivery.state != "pending" or (delivery.next_attempt_at or 0) > now:
+                continue
+            outcome = self.webhook_client.post(
+                delivery.url,
+                secret_for(delivery.provider_id, self.webhook_master_key),
+                delivery.hook_event,
+                delivery.delivery_id,
+                delivery.body,
+                now,
+            )
+            retry_at = None
+            if outcome.ok:
+                state = "delivered"
+            elif outcome.retry and delivery.attempt < MAX_ATTEMPTS:
+                state, retry_at = "pending", now + backoff(delivery.attempt)
+            else:
+                state = "failed"
+            delivery.attempted(
+                delivery.delivery_id,
+                delivery.order_id,
+                delivery.case_id,
+                delivery.attempt,
+                outcome.status,
+                outcome.error,
+                state,
+                retry_at,
+            )
+            try:
+                self.save(delivery)
+            except IntegrityError:
+                continue  # another replica attempted it at the same moment
+            attempted += 1
+        return attempted
+
+    def document(self, provider_id: str, order_id: str) -> dict[str, str]:
+        """The signed order document (base64 PDF) and its detached signature."""
+        order = self._own(provider_id, order_id)
+        return {
+            "pdf_b64": order.document["pdf_b64"],
+            "signature": order.document["signature"],
+            "number": order.document["number"],
+        }
 
     def on_order_extended(self, message: Message, processing: ProcessingEvent) -> None:
         order = load(self.repository, message.payload["order_id"], ProviderOrder)
@@ -209,4 +328,7 @@ class IspLiaisonApplication(ServiceApplication):
             "foreign_providers": list(order.foreign_reports),
             "legal_basis": order.legal_basis,
             "document_url": f"/api/v1/isp/orders/{order.order_id}/document",
+            "document_signature_url": f"/api/v1/isp/orders/{order.order_id}/document.sig",
+            "document_number": order.document["number"],
+            "document_sha256": order.document["sha256"],
         }

@@ -54,7 +54,9 @@ class ProviderOrder(Aggregate):
         issued_at: str,
         expires_at: str,
         channel: str,
+        document: dict[str, Any],
     ):
+        self.document = document
         self.order_id = order_id
         self.case_id = case_id
         self.request_id = request_id
@@ -182,3 +184,53 @@ class ProviderOrder(Aggregate):
     def close(self, order_id: str, closed_as: str, reason: str | None) -> None:
         self.closed_as = closed_as
         self.status = closed_as
+
+
+class WebhookDelivery(Aggregate):
+    """One push of an event to a provider's webhook, retried with back-off until it is
+    accepted or given up (the inbox stays the source of truth)."""
+
+    @staticmethod
+    def create_id(delivery_id: str, **_: Any) -> UUID:
+        return UUID(delivery_id)
+
+    @event("WebhookScheduled")
+    def __init__(
+        self,
+        delivery_id: str,
+        order_id: str,
+        case_id: str,
+        provider_id: str,
+        url: str,
+        hook_event: str,
+        body: dict[str, Any],
+        next_attempt_at: float,
+    ):
+        self.delivery_id = delivery_id
+        self.order_id = order_id
+        self.case_id = case_id
+        self.provider_id = provider_id
+        self.url = url
+        self.hook_event = hook_event
+        self.body = body
+        self.attempt = 1
+        self.next_attempt_at: float | None = next_attempt_at
+        self.state = "pending"
+        self.attempts: list[dict[str, Any]] = []
+
+    @event("WebhookAttempted")
+    def attempted(
+        self,
+        delivery_id: str,
+        order_id: str,
+        case_id: str,
+        attempt: int,
+        status: int | None,
+        error: str | None,
+        state: str,
+        next_attempt_at: float | None,
+    ) -> None:
+        self.attempts.append({"attempt": attempt, "status": status, "error": error})
+        self.state = state
+        self.attempt = attempt + 1
+        self.next_attempt_at = next_attempt_at

@@ -6,6 +6,7 @@ from typing import Any
 
 from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
@@ -56,3 +57,13 @@ class IspLiaisonService(ns.ServiceBase):
     ) -> dict:
         report = self.app.report_foreign_provider
         return self._command(report, provider_id, order_id, body, actor)
+
+    @rpc(expected_exceptions=DomainError)
+    def document(self, provider_id: str, order_id: str) -> dict[str, str]:
+        return self.app.document(provider_id, order_id)
+
+    @timer(interval=1)
+    def dispatch_webhooks(self) -> None:
+        """Push due orders to providers' webhooks (network I/O, off the event path)."""
+        if self._command(self.app.dispatch_webhooks):
+            self.relay.kick()

@@ -24,7 +24,10 @@ SUMMARIES: dict[str, str] = {
     "OrderApprovalRequested": "Order awaits a prosecutor's approval: {reason}",
     "OrderApproved": "Order approved",
     "OrderIssued": "Preservation order issued to {provider_id}, expires {expires_at}",
-    "OrderDelivered": "Order delivered to provider {provider_id} ({channel})",
+    "OrderDelivered": "Order delivered to provider {provider_id} ({channel}); signed document "
+    "{document[number]}, SHA-256 {document[sha256]}, key {document[key_id]}",
+    "WebhookScheduled": "Webhook push to the provider scheduled",
+    "WebhookAttempted": "Webhook push attempt {attempt}: {state}",
     "ProviderAcknowledgedOrder": "Provider {provider_id} acknowledged the order",
     "OrderAcknowledged": "Provider acknowledgement recorded on the order",
     "MlaExpected": "MLA request expected before {due_by}",

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pypdf import PdfReader
 
 from cp247.config import ConfigurationError
-from services.preservation.documents import (
+from cp247.documents import (
     CHECKLIST_HEADINGS,
     Letterhead,
     Signature,
