@@ -24,6 +24,7 @@ from services.isp_liaison.webhooks import (
     backoff,
     secret_for,
     secret_hex,
+    url_problem,
 )
 from services.preservation.national_law import national_policy
 
@@ -70,6 +71,8 @@ class IspLiaisonApplication(ServiceApplication):
             errors["name"] = ["required"]
         if not re.fullmatch(r"[A-Z]{2}", country or ""):
             errors["country"] = ["an ISO 3166-1 alpha-2 code, e.g. RO"]
+        if webhook is not None and (problem := url_problem(webhook)):
+            errors["webhook"] = [problem]
         if errors:
             raise Invalid("the provider is not valid", errors)
         provider = Provider(
