@@ -111,6 +111,12 @@ class Gateway:
         return response
 
     @staticmethod
+    def _pdf(document: dict[str, str]) -> Response:
+        response = Response(base64.b64decode(document["pdf_b64"]), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="{document["number"]}.pdf"'
+        return response
+
+    @staticmethod
     def _json(status: int, body: Any) -> Response:
         return Response(
             json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
@@ -225,6 +231,20 @@ class Gateway:
         self, b: Backends, request: Request, who: Principal, request_id: str
     ) -> tuple[int, Any]:
         return 200, b.intake.get_request(request_id)
+
+    @route("/api/v1/requests/<request_id>/letter", "GET", CP_ROLES)
+    def outgoing_letter(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> Response:
+        """An outgoing preservation request as a signed PDF letter (``letter.sig``: signature)."""
+        return self._pdf(b.intake.outgoing_letter(request_id))
+
+    @route("/api/v1/requests/<request_id>/letter.sig", "GET", CP_ROLES)
+    def outgoing_letter_signature(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> Response:
+        letter = b.intake.outgoing_letter(request_id)
+        return Response(letter["signature"], mimetype="application/json")
 
     @route("/api/v1/requests/<request_id>/refuse", "POST", ("prosecution",))
     def refuse_request(
@@ -363,10 +383,7 @@ class Gateway:
         self, b: Backends, request: Request, who: Principal, order_id: str
     ) -> Response:
         """The signed order as PDF; its detached signature is at ``document.sig``."""
-        document = b.isp_liaison.document(who.provider_id, order_id)
-        response = Response(base64.b64decode(document["pdf_b64"]), mimetype="application/pdf")
-        response.headers["Content-Disposition"] = f'inline; filename="{document["number"]}.pdf"'
-        return response
+        return self._pdf(b.isp_liaison.document(who.provider_id, order_id))
 
     @route("/api/v1/isp/orders/<order_id>/document.sig", "GET", ("isp",))
     def isp_order_signature(

@@ -77,6 +77,47 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/isp/orders/{order_id}/acknowledge": {
             "post": _op("Acknowledge an order (idempotent)", "isp")
         },
+        "/api/v1/isp/orders/{order_id}/preserved": {
+            "post": _op("Report the data preserved {note, records} (idempotent)", "isp")
+        },
+        "/api/v1/isp/orders/{order_id}/unavailable": {
+            "post": _op("Report the data not available {reason} (idempotent)", "isp")
+        },
+        "/api/v1/isp/orders/{order_id}/foreign-provider": {
+            "post": _op("Art 30: another State's provider {country, provider_name, details}", "isp")
+        },
+        "/api/v1/isp/orders/{order_id}/document.sig": {
+            "get": _op("Detached Ed25519 signature of the document", "isp")
+        },
+        "/api/v1/preservation-orders/{order_id}/extend": {"post": _op("Extend {days}", cp)},
+        "/api/v1/preservation-orders/{order_id}/release": {"post": _op("Release {reason}", cp)},
+        "/api/v1/cases/{case_id}/mla": {
+            "post": _op("Record an MLA request", cp, ok="201"),
+            "get": _op("MLA requests of a case", cp),
+        },
+        "/api/v1/mla/{mla_id}": {"get": _op("One MLA request", cp)},
+        "/api/v1/mla/{mla_id}/status": {"post": _op("Move an MLA request on {status, note}", cp)},
+        "/api/v1/cases/{case_id}/lead": {"post": _op("Make police or prosecution lead", cp)},
+        "/api/v1/cases/{case_id}/near-duplicates/{request_id}": {
+            "post": _op("Confirm or split a near duplicate {resolution}", cp)
+        },
+        "/api/v1/requests/{request_id}": {"get": _op("One request", cp)},
+        "/api/v1/requests/{request_id}/refuse": {
+            "post": _op("Refuse on Art 29(4)/(5) grounds", "prosecution")
+        },
+        "/api/v1/requests/{request_id}/art29-6-notice": {"post": _op("Art 29(6) notice", cp)},
+        "/api/v1/requests/{request_id}/letter": {
+            "get": _op("Outgoing preservation request as a signed PDF letter", cp)
+        },
+        "/api/v1/requests/{request_id}/letter.sig": {
+            "get": _op("Detached signature of the letter", cp)
+        },
+        "/api/v1/contact-points": {
+            "get": _op("Directory of foreign contact points (country)", f"{cp}, admin"),
+            "post": _op("List or update one contact point", f"{cp}, admin"),
+        },
+        "/api/v1/contact-points/import": {"post": _op("Import a CSV directory", "admin")},
+        "/api/v1/contact-points/{country}/{kind}": {"get": _op("One contact point", cp)},
     }
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,6 +13,7 @@ from marshmallow import ValidationError
 from cp247 import metrics
 from cp247.clock import iso, utcnow
 from cp247.config import ConfigurationError
+from cp247.documents import Letterhead, Signer, render_outgoing_request
 from cp247.errors import Conflict, Invalid
 from cp247.runtime.application import ServiceApplication, load, require
 from cp247.validation import flatten_errors
@@ -49,6 +51,8 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
                 f"CP247_NEAR_DUPLICATE_MINUTES={text!r}: give a whole number of minutes, e.g. 60"
             )
         self.near_duplicate_tolerance = timedelta(minutes=int(text))
+        self.signer = Signer.load_or_create(self.env.get("CP247_SIGNING_KEY") or "keys/sign.pem")
+        self.letterhead = Letterhead.load(self.env.get("CP247_LETTERHEAD") or None)
 
     # --- registration ----------------------------------------------------------------------
     def register_request(
@@ -306,6 +310,37 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         request.give_art29_6_notice(str(reason or ""), str(explanation or ""), actor)
         self.save(request)
         return self.request_view(request)
+
+    def outgoing_letter(self, request_id: str) -> dict[str, str]:
+        """An outgoing preservation request as a signed letter, for CPs that require one."""
+        request = self._request(request_id)
+        if request.direction != "outgoing" or request.type != "preservation":
+            raise Conflict("letters are made for outgoing preservation requests only")
+        details = request.details
+        body = {
+            "request_id": request.request_id,
+            "requesting_authority": request.requesting_authority,
+            "responsible_authority": details.get("responsible_authority"),
+            "offence": details.get("offence"),
+            "data": {
+                "types": request.data_types,
+                "relationship_to_offence": details.get("relationship_to_offence"),
+                "identifiers": request.identifiers,
+                "custodian": request.custodian,
+                "period_days": request.period_days,
+            },
+            "necessity": details.get("necessity"),
+            "mla_intended": request.mla_intended,
+            "follow_up": details.get("follow_up"),
+            "counterpart_country": request.counterpart_country,
+        }
+        pdf = render_outgoing_request(body, self.letterhead)
+        signature = self.signer.sign(pdf)
+        return {
+            "pdf_b64": base64.b64encode(pdf).decode("ascii"),
+            "signature": signature.to_json(),
+            "number": request.our_reference,
+        }
 
     # --- queries ---------------------------------------------------------------------------
     def get_case(self, case_id: str) -> dict[str, Any]:

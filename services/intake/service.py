@@ -71,3 +71,7 @@ class IntakeService(ns.ServiceBase):
     @rpc(expected_exceptions=DomainError)
     def import_contact_points(self, csv_text: str) -> dict[str, int]:
         return self._command(self.app.import_contact_points, csv_text)
+
+    @rpc(expected_exceptions=DomainError)
+    def outgoing_letter(self, request_id: str) -> dict[str, str]:
+        return self.app.outgoing_letter(request_id)

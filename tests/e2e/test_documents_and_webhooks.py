@@ -120,3 +120,28 @@ def test_webhook_push_is_signed_and_retried_after_a_failure(embedded, tokens):
         server.shutdown()
     assert cli.run("providers", "add", "--id", "telco-x", "--name", "X", "--country", "RO",
                    "--webhook", "javascript:alert(1)").returncode == 1  # fmt: skip
+
+
+def test_outgoing_preservation_request_as_a_signed_letter(embedded, tokens, tmp_path):
+    api, cli, _ = embedded
+    outgoing = preservation_request("RO-OUT-1", direction="outgoing", counterpart_country="NO")
+    outgoing["requesting_authority"] = {
+        "country": "RO", "contact_point": "Cybercrime Directorate 24/7 Unit",
+        "reference": "RO-OUT-1", "time_zone": "Europe/Bucharest",
+    }  # fmt: skip
+    status, created = api.call("POST", "/api/v1/requests", tokens["police"], outgoing)
+    assert status == 201, created
+    path = f"/api/v1/requests/{created['request_id']}/letter"
+    status, pdf, kind = raw_get(api, path, tokens["police"])
+    assert kind == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "EXPEDITED PRESERVATION" in text and "RO-OUT-1" in text
+    _, signature, _ = raw_get(api, f"{path}.sig", tokens["police"])
+    (tmp_path / "letter.pdf").write_bytes(pdf)
+    (tmp_path / "letter.pdf.sig").write_bytes(signature)
+    assert cli.ok("documents", "verify", str(tmp_path / "letter.pdf")).startswith("OK")
+
+    _, incoming = api.call("POST", "/api/v1/requests", tokens["police"], preservation_request("IN"))
+    status, body = api.call("GET", f"/api/v1/requests/{incoming['request_id']}/letter",
+                            tokens["police"])  # fmt: skip
+    assert status == 409, body
