@@ -74,7 +74,7 @@ requests and exact duplicates of earlier requests (the `duplicate_of` path) are 
 at a time with `time.perf_counter`. Target: the p50 with 10^5 existing cases within 1.3x of the
 p50 with 10^2 (indexed look-ups, no scans).
 
-Run `make bench` (embedded SQLite store, 10-20 minutes on a 2-core machine), or
+Run `make bench` (embedded SQLite store, about 7 minutes on a 2-core machine), or
 `.venv/bin/python -m bench.intake_latency --store postgres` against the PostgreSQL of
 `CP247_PG_ADMIN_URL` (a throw-away database, dropped afterwards); `--help` lists the options.
 """

@@ -22,6 +22,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from cp247 import metrics
+from cp247.clock import utcnow
 from cp247.errors import BadRequest, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from services.gateway.identity import Principal
 from services.gateway.openapi import openapi_document
@@ -365,6 +366,15 @@ class Gateway:
         self, b: Backends, request: Request, who: Principal, order_id: str
     ) -> tuple[int, Any]:
         return 200, b.preservation.approve_order(order_id, who.actor)
+
+    # --- oversight -------------------------------------------------------------------------
+    @route("/api/v1/stats", "GET", ("oversight", "admin"))
+    def stats(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        """Aggregates only: no case ids, names or identifiers."""
+        text = request.args.get("year") or str(utcnow().year)
+        if not text.isdigit() or not 1990 <= int(text) <= 2100:
+            raise Invalid("year must be a calendar year", {"year": ["e.g. 2026"]})
+        return 200, b.timeline.statistics(int(text))
 
     # --- ISP liaison ---------------------------------------------------------------------
     @route("/api/v1/isp/orders", "GET", ("isp",))

@@ -116,6 +116,9 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("Directory of foreign contact points (country)", f"{cp}, admin"),
             "post": _op("List or update one contact point", f"{cp}, admin"),
         },
+        "/api/v1/stats": {
+            "get": _op("Figures for oversight (year): aggregates only", "oversight, admin")
+        },
         "/api/v1/contact-points/import": {"post": _op("Import a CSV directory", "admin")},
         "/api/v1/contact-points/{country}/{kind}": {"get": _op("One contact point", cp)},
     }

@@ -196,7 +196,9 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             index.seen(request_id, case.case_id, observed_at)
         self.save(case, registered, *{id(index): index for index, _ in indexes}.values())
         metrics.REQUESTS_REGISTERED.labels(request["type"], request["direction"], counterpart).inc()
-        return {**self._response(registered), "created": True}
+        # API.md: the same identifiers, provider and time window is a duplicate (200); the new
+        # request is kept, joined to the first case, for a person to confirm or split.
+        return {**self._response(registered), "created": match is None}
 
     def _index_sightings(
         self, identifiers: list[dict[str, Any]], provider_id: str | None, request_id: str
@@ -253,6 +255,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         }
         if request.near_duplicate_of:
             response["near_duplicate_of"] = request.near_duplicate_of
+            response["duplicate_of"] = request.near_duplicate_of
         return response
 
     # --- triage and decisions --------------------------------------------------------------

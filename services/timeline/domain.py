@@ -100,6 +100,7 @@ class CaseTimeline(Aggregate):
     def __init__(self, case_id: str):
         self.case_id = case_id
         self.recorded: list[dict[str, Any]] = []
+        self.milestones: dict[str, str] = {}
 
     @event("EntryRecorded")
     def record(
@@ -110,7 +111,9 @@ class CaseTimeline(Aggregate):
         event_name: str,
         summary: str,
         source: dict[str, Any],
+        milestones: dict[str, str],
     ) -> None:
+        self.milestones.update(milestones)
         self.recorded.append(
             {
                 "at": at,

@@ -45,3 +45,7 @@ class TimelineService(ns.ServiceBase):
     @rpc(expected_exceptions=DomainError)
     def case_timeline(self, case_id: str) -> dict[str, Any]:
         return self.app.case_timeline(case_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def statistics(self, year: int) -> dict[str, Any]:
+        return self.app.statistics(year)

@@ -64,7 +64,8 @@ def test_near_duplicate_from_the_other_cp_joins_and_both_see_the_flag(cluster: C
     status, two = cluster.api.call(
         "POST", "/api/v1/requests", cluster.tokens["prosecution"], second
     )
-    assert status == 201 and two["case_id"] == one["case_id"], two
+    assert status == 200 and two["case_id"] == one["case_id"], two
+    assert two["duplicate_of"] == one["request_id"]
     for role in ("police", "prosecution"):
         status, case = cluster.api.call(
             "GET", f"/api/v1/cases/{one['case_id']}", cluster.tokens[role]

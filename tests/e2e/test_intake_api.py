@@ -146,8 +146,10 @@ def test_near_duplicate_joins_the_case_flagged_and_can_be_split(embedded, tokens
     second["data"]["identifiers"] = copy.deepcopy(first["data"]["identifiers"])
     second["data"]["identifiers"][0]["observed_at"] = "2026-11-27T22:40:00-05:00"  # 26 min later
     status, two = api.call("POST", "/api/v1/requests", tokens["prosecution"], second)
-    assert status == 201, two
-    assert two["case_id"] == one["case_id"] and two["near_duplicate_of"] == one["request_id"]
+    assert status == 200, two  # API.md: same identifiers, provider and time window
+    assert two["case_id"] == one["case_id"] and two["duplicate_of"] == one["request_id"]
+    assert two["near_duplicate_of"] == one["request_id"]
+    assert two["request_id"] != one["request_id"]  # kept, for a person to confirm or split
     assert "near_duplicate" in two["warnings"]
     for role in ("police", "prosecution"):
         _, case = api.call("GET", f"/api/v1/cases/{one['case_id']}", tokens[role])
@@ -177,8 +179,8 @@ def test_same_address_days_apart_is_not_a_near_duplicate(embedded, tokens):
     later = preservation_request("FAR-2")
     later["data"]["identifiers"] = copy.deepcopy(first["data"]["identifiers"])
     later["data"]["identifiers"][0]["observed_at"] = "2026-11-20T08:00:00Z"
-    _, two = api.call("POST", "/api/v1/requests", tokens["police"], later)
-    assert two["case_id"] != one["case_id"] and "near_duplicate_of" not in two
+    status, two = api.call("POST", "/api/v1/requests", tokens["police"], later)
+    assert status == 201 and two["case_id"] != one["case_id"] and "duplicate_of" not in two
 
 
 def test_prosecutor_refuses_on_convention_grounds_and_the_requester_is_told(embedded, tokens):

@@ -1,0 +1,128 @@
+"""Figures for oversight (the seed's tables, T-CY reporting): counts, median times, MLA
+follow-up. A projection kept with the timeline, one small aggregate per year, so answering
+never scans cases; and aggregates only: no case ids, names or identifiers leave it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from cp247.clock import parse_iso
+
+FIGURES_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/figures")
+
+# The paper's families: preservation (Arts 29 + 30) and formal MLA (Arts 31 + 33 + 34).
+FAMILIES = {
+    "preservation": "preservation",
+    "traffic_disclosure": "preservation",
+    "mla_stored_data": "mla",
+    "mla_realtime_traffic": "mla",
+    "mla_interception": "mla",
+}
+# Each measured duration: (start milestone, end milestone), keyed by request or order id.
+DURATIONS = {
+    "receipt_to_acknowledgement": ("received", "acknowledged"),
+    "receipt_to_order_issued": ("received", "order_issued"),
+    "order_issued_to_provider_acknowledgement": ("issued", "provider_acknowledged"),
+}
+
+
+def family(request_type: str) -> str:
+    return FAMILIES.get(request_type, "other")
+
+
+def milestones_of(event_name: str, payload: dict[str, Any], at: str) -> dict[str, str]:
+    """The moments an event marks, as ``"<milestone>:<request or order id>" -> ISO time``."""
+    if event_name == "RequestReceived":
+        return {f"received:{payload['request_id']}": at}
+    if event_name == "ReceiptAcknowledged":
+        return {f"acknowledged:{payload['request_id']}": at}
+    if event_name == "OrderIssued":
+        marks = {f"issued:{payload['order_id']}": at, f"expires:{payload['order_id']}": payload[
+            "expires_at"]}  # fmt: skip
+        if payload.get("request_id"):
+            marks[f"order_issued:{payload['request_id']}"] = at
+        return marks
+    if event_name == "OrderExtended":
+        return {f"expires:{payload['order_id']}": payload["expires_at"]}
+    if event_name == "ProviderAcknowledgedOrder":
+        return {f"provider_acknowledged:{payload['order_id']}": at}
+    if event_name == "MlaRecorded":
+        return {f"mla:{order_id}": at for order_id in payload["order_ids"]}
+    return {}
+
+
+def figures_id(year: int) -> UUID:
+    return uuid5(FIGURES_NAMESPACE, str(year))
+
+
+class YearFigures(Aggregate):
+    """What oversight may see about one calendar year."""
+
+    @staticmethod
+    def create_id(year: int, **_: Any) -> UUID:
+        return figures_id(year)
+
+    @event("FiguresStarted")
+    def __init__(self, year: int):
+        self.year = year
+        self.requests: dict[str, dict[str, int]] = {"received": {}, "sent": {}}
+        self.countries: dict[str, dict[str, int]] = {"received": {}, "sent": {}}
+        self.durations: dict[str, list[float]] = {kind: [] for kind in DURATIONS}
+        self.orders: dict[str, int] = {"issued": 0, "followed_by_mla_in_time": 0,
+                                       "expired_without_mla": 0}  # fmt: skip
+
+    @event("RequestCounted")
+    def count_request(self, direction: str, family: str, country: str) -> None:
+        side = "received" if direction == "incoming" else "sent"
+        self.requests[side][family] = self.requests[side].get(family, 0) + 1
+        self.countries[side][country] = self.countries[side].get(country, 0) + 1
+
+    @event("DurationMeasured")
+    def measure(self, kind: str, seconds: float) -> None:
+        self.durations[kind].append(seconds)
+
+    @event("OrderCounted")
+    def count_order(self, outcome: str) -> None:
+        self.orders[outcome] += 1
+
+    def report(self) -> dict[str, Any]:
+        def totals(counts: dict[str, int]) -> dict[str, int]:
+            families = {name: counts.get(name, 0) for name in ("preservation", "mla", "other")}
+            return {**families, "total": sum(families.values())}
+
+        issued = self.orders["issued"]
+        followed = self.orders["followed_by_mla_in_time"]
+        return {
+            "year": self.year,
+            "requests": {side: totals(self.requests[side]) for side in ("received", "sent")},
+            "by_country": {
+                side: dict(sorted(self.countries[side].items())) for side in ("received", "sent")
+            },  # fmt: skip
+            "median_seconds": {
+                kind: statistics.median(values) if values else None
+                for kind, values in self.durations.items()
+            },
+            "preservations": {
+                "issued": issued,
+                "followed_by_mla_in_time": followed,
+                "share_followed_by_mla_in_time": round(followed / issued, 3) if issued else None,
+                "expired_without_mla": self.orders["expired_without_mla"],
+            },
+        }
+
+
+def empty_report(year: int) -> dict[str, Any]:
+    return YearFigures(year=year).report()
+
+
+def year_of(at: str) -> int:
+    return parse_iso(at).year
+
+
+def seconds_between(start: str, end: str) -> float:
+    return max(0.0, (parse_iso(end) - parse_iso(start)).total_seconds())
