@@ -84,6 +84,7 @@ class EmbeddedPlatform:
             try:
                 if time.monotonic() >= next_sweep:
                     self.apps["preservation"].expire_due()
+                    self.apps["mla"].run_clocks()
                     next_sweep = time.monotonic() + self.sweep_seconds
                 self.deliver()
             except Exception:  # keep delivering; the failure is logged and retried

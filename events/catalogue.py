@@ -367,6 +367,54 @@ class MlaExpected(PayloadSchema):
     )
 
 
+class FollowUpDueMoved(PayloadSchema):
+    follow_up_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    due_by = Timestamp(required=True)
+
+
+class FollowUpClosed(PayloadSchema):
+    follow_up_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class FollowUpLinked(PayloadSchema):
+    follow_up_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    mla_id = fields.String(required=True)
+    mla_status = fields.String(required=True)
+
+
+class MlaReminderDue(PayloadSchema):
+    follow_up_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
+    offset_days = fields.Integer(required=True)
+    days_left = fields.Integer(required=True)
+    due_by = Timestamp(required=True)
+    covers = fields.List(fields.Integer(), required=True)
+
+
+class FollowUpOverdue(PayloadSchema):
+    follow_up_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
+    due_by = Timestamp(required=True)
+
+
+class ExtensionSuggested(PayloadSchema):
+    follow_up_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    due_by = Timestamp(required=True)
+    mla_ids = fields.List(fields.String(), required=True)
+
+
 class MlaRecorded(PayloadSchema):
     mla_id = fields.String(required=True)
     case_id = fields.String(required=True)
@@ -511,6 +559,22 @@ registry = Registry(
         ),
         _contract("isp_liaison", InboxOrderExtended, "The inbox shows the new expiry."),
         _contract("isp_liaison", InboxOrderClosed, "The inbox shows the order closed."),
+        _contract("mla", FollowUpDueMoved, "The order was extended: MLA is due later."),
+        _contract("mla", FollowUpClosed, "No MLA is needed any more for this order."),
+        _contract("mla", FollowUpLinked, "An MLA request answers this follow-up."),
+        _contract(
+            "mla",
+            MlaReminderDue,
+            "The order expires soon and no MLA request is recorded: remind (days before).",
+        ),
+        _contract(
+            "mla", FollowUpOverdue, "The order expired (or is about to) without MLA: overdue."
+        ),
+        _contract(
+            "mla",
+            ExtensionSuggested,
+            "MLA is under way but the order expires soon: extend it (Art 29(7)).",
+        ),
         _contract("mla", MlaRecorded, "An MLA request was recorded and linked to the case."),
         _contract("mla", MlaStatusChanged, "An MLA request moved on."),
         _contract("isp_liaison", ProviderRegistered, "A provider joined the directory."),

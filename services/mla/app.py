@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import IntegrityError
 
+from cp247.clock import utcnow
 from cp247.errors import Invalid
-from cp247.runtime.application import ServiceApplication, require
+from cp247.runtime.application import ServiceApplication, load, require
 from events import Message
 from services.mla.domain import MlaFollowUp, MlaRequest, follow_up_id_for
 from services.preservation.national_law import national_policy
@@ -21,7 +24,13 @@ STATUSES = ("received", "executing", "produced", "refused", "sent")
 class MlaApplication(ServiceApplication):
     name = "mla"
     upstreams = ("preservation",)
-    policies = {"OrderIssued": "on_order_issued"}
+    policies = {
+        "OrderIssued": "on_order_issued",
+        "OrderExtended": "on_order_moved",
+        "OrderReleased": "on_order_closed",
+        "OrderExpired": "on_order_closed",
+        "OrderOutcomeRecorded": "on_order_closed",
+    }
 
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env)
@@ -57,8 +66,18 @@ class MlaApplication(ServiceApplication):
             status="received" if direction == "incoming" else "sent",
             actor=actor,
         )
-        self.save(mla)
+        self._link(mla)
         return self.mla_view(mla)
+
+    def _link(self, mla: MlaRequest) -> None:
+        """Save the MLA request with its follow-ups marked, in one transaction."""
+        follow_ups = [
+            f for oid in mla.order_ids
+            if (f := load(self.repository, follow_up_id_for(oid), MlaFollowUp)) is not None
+        ]  # fmt: skip
+        for follow_up in follow_ups:
+            follow_up.link(follow_up.follow_up_id, follow_up.case_id, mla.mla_id, mla.status)
+        self.save(mla, *follow_ups)
 
     def change_status(self, mla_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
         status, note = body.get("status"), body.get("note") or ""
@@ -68,7 +87,7 @@ class MlaApplication(ServiceApplication):
             raise Invalid("the note is not valid", {"note": ["text of at most 4000 characters"]})
         mla = require(self.repository, mla_id, MlaRequest, "MLA request")
         if mla.change_status(status, note, actor):
-            self.save(mla)
+            self._link(mla)
         return self.mla_view(mla)
 
     def get_mla(self, mla_id: str) -> dict[str, Any]:
@@ -109,6 +128,63 @@ class MlaApplication(ServiceApplication):
             )
         )
 
+    def on_order_moved(self, message: Message, processing: ProcessingEvent) -> None:
+        follow_up = load(
+            self.repository, follow_up_id_for(message.payload["order_id"]), MlaFollowUp
+        )
+        if follow_up is not None:
+            follow_up.move_due(
+                follow_up.follow_up_id, follow_up.case_id, follow_up.order_id,
+                message.payload["expires_at"],
+            )  # fmt: skip
+            processing.collect_events(follow_up)
+
+    def on_order_closed(self, message: Message, processing: ProcessingEvent) -> None:
+        if message.event == "OrderOutcomeRecorded" and message.payload["outcome"] != "unavailable":
+            return  # preserved data still needs its MLA request
+        follow_up = load(
+            self.repository, follow_up_id_for(message.payload["order_id"]), MlaFollowUp
+        )
+        if follow_up is not None and follow_up.closed is None:
+            reason = {"OrderReleased": "released", "OrderExpired": "expired"}.get(
+                message.event, "data unavailable"
+            )
+            follow_up.close(follow_up.follow_up_id, follow_up.case_id, follow_up.order_id, reason)
+            processing.collect_events(follow_up)
+
+    # --- clocks --------------------------------------------------------------------------------
+    def run_clocks(self, now: datetime | None = None) -> int:
+        """Reminders, overdue follow-ups and extension suggestions that are due now.
+
+        Everything it decides is recorded as an event before anyone is told, so a restart in
+        the middle of a run repeats nothing and loses nothing.
+        """
+        now = now or utcnow()
+        offsets = self.national_policy.reminder_offsets_days
+        recorded = 0
+        for follow_up in self.created(MlaFollowUp.MlaExpected):
+            actions = follow_up.clocks_due(now, offsets)
+            for action, value in actions:
+                if action == "remind":
+                    follow_up.remind(value, offsets, now)
+                elif action == "overdue":
+                    follow_up.mark_overdue(
+                        follow_up.follow_up_id, follow_up.case_id, follow_up.order_id,
+                        follow_up.direction, follow_up.due_by,
+                    )  # fmt: skip
+                else:
+                    follow_up.suggest_extension(
+                        follow_up.follow_up_id, follow_up.case_id, follow_up.order_id,
+                        follow_up.due_by, sorted(follow_up.mla),
+                    )  # fmt: skip
+            if actions:
+                try:
+                    self.save(follow_up)
+                except IntegrityError:
+                    continue  # changed meanwhile; the next run looks again
+                recorded += len(actions)
+        return recorded
+
     def follow_ups_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return [
             {
@@ -117,6 +193,11 @@ class MlaApplication(ServiceApplication):
                 "direction": follow_up.direction,
                 "due_by": follow_up.due_by,
                 "status": follow_up.status,
+                "mla": dict(follow_up.mla),
+                "reminded_days_before": sorted(follow_up.reminded, reverse=True),
+                "overdue": follow_up.overdue,
+                "extension_suggested": follow_up.extension_suggested,
+                "closed": follow_up.closed,
             }
             for follow_up in self.created(MlaFollowUp.MlaExpected)
             if follow_up.case_id == case_id

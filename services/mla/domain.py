@@ -3,11 +3,13 @@ preservation never followed by MLA, so the expectation is recorded the moment an
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from cp247.clock import parse_iso
 from cp247.errors import Conflict
 
 FOLLOW_UP_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/mla-follow-ups")
@@ -32,6 +34,83 @@ class MlaFollowUp(Aggregate):
         self.direction = direction
         self.due_by = due_by
         self.status = "expected"
+        self.mla: dict[str, str] = {}  # mla_id -> status
+        self.reminded: list[int] = []  # offsets (days before expiry) already reminded
+        self.overdue = False
+        self.extension_suggested = False
+        self.closed: str | None = None
+
+    # --- what happened to the order and its MLA ---------------------------------------------
+    @event("FollowUpDueMoved")
+    def move_due(self, follow_up_id: str, case_id: str, order_id: str, due_by: str) -> None:
+        self.due_by = due_by
+
+    @event("FollowUpClosed")
+    def close(self, follow_up_id: str, case_id: str, order_id: str, reason: str) -> None:
+        self.closed = reason
+
+    @event("FollowUpLinked")
+    def link(self, follow_up_id: str, case_id: str, mla_id: str, mla_status: str) -> None:
+        self.mla[mla_id] = mla_status
+        self.status = mla_status
+
+    @property
+    def decided(self) -> bool:
+        return any(status in ("produced", "refused") for status in self.mla.values())
+
+    # --- clocks ------------------------------------------------------------------------------
+    def clocks_due(self, now: datetime, offsets: tuple[int, ...]) -> list[tuple[str, Any]]:
+        """What the clock says must happen now: reminders, overdue, an extension to suggest."""
+        if self.closed is not None or self.decided:
+            return []
+        due = parse_iso(self.due_by)
+        actions: list[tuple[str, Any]] = []
+        if not self.mla:
+            passed = [
+                o for o in offsets if now >= due - timedelta(days=o) and o not in self.reminded
+            ]
+            if passed and now < due:
+                actions.append(("remind", min(passed)))  # only the nearest: one message, not three
+            if now >= due and not self.overdue:
+                actions.append(("overdue", None))
+        elif offsets and now >= due - timedelta(days=min(offsets)) and not self.extension_suggested:
+            actions.append(("suggest_extension", None))
+        return actions
+
+    def remind(self, offset_days: int, offsets: tuple[int, ...], now: datetime) -> None:
+        days_left = max(0, (parse_iso(self.due_by) - now).days)
+        self._reminder_due(
+            self.follow_up_id, self.case_id, self.order_id, self.direction,
+            offset_days, days_left, self.due_by,
+            [o for o in offsets if o >= offset_days and o not in self.reminded],
+        )  # fmt: skip
+
+    @event("MlaReminderDue")
+    def _reminder_due(
+        self,
+        follow_up_id: str,
+        case_id: str,
+        order_id: str,
+        direction: str,
+        offset_days: int,
+        days_left: int,
+        due_by: str,
+        covers: list[int],
+    ) -> None:
+        self.reminded.extend(covers)
+
+    @event("FollowUpOverdue")
+    def mark_overdue(
+        self, follow_up_id: str, case_id: str, order_id: str, direction: str, due_by: str
+    ) -> None:
+        self.overdue = True
+        self.status = "overdue"
+
+    @event("ExtensionSuggested")
+    def suggest_extension(
+        self, follow_up_id: str, case_id: str, order_id: str, due_by: str, mla_ids: list[str]
+    ) -> None:
+        self.extension_suggested = True
 
 
 MLA_TRANSITIONS = {

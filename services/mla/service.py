@@ -6,6 +6,7 @@ from typing import Any
 
 from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
@@ -41,3 +42,8 @@ class MlaService(ns.ServiceBase):
     @rpc(expected_exceptions=DomainError)
     def mla_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return self.app.mla_of_case(case_id)
+
+    @timer(interval=30)
+    def run_clocks(self) -> None:
+        """Reminders and overdue follow-ups, derived from recorded events (restart-safe)."""
+        self._command(self.app.run_clocks)

@@ -15,6 +15,7 @@ def add(timeline: CaseTimeline, at: str, service: str, notification_id: int) -> 
         event_name=f"E{notification_id}",
         summary="",
         source={"service": service, "notification_id": notification_id},
+        milestones={},
     )
 
 
