@@ -293,6 +293,7 @@ class ProviderAcknowledgedOrder(PayloadSchema):
 class DataPreserved(PayloadSchema):
     order_id = fields.String(required=True)
     case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
     provider_id = fields.String(required=True)
     note = fields.String(required=True)
     records = fields.Integer(allow_none=True, load_default=None)
@@ -303,6 +304,7 @@ class DataPreserved(PayloadSchema):
 class DataUnavailable(PayloadSchema):
     order_id = fields.String(required=True)
     case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
     provider_id = fields.String(required=True)
     reason = fields.String(required=True)
     reported_at = Timestamp(required=True)
@@ -360,6 +362,7 @@ class InboxOrderClosed(PayloadSchema):
 class MlaExpected(PayloadSchema):
     follow_up_id = fields.String(required=True)
     case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
     order_id = fields.String(required=True)
     direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
     due_by = Timestamp(
@@ -391,6 +394,7 @@ class FollowUpLinked(PayloadSchema):
 class MlaReminderDue(PayloadSchema):
     follow_up_id = fields.String(required=True)
     case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
     order_id = fields.String(required=True)
     direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
     offset_days = fields.Integer(required=True)
@@ -402,6 +406,7 @@ class MlaReminderDue(PayloadSchema):
 class FollowUpOverdue(PayloadSchema):
     follow_up_id = fields.String(required=True)
     case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
     order_id = fields.String(required=True)
     direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
     due_by = Timestamp(required=True)
@@ -459,6 +464,69 @@ class RequesterNotified(PayloadSchema):
     )
     text = fields.String(required=True)
     channel = fields.String(required=True)
+
+
+class DutyOfficerAlerted(PayloadSchema):
+    alert_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    cp = fields.String(required=True, validate=validate.OneOf(["police", "prosecution"]))
+    person_id = fields.String(required=True)
+    person_name = fields.String(required=True)
+    at = Timestamp(required=True)
+
+
+class EscalationRaised(DutyOfficerAlerted):
+    level = fields.Integer(required=True)
+
+
+class DutyAlertAcknowledged(PayloadSchema):
+    alert_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    by = fields.String(required=True)
+    at = Timestamp(required=True)
+    via = fields.String(required=True, validate=validate.OneOf(["console", "link"]))
+
+
+class MessageQueued(PayloadSchema):
+    message_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    cause = fields.String(required=True, metadata={"description": "idempotency key"})
+    template = fields.String(required=True)
+    language = fields.String(required=True)
+    audience = fields.String(required=True)
+    recipients = fields.List(fields.String(), required=True)
+    subject = fields.String(required=True)
+    body = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(["email", "inbox"]))
+
+
+class MessageAttemptFailed(PayloadSchema):
+    message_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    error = fields.String(required=True)
+    next_attempt_at = fields.Float(required=True)
+
+
+class NotificationSent(PayloadSchema):
+    message_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    template = fields.String(required=True)
+
+
+class NotificationFailed(PayloadSchema):
+    message_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    error = fields.String(required=True)
+    template = fields.String(required=True)
+
+
+class MessageRead(PayloadSchema):
+    message_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    username = fields.String(required=True)
 
 
 class ReceiptAcknowledged(PayloadSchema):
@@ -595,6 +663,18 @@ registry = Registry(
             RequesterNotified,
             "The requesting CP was told of a refusal or an Art 29(6) notice.",
         ),
+        _contract("notification", DutyOfficerAlerted, "The duty officer was alerted."),
+        _contract(
+            "notification",
+            EscalationRaised,
+            "Not acknowledged in time: the next person in the chain was alerted.",
+        ),
+        _contract("notification", DutyAlertAcknowledged, "Someone took the alert."),
+        _contract("notification", MessageQueued, "A message is owed (one per cause)."),
+        _contract("notification", MessageAttemptFailed, "A delivery attempt failed; retry."),
+        _contract("notification", NotificationSent, "The message was delivered."),
+        _contract("notification", NotificationFailed, "The last attempt failed: the dead letter."),
+        _contract("notification", MessageRead, "A message was read in the console inbox."),
         _contract(
             "notification",
             ReceiptAcknowledged,

@@ -103,7 +103,10 @@ class ProviderOrder(Aggregate):
         self._open()
         if self.status not in ("issued", "acknowledged"):
             raise Conflict(f"order {self.order_id} is already {self.status}")
-        self._preserved(self.order_id, self.case_id, self.provider_id, note, records, now, actor)
+        self._preserved(
+            self.order_id, self.case_id, self.request_id, self.provider_id, note, records, now,
+            actor,
+        )  # fmt: skip
         return True
 
     @event("DataPreserved")
@@ -111,6 +114,7 @@ class ProviderOrder(Aggregate):
         self,
         order_id: str,
         case_id: str,
+        request_id: str | None,
         provider_id: str,
         note: str,
         records: int | None,
@@ -127,7 +131,9 @@ class ProviderOrder(Aggregate):
         self._open()
         if self.status not in ("issued", "acknowledged"):
             raise Conflict(f"order {self.order_id} is already {self.status}")
-        self._unavailable(self.order_id, self.case_id, self.provider_id, reason, now, actor)
+        self._unavailable(
+            self.order_id, self.case_id, self.request_id, self.provider_id, reason, now, actor
+        )
         return True
 
     @event("DataUnavailable")
@@ -135,6 +141,7 @@ class ProviderOrder(Aggregate):
         self,
         order_id: str,
         case_id: str,
+        request_id: str | None,
         provider_id: str,
         reason: str,
         reported_at: str,

@@ -123,6 +123,7 @@ class MlaApplication(ServiceApplication):
                 follow_up_id=follow_up_id_for(order["order_id"]),
                 case_id=order["case_id"],
                 order_id=order["order_id"],
+                request_id=order.get("request_id"),
                 direction=order["direction"],
                 due_by=order["expires_at"],
             )
@@ -170,7 +171,7 @@ class MlaApplication(ServiceApplication):
                 elif action == "overdue":
                     follow_up.mark_overdue(
                         follow_up.follow_up_id, follow_up.case_id, follow_up.order_id,
-                        follow_up.direction, follow_up.due_by,
+                        follow_up.request_id, follow_up.direction, follow_up.due_by,
                     )  # fmt: skip
                 else:
                     follow_up.suggest_extension(

@@ -27,8 +27,17 @@ class MlaFollowUp(Aggregate):
         return UUID(follow_up_id)
 
     @event("MlaExpected")
-    def __init__(self, follow_up_id: str, case_id: str, order_id: str, direction: str, due_by: str):
+    def __init__(
+        self,
+        follow_up_id: str,
+        case_id: str,
+        order_id: str,
+        request_id: str | None,
+        direction: str,
+        due_by: str,
+    ):
         self.follow_up_id = follow_up_id
+        self.request_id = request_id
         self.case_id = case_id
         self.order_id = order_id
         self.direction = direction
@@ -80,7 +89,7 @@ class MlaFollowUp(Aggregate):
     def remind(self, offset_days: int, offsets: tuple[int, ...], now: datetime) -> None:
         days_left = max(0, (parse_iso(self.due_by) - now).days)
         self._reminder_due(
-            self.follow_up_id, self.case_id, self.order_id, self.direction,
+            self.follow_up_id, self.case_id, self.order_id, self.request_id, self.direction,
             offset_days, days_left, self.due_by,
             [o for o in offsets if o >= offset_days and o not in self.reminded],
         )  # fmt: skip
@@ -91,6 +100,7 @@ class MlaFollowUp(Aggregate):
         follow_up_id: str,
         case_id: str,
         order_id: str,
+        request_id: str | None,
         direction: str,
         offset_days: int,
         days_left: int,
@@ -101,7 +111,13 @@ class MlaFollowUp(Aggregate):
 
     @event("FollowUpOverdue")
     def mark_overdue(
-        self, follow_up_id: str, case_id: str, order_id: str, direction: str, due_by: str
+        self,
+        follow_up_id: str,
+        case_id: str,
+        order_id: str,
+        request_id: str | None,
+        direction: str,
+        due_by: str,
     ) -> None:
         self.overdue = True
         self.status = "overdue"

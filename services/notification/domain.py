@@ -68,7 +68,55 @@ class DutyAlert(Aggregate):
         self.alert_id = alert_id
         self.case_id = case_id
         self.request_id = request_id
+        self.type = type
+        self.counterpart_country = counterpart_country
         self.status = "raised"
+        self.cp: str | None = None
+        self.alerted: list[str] = []
+        self.last_alerted_at: str | None = None
+        self.acknowledged: dict[str, str] | None = None
+
+    def alert(self, cp: str, person_id: str, person_name: str, at: str) -> None:
+        """Tell the next person in the chain: the duty officer first, then escalate."""
+        if not self.alerted:
+            self._officer_alerted(self.alert_id, self.case_id, cp, person_id, person_name, at)
+        else:
+            level = len(self.alerted)
+            self._escalated(self.alert_id, self.case_id, cp, person_id, person_name, at, level)
+
+    @event("DutyOfficerAlerted")
+    def _officer_alerted(
+        self, alert_id: str, case_id: str, cp: str, person_id: str, person_name: str, at: str
+    ) -> None:
+        self.cp = cp
+        self.alerted.append(person_id)
+        self.last_alerted_at = at
+
+    @event("EscalationRaised")
+    def _escalated(
+        self,
+        alert_id: str,
+        case_id: str,
+        cp: str,
+        person_id: str,
+        person_name: str,
+        at: str,
+        level: int,
+    ) -> None:
+        self.alerted.append(person_id)
+        self.last_alerted_at = at
+        self.status = "escalated"
+
+    def acknowledge(self, by: str, at: str, via: str) -> bool:
+        if self.acknowledged is not None:
+            return False
+        self._acknowledged(self.alert_id, self.case_id, by, at, via)
+        return True
+
+    @event("DutyAlertAcknowledged")
+    def _acknowledged(self, alert_id: str, case_id: str, by: str, at: str, via: str) -> None:
+        self.acknowledged = {"by": by, "at": at, "via": via}
+        self.status = "acknowledged"
 
 
 class RequesterNotice(Aggregate):
@@ -93,3 +141,70 @@ class RequesterNotice(Aggregate):
         self.recipient = recipient
         self.subject = subject
         self.text = text
+
+
+def message_id_for(cause: str) -> str:
+    """One message per cause (the idempotency key): a restart never sends it twice."""
+    return str(uuid5(NOTICE_NAMESPACE, f"message|{cause}"))
+
+
+class OutgoingMessage(Aggregate):
+    """A message owed to someone, with its delivery: e-mail with retries, or the console inbox.
+
+    Recorded before any attempt, so a crash between recording and sending loses nothing; each
+    attempt is recorded, so a restart does not send an accepted message again.
+    """
+
+    @staticmethod
+    def create_id(message_id: str, **_: Any) -> UUID:
+        return UUID(message_id)
+
+    @event("MessageQueued")
+    def __init__(
+        self,
+        message_id: str,
+        case_id: str,
+        cause: str,
+        template: str,
+        language: str,
+        audience: str,
+        recipients: list[str],
+        subject: str,
+        body: str,
+        channel: str,
+    ):
+        self.message_id = message_id
+        self.case_id = case_id
+        self.cause = cause
+        self.template = template
+        self.audience = audience  # requesting_cp | duty_officer | prosecutor
+        self.recipients = recipients
+        self.subject = subject
+        self.body = body
+        self.channel = channel  # email | inbox
+        self.attempt = 1
+        self.next_attempt_at = 0.0
+        self.state = "pending" if channel == "email" else "inbox"
+        self.read_by: list[str] = []
+
+    @event("MessageAttemptFailed")
+    def attempt_failed(
+        self, message_id: str, case_id: str, attempt: int, error: str, next_attempt_at: float
+    ) -> None:
+        self.attempt = attempt + 1
+        self.next_attempt_at = next_attempt_at
+
+    @event("NotificationSent")
+    def sent(self, message_id: str, case_id: str, attempt: int, template: str) -> None:
+        self.state = "sent"
+
+    @event("NotificationFailed")
+    def failed(
+        self, message_id: str, case_id: str, attempt: int, error: str, template: str
+    ) -> None:
+        """The last try failed: this record is the dead letter, shown on the timeline."""
+        self.state = "failed"
+
+    @event("MessageRead")
+    def mark_read(self, message_id: str, case_id: str, username: str) -> None:
+        self.read_by.append(username)

