@@ -46,7 +46,7 @@ def make_application(name: str, settings: Settings) -> Any:
     env["CP247_POLICY"] = settings.policy
     env["CP247_SIGNING_KEY"] = str(settings.signing_key_path)
     env["CP247_LETTERHEAD"] = settings.letterhead or ""
-    if name == "isp_liaison":  # only it signs webhooks; other services never see the key
+    if name in ("isp_liaison", "notification"):  # webhook secrets and acknowledgement links
         env["CP247_WEBHOOK_MASTER_KEY"] = settings.webhook_key().hex()
     if settings.store == "postgres":
         ensure_schema(settings, name)

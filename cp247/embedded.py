@@ -85,6 +85,7 @@ class EmbeddedPlatform:
                 if time.monotonic() >= next_sweep:
                     self.apps["preservation"].expire_due()
                     self.apps["mla"].run_clocks()
+                    self.apps["notification"].escalate()
                     next_sweep = time.monotonic() + self.sweep_seconds
                 self.deliver()
             except Exception:  # keep delivering; the failure is logged and retried
@@ -92,10 +93,12 @@ class EmbeddedPlatform:
                 self._stopping.wait(1.0)
 
     def _push_webhooks(self) -> None:
-        """Its own thread: a slow provider endpoint must not hold up event delivery."""
+        """Its own thread: a slow provider endpoint or mail server must not hold up events."""
         while not self._stopping.wait(self.poll_seconds):
             try:
-                if self.apps["isp_liaison"].dispatch_webhooks():
+                pushed = self.apps["isp_liaison"].dispatch_webhooks()
+                mailed = self.apps["notification"].deliver_messages()
+                if pushed or mailed:
                     self.changed()
             except Exception:
                 log.exception("webhook dispatch failed; retrying")

@@ -452,6 +452,7 @@ class DutyAlertRaised(PayloadSchema):
     urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
     counterpart_country = Country(required=True)
     reason = fields.String(required=True)
+    our_reference = fields.String(required=True)
 
 
 class RequesterNotified(PayloadSchema):

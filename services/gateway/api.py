@@ -39,6 +39,7 @@ class Backends(Protocol):
     isp_liaison: Any
     mla: Any
     timeline: Any
+    notification: Any
     identity: Any
 
     def changed(self) -> None:
@@ -366,6 +367,30 @@ class Gateway:
         self, b: Backends, request: Request, who: Principal, order_id: str
     ) -> tuple[int, Any]:
         return 200, b.preservation.approve_order(order_id, who.actor)
+
+    # --- duty officers: inbox and alerts ----------------------------------------------------
+    @route("/api/v1/inbox", "GET", CP_ROLES)
+    def inbox(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        return 200, {"messages": b.notification.inbox()}
+
+    @route("/api/v1/cases/<case_id>/messages", "GET", CP_ROLES)
+    def case_messages(self, b: Backends, request: Request, who: Principal, case_id: str):
+        b.intake.get_case(case_id)
+        return 200, {"messages": b.notification.messages_of_case(case_id)}
+
+    @route("/api/v1/alerts", "GET", CP_ROLES)
+    def alerts(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        return 200, {"alerts": b.notification.open_alerts()}
+
+    @route("/api/v1/alerts/<alert_id>/acknowledge", "POST", CP_ROLES)
+    def acknowledge_alert(self, b: Backends, request: Request, who: Principal, alert_id: str):
+        return 200, b.notification.acknowledge_alert(alert_id, who.username, "console")
+
+    @route("/api/v1/alerts/ack", "GET", None)
+    def acknowledge_by_link(self, b: Backends, request: Request, _: None) -> tuple[int, Any]:
+        """The link in an alert e-mail: the signed token is the credential."""
+        token = request.args.get("token") or ""
+        return 200, b.notification.acknowledge_by_link(token)
 
     # --- oversight -------------------------------------------------------------------------
     @route("/api/v1/stats", "GET", ("oversight", "admin"))

@@ -116,6 +116,16 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("Directory of foreign contact points (country)", f"{cp}, admin"),
             "post": _op("List or update one contact point", f"{cp}, admin"),
         },
+        "/api/v1/inbox": {"get": _op("Console inbox of the duty officers", cp)},
+        "/api/v1/cases/{case_id}/messages": {"get": _op("Messages sent about a case", cp)},
+        "/api/v1/alerts": {"get": _op("Open duty alerts", cp)},
+        "/api/v1/alerts/{alert_id}/acknowledge": {"post": _op("Take a duty alert", cp)},
+        "/api/v1/alerts/ack": {
+            "get": {
+                "summary": "Take a duty alert by the signed link in its e-mail (token)",
+                "responses": {"200": {"description": "OK"}, "404": {"description": "bad link"}},
+            }
+        },
         "/api/v1/stats": {
             "get": _op("Figures for oversight (year): aggregates only", "oversight, admin")
         },

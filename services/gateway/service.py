@@ -13,7 +13,7 @@ from cp247.errors import DomainError
 from cp247.nameko_support import ApplicationProvider, TimedProxy
 from services.gateway.api import Gateway
 
-REMOTE = ("intake", "preservation", "isp_liaison", "mla", "timeline")
+REMOTE = ("intake", "preservation", "isp_liaison", "mla", "timeline", "notification")
 METHODS = "GET,POST,PUT,PATCH,DELETE"
 
 
@@ -45,6 +45,7 @@ class GatewayService:
     isp_liaison = RpcProxy("isp_liaison")
     mla = RpcProxy("mla")
     timeline = RpcProxy("timeline")
+    notification = RpcProxy("notification")
 
     _gateway: Gateway | None = None
 

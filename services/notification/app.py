@@ -1,21 +1,43 @@
-"""The notification application: what was owed to whom, and that it was given."""
+"""The notification application: what is owed to whom, and that it was delivered.
+
+Every cause (a receipt, a decision, a reminder, an alert) becomes one ``OutgoingMessage`` with
+a deterministic id, recorded before any attempt: e-mail over SMTP with retries and back-off,
+or the console inbox. Duty alerts escalate along the roster until someone acknowledges.
+Scheduled work (retries, escalation) is derived from recorded events, never from in-memory
+timers, so a restart loses and repeats nothing.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import IntegrityError
 
-from cp247.runtime.application import ServiceApplication, load
+from cp247 import metrics
+from cp247.clock import iso, parse_iso, utcnow
+from cp247.errors import Conflict, NotFound
+from cp247.runtime.application import ServiceApplication, load, require
 from events import Message
+from services.notification.channels import MAX_ATTEMPTS, SmtpChannel, SmtpSettings, backoff
 from services.notification.domain import (
     DutyAlert,
+    OutgoingMessage,
     Receipt,
     RequesterNotice,
     alert_id_for,
+    message_id_for,
     notice_id_for,
     receipt_id_for,
 )
+from services.notification.roster import Roster, ack_token, check_ack_token
+from services.notification.templates import render_for
+
+OUR_CPS = ("police", "prosecution")
 
 
 def _channel(recipient: dict[str, Any]) -> str:
@@ -24,41 +46,70 @@ def _channel(recipient: dict[str, Any]) -> str:
 
 class NotificationApplication(ServiceApplication):
     name = "notification"
-    upstreams = ("intake", "isp_liaison")
+    upstreams = ("intake", "isp_liaison", "preservation", "mla")
     policies = {
         "RequestReceived": "on_request_received",
         "RequestRefused": "on_refused",
         "Art296NoticeGiven": "on_art29_6_notice",
         "ForeignProviderReported": "on_foreign_provider",
+        "OrderIssued": "on_feedback",
+        "DataPreserved": "on_feedback",
+        "DataUnavailable": "on_feedback",
+        "MlaReminderDue": "on_follow_up",
+        "FollowUpOverdue": "on_follow_up",
     }
 
+    def __init__(self, env: dict[str, str] | None = None):
+        super().__init__(env)
+        self.roster = Roster.load(self.env.get("CP247_ROSTER") or None)
+        settings = SmtpSettings.from_env(
+            {k: v for k, v in self.env.items() if k.startswith("CP247_SMTP_")}
+        )
+        self.smtp = SmtpChannel(settings) if settings else None
+        master = self.env.get("CP247_WEBHOOK_MASTER_KEY") or "00" * 32
+        self.ack_secret = hmac.new(bytes.fromhex(master), b"ack-links", hashlib.sha256).digest()
+        self.public_url = (self.env.get("CP247_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/")
+        self.contact_point = self.env.get("CP247_CONTACT_POINT") or "National 24/7 point of contact"
+
+    # --- receipts and duty alerts ----------------------------------------------------------
     def on_request_received(self, message: Message, processing: ProcessingEvent) -> None:
         request = message.payload
-        if request["urgency"] == "emergency":
-            processing.collect_events(
-                DutyAlert(
-                    alert_id=alert_id_for(request["request_id"]),
-                    case_id=request["case_id"],
-                    request_id=request["request_id"],
-                    type=request["type"],
-                    urgency=request["urgency"],
-                    counterpart_country=request["counterpart_country"],
-                    reason="emergency request: imminent risk to life or safety",
-                )
-            )
+        cp = request["actor"]["role"] if request["actor"]["role"] in OUR_CPS else "police"
+        now = parse_iso(message.recorded_at)
+        if request["urgency"] == "emergency" or (
+            request["urgency"] == "urgent" and request["direction"] == "incoming"
+        ):
+            self._raise_alert(request, cp, now, processing)
         if request["direction"] != "incoming":
             return
         recipient = self._recipient(request)
-        processing.collect_events(
-            Receipt(
-                notice_id=receipt_id_for(request["request_id"]),
-                case_id=request["case_id"],
-                request_id=request["request_id"],
-                recipient=recipient,
-                our_reference=request["our_reference"],
-                channel=_channel(recipient),
-            )
+        receipt = Receipt(
+            notice_id=receipt_id_for(request["request_id"]),
+            case_id=request["case_id"],
+            request_id=request["request_id"],
+            recipient=recipient,
+            our_reference=request["our_reference"],
+            channel=_channel(recipient),
         )
+        duty = self.roster.on_duty(cp, now)
+        self._queue(
+            processing,
+            cause=f"receipt|{request['request_id']}",
+            case_id=request["case_id"],
+            template="receipt",
+            audience="requesting_cp",
+            recipients=[recipient["email"]] if recipient.get("email") else [],
+            languages=(request.get("acknowledge_to") or {}).get("languages"),
+            context={
+                **self._requester_context(receipt),
+                "received_at": request["received_at"],
+                "time_zone": recipient.get("time_zone"),
+                "duty_name": duty.name if duty else None,
+                "duty_phone": duty.phone if duty and duty.phone else "-",
+                "duty_email": duty.email if duty and duty.email else "-",
+            },
+        )
+        processing.collect_events(receipt)
 
     @staticmethod
     def _recipient(request: dict[str, Any]) -> dict[str, Any]:
@@ -75,24 +126,125 @@ class NotificationApplication(ServiceApplication):
             }
         return authority
 
+    def _raise_alert(
+        self, request: dict[str, Any], cp: str, now: datetime, processing: ProcessingEvent
+    ) -> None:
+        alert = DutyAlert(
+            alert_id=alert_id_for(request["request_id"]),
+            case_id=request["case_id"],
+            request_id=request["request_id"],
+            type=request["type"],
+            urgency=request["urgency"],
+            counterpart_country=request["counterpart_country"],
+            reason=(
+                "emergency request: imminent risk to life or safety"
+                if request["urgency"] == "emergency"
+                else "urgent incoming request"
+            ),
+            our_reference=request["our_reference"],
+        )
+        self._alert_next(alert, cp, now, processing)
+
+    def _alert_next(
+        self, alert: DutyAlert, cp: str, now: datetime, processing: ProcessingEvent | None
+    ) -> bool:
+        person = self.roster.next_to_alert(cp, now, list(alert.alerted))
+        if person is None:
+            return False
+        escalation = bool(alert.alerted)
+        alert.alert(cp, person.id, person.name, iso(now))
+        token = ack_token(alert.alert_id, person.id, self.ack_secret)
+        url = f"{self.public_url}/api/v1/alerts/ack?token={token}"
+        minutes = int(self.roster.escalate_after(cp).total_seconds() // 60)
+        context = {
+            "our_reference": alert.our_reference,
+            "type": alert.type,
+            "counterpart_country": alert.counterpart_country,
+            "acknowledge_url": url,
+        }
+        if escalation:
+            context["minutes"] = minutes
+        queued = self._message(
+            cause=f"alert|{alert.alert_id}|{person.id}",
+            case_id=alert.case_id,
+            template="duty_escalation" if escalation else "duty_alert",
+            audience="duty_officer",
+            recipients=[person.email] if person.email else [],
+            languages=person.languages,
+            context=context,
+        )
+        if processing is not None:
+            processing.collect_events(alert, queued)
+        else:
+            self.save(alert, queued)
+        return True
+
+    def escalate(self, now: datetime | None = None) -> int:
+        """Alert the next person for every alert nobody acknowledged in time."""
+        now = now or utcnow()
+        escalated = 0
+        for alert in self.created(DutyAlert.DutyAlertRaised):
+            if alert.acknowledged or not alert.last_alerted_at or alert.cp is None:
+                continue
+            if now - parse_iso(alert.last_alerted_at) < self.roster.escalate_after(alert.cp):
+                continue
+            try:
+                escalated += self._alert_next(alert, alert.cp, now, None)
+            except IntegrityError:
+                continue  # acknowledged or escalated meanwhile
+        return escalated
+
+    def acknowledge_alert(self, alert_id: str, username: str, via: str = "console") -> dict:
+        alert = require(self.repository, alert_id, DutyAlert, "alert")
+        if alert.acknowledge(username, iso(utcnow()), via):
+            self.save(alert)
+        return self.alert_view(alert)
+
+    def acknowledge_by_link(self, token: str) -> dict:
+        checked = check_ack_token(token, self.ack_secret)
+        if checked is None:
+            raise NotFound("this acknowledgement link is not valid")
+        alert_id, person_id = checked
+        return self.acknowledge_alert(alert_id, person_id, via="link")
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        return [
+            self.alert_view(a)
+            for a in self.created(DutyAlert.DutyAlertRaised)
+            if a.acknowledged is None
+        ]
+
+    @staticmethod
+    def alert_view(alert: DutyAlert) -> dict[str, Any]:
+        return {
+            "alert_id": alert.alert_id,
+            "case_id": alert.case_id,
+            "type": alert.type,
+            "counterpart_country": alert.counterpart_country,
+            "status": alert.status,
+            "cp": alert.cp,
+            "alerted": list(alert.alerted),
+            "last_alerted_at": alert.last_alerted_at,
+            "acknowledged": alert.acknowledged,
+        }
+
+    # --- decisions and feedback to the requesting CP ----------------------------------------
     def on_refused(self, message: Message, processing: ProcessingEvent) -> None:
         grounds = ", ".join(message.payload["grounds"])
         self._tell_requester(
-            message,
-            processing,
-            "refusal",
+            message, processing, "refusal",
             f"The request was refused on these grounds: {grounds}. "
             f"{message.payload['explanation']}",
-        )
+            {"grounds": message.payload["grounds"], "explanation": message.payload["explanation"]},
+        )  # fmt: skip
 
     def on_art29_6_notice(self, message: Message, processing: ProcessingEvent) -> None:
         self._tell_requester(
-            message,
-            processing,
-            "art29_6_notice",
+            message, processing, "art29_6_notice",
             f"Art 29(6) notice ({message.payload['reason']}): "
             f"{message.payload['explanation']} Please tell us whether to proceed.",
-        )
+            {"reason": message.payload["reason"], "explanation": message.payload["explanation"]},
+        )  # fmt: skip
 
     def on_foreign_provider(self, message: Message, processing: ProcessingEvent) -> None:
         """Art 30: disclose enough traffic data to identify the other provider and the path."""
@@ -100,16 +252,21 @@ class NotificationApplication(ServiceApplication):
         if not report.get("request_id"):
             return  # an order of our own making: no requesting CP to tell
         self._tell_requester(
-            message,
-            processing,
-            "art30_disclosure",
+            message, processing, "art30_disclosure",
             f"Art 30 partial disclosure: provider {report['provider_id']} reports that "
             f"{report['provider_name']} ({report['country']}) was in the communication chain. "
             f"Path: {report['details'] or 'not given'}.",
-        )
+            {"provider": report["provider_id"], "country": report["country"],
+             "path": report["details"] or None},
+        )  # fmt: skip
 
     def _tell_requester(
-        self, message: Message, processing: ProcessingEvent, subject: str, text: str
+        self,
+        message: Message,
+        processing: ProcessingEvent,
+        subject: str,
+        text: str,
+        context: dict[str, Any],
     ) -> None:
         receipt = load(self.repository, receipt_id_for(message.payload["request_id"]), Receipt)
         if receipt is None:
@@ -127,3 +284,189 @@ class NotificationApplication(ServiceApplication):
                 channel=receipt.channel,
             )
         )
+        self._queue_to_requester(
+            processing, receipt, f"{subject}|{message.source}#{message.notification_id}",
+            subject, context,
+        )  # fmt: skip
+
+    def on_feedback(self, message: Message, processing: ProcessingEvent) -> None:
+        """Feedback on action taken: order issued, data preserved or not available."""
+        payload = message.payload
+        if not payload.get("request_id"):
+            return
+        receipt = load(self.repository, receipt_id_for(payload["request_id"]), Receipt)
+        if receipt is None:
+            return
+        template = {"OrderIssued": "order_issued", "DataPreserved": "data_preserved",
+                    "DataUnavailable": "data_unavailable"}[message.event]  # fmt: skip
+        context: dict[str, Any] = {"provider": payload["provider_id"]}
+        if message.event == "DataUnavailable":
+            context["reason"] = payload["reason"]
+        else:
+            context["expires_at"] = self._expiry(payload)
+        self._queue_to_requester(
+            processing, receipt, f"{template}|{payload['order_id']}", template, context
+        )
+
+    def _expiry(self, payload: dict[str, Any]) -> str:
+        return payload.get("expires_at") or payload.get("preserved_at") or iso(utcnow())
+
+    def on_follow_up(self, message: Message, processing: ProcessingEvent) -> None:
+        """MLA reminders and overdue follow-ups: to the requesting CP for an incoming request,
+        to our prosecution duty officer for an outgoing one."""
+        follow_up = message.payload
+        overdue = message.event == "FollowUpOverdue"
+        template = "mla_overdue" if overdue else "mla_reminder"
+        cause = f"{template}|{follow_up['follow_up_id']}|{follow_up.get('offset_days', 0)}"
+        context: dict[str, Any] = {
+            "provider": "-",
+            "expires_at": follow_up["due_by"],
+            "action": "send the MLA request now, or ask for the order to be extended"
+            if follow_up["direction"] == "incoming"
+            else "send our MLA request, or have the preservation extended",
+        }
+        if not overdue:
+            context.update(days_left=follow_up["days_left"], mla_reference=None)
+        receipt = (
+            load(self.repository, receipt_id_for(follow_up["request_id"]), Receipt)
+            if follow_up.get("request_id")
+            else None
+        )
+        if follow_up["direction"] == "incoming" and receipt is not None:
+            self._queue_to_requester(processing, receipt, cause, template, context)
+            return
+        duty = self.roster.on_duty("prosecution", parse_iso(message.recorded_at))
+        self._queue(
+            processing,
+            cause=cause,
+            case_id=follow_up["case_id"],
+            template=template,
+            audience="prosecutor",
+            recipients=[duty.email] if duty and duty.email else [],
+            languages=duty.languages if duty else None,
+            context={"our_reference": follow_up["case_id"][:8], "their_reference": None,
+                     "contact_point": self.contact_point, **context},
+        )  # fmt: skip
+
+    def _requester_context(self, receipt: Receipt) -> dict[str, Any]:
+        return {
+            "our_reference": receipt.our_reference,
+            "their_reference": receipt.recipient.get("reference"),
+            "contact_point": self.contact_point,
+        }
+
+    def _queue_to_requester(
+        self,
+        processing: ProcessingEvent,
+        receipt: Receipt,
+        cause: str,
+        template: str,
+        context: dict[str, Any],
+    ) -> None:
+        email = receipt.recipient.get("email")
+        self._queue(
+            processing,
+            cause=cause,
+            case_id=receipt.case_id,
+            template=template,
+            audience="requesting_cp",
+            recipients=[email] if email else [],
+            languages=receipt.recipient.get("languages"),
+            context={**self._requester_context(receipt), **context},
+        )
+
+    # --- messages and their delivery --------------------------------------------------------
+    def _message(
+        self,
+        *,
+        cause: str,
+        case_id: str,
+        template: str,
+        audience: str,
+        recipients: list[str],
+        languages: Any,
+        context: dict[str, Any],
+    ) -> OutgoingMessage:
+        rendered = render_for(template, languages, context)
+        return OutgoingMessage(
+            message_id=message_id_for(cause),
+            case_id=case_id,
+            cause=cause,
+            template=template,
+            language=rendered.language,
+            audience=audience,
+            recipients=recipients,
+            subject=rendered.subject,
+            body=rendered.body,
+            # Without SMTP or an address, the message waits in the console inbox.
+            channel="email" if self.smtp and recipients else "inbox",
+        )
+
+    def _queue(self, processing: ProcessingEvent, **fields: Any) -> None:
+        cause = fields["cause"]
+        if load(self.repository, message_id_for(cause), OutgoingMessage) is not None:
+            return  # that cause was handled already: never the same message twice
+        processing.collect_events(self._message(**fields))
+
+    def deliver_messages(self, now: float | None = None) -> int:
+        """Attempt every e-mail that is due; returns how many were attempted."""
+        if self.smtp is None:
+            return 0
+        now = time.time() if now is None else now
+        attempted = 0
+        for queued in self.created(OutgoingMessage.MessageQueued):
+            if queued.state != "pending" or queued.next_attempt_at > now:
+                continue
+            outcome = self.smtp.send(
+                queued.recipients, queued.subject, queued.body, queued.message_id, None
+            )
+            if outcome.ok:
+                queued.sent(queued.message_id, queued.case_id, queued.attempt, queued.template)
+            elif outcome.retry and queued.attempt < MAX_ATTEMPTS:
+                queued.attempt_failed(
+                    queued.message_id, queued.case_id, queued.attempt,
+                    outcome.error or "failed", now + backoff(queued.attempt),
+                )  # fmt: skip
+            else:
+                queued.failed(
+                    queued.message_id, queued.case_id, queued.attempt,
+                    outcome.error or "failed", queued.template,
+                )  # fmt: skip
+                metrics.DEAD_LETTERS.labels(self.name).inc()
+            try:
+                self.save(queued)
+            except IntegrityError:
+                continue  # another replica attempted it at the same moment
+            attempted += 1
+        return attempted
+
+    def inbox(self, audiences: tuple[str, ...] = ("duty_officer", "prosecutor")) -> list[dict]:
+        """The console inbox: messages to our own people, and those waiting to be sent by hand."""
+        items = [
+            {
+                "message_id": m.message_id,
+                "case_id": m.case_id,
+                "template": m.template,
+                "audience": m.audience,
+                "recipients": m.recipients,
+                "subject": m.subject,
+                "body": m.body,
+                "state": m.state,
+                "created_at": iso(m.created_on),
+            }
+            for m in self.created(OutgoingMessage.MessageQueued)
+            if m.audience in audiences or m.channel == "inbox"
+        ]
+        return list(reversed(items))
+
+    def messages_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return [m for m in self.inbox(("requesting_cp", "duty_officer", "prosecutor"))
+                if m["case_id"] == case_id]  # fmt: skip
+
+    def mark_read(self, message_id: str, username: str) -> dict[str, Any]:
+        queued = require(self.repository, message_id, OutgoingMessage, "message")
+        if username in queued.read_by:
+            raise Conflict("already read")
+        queued.mark_read(queued.message_id, queued.case_id, username)
+        self.save(queued)
+        return {"message_id": message_id, "read_by": queued.read_by}

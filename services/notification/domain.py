@@ -64,7 +64,9 @@ class DutyAlert(Aggregate):
         urgency: str,
         counterpart_country: str,
         reason: str,
+        our_reference: str,
     ):
+        self.our_reference = our_reference
         self.alert_id = alert_id
         self.case_id = case_id
         self.request_id = request_id

@@ -48,12 +48,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from cp247.config import ConfigurationError
+
+__all__ = [
+    "CONTACT_POINTS",
+    "DEFAULT_ROSTER",
+    "ENV_VAR",
+    "ContactPointRoster",
+    "Override",
+    "Person",
+    "Roster",
+    "Shift",
+    "ack_token",
+    "check_ack_token",
+]
 
 ENV_VAR = "CP247_ROSTER"
 CONTACT_POINTS = ("police", "prosecution")
@@ -107,6 +121,7 @@ def _desk(cp: str) -> dict[str, Any]:
 
 
 DEFAULT_ROSTER: dict[str, Any] = {cp: _desk(cp) for cp in CONTACT_POINTS}
+DEFAULT_SOURCE = "built-in default roster"
 
 
 @dataclass(frozen=True)
@@ -134,12 +149,16 @@ class Shift:
         """Minutes on duty: an end at or before the start is on the next day."""
         return (self.end - self.start) % MINUTES_PER_DAY or MINUTES_PER_DAY
 
-    def minutes_of_week(self) -> Iterable[int]:
-        """Every wall-clock minute of the week (0 = Monday 00:00) that the shift covers."""
+    def segments(self) -> Iterable[tuple[int, int]]:
+        """The [start, end) minutes of the week (0 = Monday 00:00) that the shift covers."""
         for day in self.days:
             first = DAYS.index(day) * MINUTES_PER_DAY + self.start
-            for minute in range(first, first + self.length):
-                yield minute % MINUTES_PER_WEEK  # Sunday night runs into Monday morning
+            last = first + self.length
+            if last <= MINUTES_PER_WEEK:
+                yield first, last
+            else:  # Sunday night runs into Monday morning
+                yield first, MINUTES_PER_WEEK
+                yield 0, last - MINUTES_PER_WEEK
 
     def describe(self) -> str:
         return f"{','.join(self.days)} {_clock(self.start)}-{_clock(self.end)} {self.person}"
@@ -182,7 +201,7 @@ class Roster:
         ``DEFAULT_ROSTER`` (each CP's duty desk around the clock; see the module docstring)."""
         path = path or os.environ.get(ENV_VAR) or None
         if path is None:
-            return cls.from_mapping(DEFAULT_ROSTER, source="built-in default roster")
+            return cls.from_mapping(DEFAULT_ROSTER, source=DEFAULT_SOURCE)
         file = Path(path)
         if not file.is_file():
             raise ConfigurationError(f"{ENV_VAR}={path!r} is not a readable roster YAML file")
@@ -196,7 +215,9 @@ class Roster:
     def from_mapping(cls, data: Any, source: str = "roster") -> Roster:
         """A validated roster; ConfigurationError lists every problem, each by its path."""
         if not isinstance(data, Mapping):
-            raise ConfigurationError(f"{source}: the roster must map {CONTACT_POINTS} to rosters")
+            raise ConfigurationError(
+                f"{source}: the roster must be a mapping with {' and '.join(CONTACT_POINTS)}"
+            )
         problems = [
             f"unknown contact point {key!r} (expected {' or '.join(CONTACT_POINTS)})"
             for key in sorted(map(str, set(data) - set(CONTACT_POINTS)))
@@ -212,7 +233,7 @@ class Roster:
     @property
     def is_default(self) -> bool:
         """True for the built-in roster, which no real duty officer answers."""
-        return self.source == "built-in default roster"
+        return self.source == DEFAULT_SOURCE
 
     def contact_point(self, cp: str) -> ContactPointRoster:
         try:
@@ -234,7 +255,7 @@ class Roster:
             raise ValueError("on_duty needs a timezone-aware datetime")
         roster = self.contact_point(cp)
         for override in roster.overrides:
-            if False:
+            if override.start <= at < override.end:
                 return roster.people[override.person]
         # Wall-clock lookup in the CP's zone is what makes DST safe: a 22:00-06:00 shift lasts
         # 7 or 9 real hours on the change nights, and 03:30 on the spring-forward Sunday never
@@ -357,7 +378,7 @@ def _parse_contact_point(cp: str, data: Any, problems: list[str]) -> ContactPoin
     return ContactPointRoster(
         name=cp,
         time_zone=zone,
-        people=people,
+        people=MappingProxyType(people),
         shifts=tuple(s for s in shifts if s is not None),
         overrides=tuple(o for _, o in overrides),
         backup=tuple(backup),
@@ -521,21 +542,28 @@ def _coverage(cp: str, shifts: list[Shift | None], problems: list[str]) -> tuple
     """Who is on duty at each minute of the week; overlapping shifts named with where."""
     valid = {index: shift for index, shift in enumerate(shifts) if shift is not None}
     owner: list[int | None] = [None] * MINUTES_PER_WEEK
+    coverage: list[str | None] = [None] * MINUTES_PER_WEEK
     clashes: dict[tuple[int, int], list[int]] = {}
     for index, shift in valid.items():
-        for minute in shift.minutes_of_week():
-            other = owner[minute]
-            if other is None:
-                owner[minute] = index
-            else:
-                clashes.setdefault((other, index), []).append(minute)
+        for first, last in shift.segments():
+            # Slices, not minute by minute, wherever nothing clashes: it runs at every start-up.
+            if owner[first:last].count(None) == last - first:
+                owner[first:last] = [index] * (last - first)
+                coverage[first:last] = [shift.person] * (last - first)
+                continue
+            for minute in range(first, last):
+                other = owner[minute]
+                if other is None:
+                    owner[minute], coverage[minute] = index, shift.person
+                else:
+                    clashes.setdefault((other, index), []).append(minute)
     for (i, j), minutes in sorted(clashes.items()):
         when = ", ".join(_describe_range(a, b) for a, b in _runs(minutes))
         problems.append(
             f"{cp}.shifts[{i}] ({valid[i].describe()}) and {cp}.shifts[{j}] "
             f"({valid[j].describe()}) overlap: {when}"
         )
-    return tuple(valid[i].person if i is not None else None for i in owner)
+    return tuple(coverage)
 
 
 def _runs(minutes: Iterable[int]) -> list[tuple[int, int]]:

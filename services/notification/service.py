@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nameko.events import event_handler
-from nameko.rpc import RpcProxy
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
+from cp247.errors import DomainError
 
 
 class NotificationService(ns.ServiceBase):
@@ -15,6 +19,8 @@ class NotificationService(ns.ServiceBase):
     relay = ns.OutboxRelay()
     intake = RpcProxy("intake")
     isp_liaison = RpcProxy("isp_liaison")
+    preservation = RpcProxy("preservation")
+    mla = RpcProxy("mla")
 
     @event_handler("intake", ns.ALL_EVENTS)
     def from_intake(self, body: dict) -> None:
@@ -23,3 +29,41 @@ class NotificationService(ns.ServiceBase):
     @event_handler("isp_liaison", ns.ALL_EVENTS)
     def from_isp_liaison(self, body: dict) -> None:
         self.consume("isp_liaison", body)
+
+    @event_handler("preservation", ns.ALL_EVENTS)
+    def from_preservation(self, body: dict) -> None:
+        self.consume("preservation", body)
+
+    @event_handler("mla", ns.ALL_EVENTS)
+    def from_mla(self, body: dict) -> None:
+        self.consume("mla", body)
+
+    @timer(interval=2)
+    def deliver_messages(self) -> None:
+        """E-mail what is due (retries follow the recorded back-off)."""
+        self._command(self.app.deliver_messages)
+
+    @timer(interval=30)
+    def escalate(self) -> None:
+        """Alert the next person for alerts nobody took in time."""
+        self._command(self.app.escalate)
+
+    @rpc(expected_exceptions=DomainError)
+    def inbox(self) -> list[dict[str, Any]]:
+        return self.app.inbox()
+
+    @rpc(expected_exceptions=DomainError)
+    def messages_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return self.app.messages_of_case(case_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def open_alerts(self) -> list[dict[str, Any]]:
+        return self.app.open_alerts()
+
+    @rpc(expected_exceptions=DomainError)
+    def acknowledge_alert(self, alert_id: str, username: str, via: str) -> dict[str, Any]:
+        return self._command(self.app.acknowledge_alert, alert_id, username, via)
+
+    @rpc(expected_exceptions=DomainError)
+    def acknowledge_by_link(self, token: str) -> dict[str, Any]:
+        return self._command(self.app.acknowledge_by_link, token)

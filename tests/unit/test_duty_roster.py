@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -77,6 +79,10 @@ def data() -> dict[str, Any]:
 @pytest.fixture
 def roster() -> Roster:
     return Roster.from_mapping(data())
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def utc(text: str) -> datetime:
@@ -246,9 +252,12 @@ def test_validation_names_every_problem() -> None:
     police["shifts"][0]["person"] = "ghost"
     police["shifts"][1]["start"] = "25:00"
     police["shifts"].append({"days": ["mon"], "start": 1320, "end": "23:00", "person": "day"})
+    police["shifts"].append(
+        {"days": ["tue", "tue"], "start": "01:00", "end": "02:00", "person": "x"}
+    )
     police["shifts"].append({"days": ["funday"], "start": "01:00", "end": "02:00", "person": "day"})
     police["overrides"].append({"start": "2026-05-01T08:00:00", "end": "x", "person": "nobody"})
-    police["backup"] = ["spare", "phantom"]
+    police["backup"] = ["spare", "phantom", ["nested"]]
     police["head_of_unit"] = "mystery"
     police["people"]["day"]["phone"] = 40721000100
     police["people"]["night"]["email"] = "not-an-address"
@@ -267,11 +276,14 @@ def test_validation_names_every_problem() -> None:
         "police.shifts[1].start '25:00' is not a time HH:MM",
         "police.shifts[2].start is the number 1320, which is how YAML reads an unquoted 22:00; "
         'write it in quotes: "22:00"',
-        "police.shifts[3].days must be a list of mon",
+        "police.shifts[3].days names a day twice",
+        "police.shifts[3]: unknown person 'x'",
+        "police.shifts[4].days must be a list of mon",
         "police.overrides[1].start 2026-05-01T08:00:00 has no UTC offset",
         "police.overrides[1].end 'x' is not an ISO date-time",
         "police.overrides[1]: unknown person 'nobody'",
         "police.backup[1]: unknown person 'phantom'",
+        "police.backup[2]: unknown person ['nested']",
         "police.head_of_unit: unknown person 'mystery'",
         "police.people.day.phone 40721000100 is not an E.164 number",
         "quote it",
@@ -283,6 +295,39 @@ def test_validation_names_every_problem() -> None:
         assert expected in message, f"{expected!r} not in {message}"
     # A person with a bad field is still a declared person: no "unknown person 'day'" noise.
     assert "unknown person 'day'" not in message
+    # A shift that is itself invalid is not also reported as overlapping.
+    assert "shifts[3] and" not in message and "and police.shifts[3]" not in message
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key path into a nested mapping/list, the node itself included."""
+    found = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*path, index))
+    return found
+
+
+ODD_VALUES = [None, True, 0, -1, "", "x", [], {}, [["nested"]], {"a": {"b": 1}}, 1.5]
+
+
+def test_any_malformed_value_is_a_configuration_error_not_a_crash() -> None:
+    for path in _paths(BASE)[1:]:
+        for odd in ODD_VALUES:
+            mapping = data()
+            parent = mapping
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = odd
+            try:
+                Roster.from_mapping(mapping)
+            except ConfigurationError:
+                pass
+            except Exception as exc:  # the point: nothing else escapes
+                pytest.fail(f"{path} = {odd!r} raised {exc!r}")
 
 
 def test_overlapping_shifts_are_named_with_when() -> None:
@@ -302,9 +347,20 @@ def test_overlap_through_the_end_of_the_week_is_one_period() -> None:
     mapping = data()
     mapping["prosecution"]["shifts"] = [
         {"days": ["sun"], "start": "20:00", "end": "02:00", "person": "pros"},
-        {"days": ["sun"], "start": "23:00", "end": "01:00", "person": "boss"},
+        {"days": ["sun"], "start": "23:00", "end": "04:00", "person": "boss"},
+        # Overlaps only the part of the second shift that the first does not.
+        {"days": ["mon"], "start": "03:00", "end": "05:00", "person": "pros"},
     ]
-    assert "overlap: sun 23:00-mon 01:00 (2 h)" in problems_of(mapping)
+    message = problems_of(mapping)
+    assert (
+        "shifts[0] (sun 20:00-02:00 pros) and prosecution.shifts[1] (sun 23:00-04:00 boss) "
+        "overlap: sun 23:00-mon 02:00 (3 h)"
+    ) in message
+    assert (
+        "shifts[1] (sun 23:00-04:00 boss) and prosecution.shifts[2] (mon 03:00-05:00 pros) "
+        "overlap: mon 03:00-04:00 (1 h)"
+    ) in message
+    assert "shifts[0] (sun 20:00-02:00 pros) and prosecution.shifts[2]" not in message
 
 
 def test_overlapping_overrides_and_backwards_periods_are_refused() -> None:
@@ -319,7 +375,7 @@ def test_overlapping_overrides_and_backwards_periods_are_refused() -> None:
 
 
 def test_a_roster_must_be_a_mapping_of_both_contact_points() -> None:
-    assert "must map" in problems_of([])  # type: ignore[arg-type]
+    assert "must be a mapping with police and prosecution" in problems_of([])  # type: ignore[arg-type]
     assert "prosecution is missing" in problems_of({"police": BASE["police"]})
 
 
@@ -390,12 +446,22 @@ def test_ack_token_rejects_a_wrong_secret() -> None:
     assert check_ack_token(token, b"") is None
 
 
+def test_ack_token_is_bound_to_its_purpose() -> None:
+    # An HMAC of the same payload made for another purpose with the same secret (say a webhook
+    # signature) must not pass as an acknowledgement.
+    payload = json.dumps(["alert-1", "ionescu"], separators=(",", ":")).encode()
+    mac = hmac.new(SECRET, payload, hashlib.sha256).digest()
+    token = f"{_b64(payload)}.{_b64(mac)}"
+    assert token.split(".")[0] == ack_token("alert-1", "ionescu", SECRET).split(".")[0]
+    assert check_ack_token(token, SECRET) is None
+
+
 def test_ack_token_rejects_tampering() -> None:
     token = ack_token("alert-1", "ionescu", SECRET)
     payload, mac = token.split(".")
     # Another person claiming the acknowledgement with the original MAC.
-    forged = base64.urlsafe_b64encode(json.dumps(["alert-1", "popa"]).encode()).rstrip(b"=")
-    assert check_ack_token(f"{forged.decode()}.{mac}", SECRET) is None
+    forged = _b64(json.dumps(["alert-1", "popa"], separators=(",", ":")).encode())
+    assert check_ack_token(f"{forged}.{mac}", SECRET) is None
     assert check_ack_token(f"{payload}.{mac[:-1]}", SECRET) is None
     assert check_ack_token(f"{payload}.{mac}=", SECRET) is None
     # Every single-character change, including those base64 would decode to the same bytes.
