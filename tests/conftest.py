@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,11 @@ from cp247.config import Settings
 from cp247.embedded import EmbeddedPlatform
 
 
-@pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[tuple[Api, Cli, EmbeddedPlatform]]:
-    """``cp247 run`` in this process on a free port, with its CLI against the same data dir."""
-    data_dir = tmp_path / "data"
-    platform = EmbeddedPlatform(Settings(data_dir=data_dir))
+@contextmanager
+def running_embedded(data_dir: Path) -> Iterator[tuple[Api, Cli, EmbeddedPlatform]]:
+    """``cp247 run`` in this process on a free port, with its CLI against the same data dir
+    (the environment as it is now: tests set ``CP247_SMTP_*`` etc. first)."""
+    platform = EmbeddedPlatform(Settings.from_env(str(data_dir)))
     server = platform.serve("127.0.0.1", 0)
     platform.start()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -33,6 +34,12 @@ def embedded(tmp_path: Path) -> Iterator[tuple[Api, Cli, EmbeddedPlatform]]:
         server.shutdown()
         server.server_close()
         platform.stop()
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[tuple[Api, Cli, EmbeddedPlatform]]:
+    with running_embedded(tmp_path / "data") as running:
+        yield running
 
 
 @pytest.fixture

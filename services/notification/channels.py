@@ -211,6 +211,15 @@ def _address_problem(address: object) -> str | None:
     return None
 
 
+def _ascii_domain(address: str) -> str:
+    """``address`` with an internationalised domain in its ASCII (IDNA) form: that needs no
+    SMTPUTF8 from the server, which many do not offer. A non-ASCII local part still does."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
 # --- outcome and scheduling ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Outcome:
@@ -310,6 +319,10 @@ class SmtpChannel:
             problem = _address_problem(address)
             if problem:
                 return Outcome(ok=False, retry=False, error=f"invalid recipient: {problem}")
+        try:
+            recipients = [_ascii_domain(address) for address in recipients]
+        except UnicodeError:
+            return Outcome(ok=False, retry=False, error="invalid recipient: bad domain name")
         message = self.build_message(recipients, subject, body, message_id, headers)
         client: smtplib.SMTP | None = None
         try:

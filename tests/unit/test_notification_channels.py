@@ -92,7 +92,8 @@ class Server:
 @pytest.fixture
 def server() -> Iterator[Server]:
     handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    # Without SMTPUTF8, like many relays between us and a foreign ministry.
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
     controller.start()
     try:
         yield Server(handler, controller.port)
@@ -222,6 +223,20 @@ def test_one_recipient_refused_among_several_is_a_delivery(server: Server) -> No
     assert outcome.error and "550" in outcome.error
     [(_, rcpt_tos, _)] = server.handler.received
     assert rcpt_tos == ["cp@foreign.example"]
+
+
+def test_an_internationalised_domain_is_sent_in_ascii(server: Server) -> None:
+    # The test server does not offer SMTPUTF8: the domain must travel as IDNA.
+    assert server.channel().send(["cp@pólice.example"], "S", "B\n", "m").ok
+    [(_, rcpt_tos, raw)] = server.handler.received
+    assert rcpt_tos == ["cp@xn--plice-0ta.example"]
+    assert parse(raw)["To"] == "cp@xn--plice-0ta.example"
+
+
+def test_a_non_ascii_mailbox_needs_smtputf8_and_fails_for_good_without(server: Server) -> None:
+    outcome = server.channel().send(["josé@foreign.example"], "S", "B\n", "m")
+    assert (outcome.ok, outcome.retry) == (False, False)
+    assert outcome.error and "SMTPUTF8" in outcome.error
 
 
 def test_starttls_not_offered_means_nothing_is_sent_in_clear(server: Server) -> None:
