@@ -32,9 +32,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ ACTOR = {"username": "bench", "role": "prosecution"}
 PATHS = ("new request", "duplicate")
 PROGRESS_EVERY = 2000  # registrations between progress lines while seeding
 PROGRESS_SECONDS = 15.0  # ... or at least this often
+CONTROL_SIZE = 100  # cases in the control store before the first measurement
 
 INTRO = """\
 # Benchmarks
@@ -73,6 +75,11 @@ The store is grown to 10^2, 10^4 and 10^5 existing cases; at each size, after a 
 requests and exact duplicates of earlier requests (the `duplicate_of` path) are timed one call
 at a time with `time.perf_counter`. Target: the p50 with 10^5 existing cases within 1.3x of the
 p50 with 10^2 (indexed look-ups, no scans).
+
+Each call alternates with the same call on a control store that stays small (10^2 cases at the
+start), so both see the same load: on a 2-core machine another process can add 50% to every
+call, store or no store. "Ratio against control" divides each p50 by its control's first, and
+so shows what the store size alone does; PASS/FAIL is judged on the plain ratio.
 
 Run `make bench` (embedded SQLite store, about 7 minutes on a 2-core machine), or
 `.venv/bin/python -m bench.intake_latency --store postgres` against the PostgreSQL of
@@ -201,6 +208,7 @@ class Result:
     timings: list[float]  # seconds, wall clock
     cpu: list[float]  # seconds of this process's CPU time, per call
     load: float  # 1-minute load average when measuring began
+    control: list[float] = field(default_factory=list)  # wall clock, on the control store
 
     def stat(self, name: str, cpu: bool = False) -> float:
         """A statistic in milliseconds: p50, p95, p99 or mean."""
@@ -208,6 +216,9 @@ class Result:
         if name == "mean":
             return 1000 * sum(values) / len(values)
         return 1000 * percentile(values, int(name[1:]) / 100)
+
+    def control_p50(self) -> float | None:
+        return 1000 * percentile(sorted(self.control), 0.5) if self.control else None
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -285,25 +296,65 @@ class Bench:
                 )
                 last_count, last_time = self.cases, now
 
-    def measure(self, size: int, samples: int, warmup: int) -> list[Result]:
+    def measure(
+        self, size: int, samples: int, warmup: int, control: Bench | None = None
+    ) -> list[Result]:
+        """Time ``samples`` new requests, then ``samples`` duplicates, with ``size`` cases.
+
+        With a ``control`` (a second store that stays small), each call here alternates with
+        the same call there, so that both see the same load on the machine.
+        """
         self.grow(size)
-        for _ in range(warmup):
-            self.new()
-        for reference in self.duplicates(warmup):
-            self.duplicate(reference)
+        for bench in (self, control) if control else (self,):
+            for _ in range(warmup):
+                bench.new()
+            for reference in bench.duplicates(warmup):
+                bench.duplicate(reference)
         gc.collect()
-        new_start, new_load = self.cases, os.getloadavg()[0]
-        new_times = [self.new() for _ in range(samples)]
-        dup_start, dup_load = self.cases, os.getloadavg()[0]
-        dup_times = [self.duplicate(reference) for reference in self.duplicates(samples)]
-        return [
-            Result(size, "new request", new_start, *walls_and_cpus(new_times), new_load),
-            Result(size, "duplicate", dup_start, *walls_and_cpus(dup_times), dup_load),
-        ]
+        results = []
+        for path in PATHS:
+            start, load = self.cases, os.getloadavg()[0]
+            if path == "new request":
+                calls = [self.new] * samples
+                controls = [control.new] * samples if control else []
+            else:
+                calls = [partial(self.duplicate, r) for r in self.duplicates(samples)]
+                controls = (
+                    [partial(control.duplicate, r) for r in control.duplicates(samples)]
+                    if control
+                    else []
+                )
+            timings, control_timings = alternate(calls, controls)
+            results.append(
+                Result(
+                    size,
+                    path,
+                    start,
+                    [wall for wall, _ in timings],
+                    [cpu for _, cpu in timings],
+                    load,
+                    [wall for wall, _ in control_timings],
+                )
+            )
+        return results
 
 
-def walls_and_cpus(timings: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
-    return [wall for wall, _ in timings], [cpu for _, cpu in timings]
+Timing = tuple[float, float]
+
+
+def alternate(
+    calls: list[Callable[[], Timing]], controls: list[Callable[[], Timing]]
+) -> tuple[list[Timing], list[Timing]]:
+    """Run the calls, each paired with its control call (which goes first every other time)."""
+    timings: list[Timing] = []
+    control_timings: list[Timing] = []
+    for index, call in enumerate(calls):
+        if controls and index % 2 == 0:
+            control_timings.append(controls[index]())
+        timings.append(call())
+        if controls and index % 2 == 1:
+            control_timings.append(controls[index]())
+    return timings, control_timings
 
 
 def duration(seconds: float) -> str:
@@ -359,15 +410,32 @@ def commit() -> str:
     return done.stdout.strip() + (" (with local changes)" if dirty.stdout.strip() else "")
 
 
-def verdicts(results: list[Result]) -> list[tuple[str, float, float, float, bool]]:
-    """Per path: p50 at the smallest size, at the largest, their ratio, within target."""
+@dataclass
+class Verdict:
+    path: str
+    low: float  # p50 ms at the smallest size
+    high: float  # p50 ms at the largest size
+    ratio: float
+    adjusted: float | None  # the same ratio, each p50 divided by its control's p50
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio <= TARGET_RATIO
+
+
+def verdicts(results: list[Result]) -> list[Verdict]:
+    """Per path: p50 at the smallest size against the largest, and whether within target."""
     sizes = sorted({r.size for r in results})
     rows = []
     for path in PATHS:
         by_size = {r.size: r for r in results if r.path == path}
-        low, high = by_size[sizes[0]].stat("p50"), by_size[sizes[-1]].stat("p50")
-        ratio = high / low
-        rows.append((path, low, high, ratio, ratio <= TARGET_RATIO))
+        first, last = by_size[sizes[0]], by_size[sizes[-1]]
+        low, high = first.stat("p50"), last.stat("p50")
+        low_control, high_control = first.control_p50(), last.control_p50()
+        adjusted = None
+        if low_control and high_control:
+            adjusted = (high / high_control) / (low / low_control)
+        rows.append(Verdict(path, low, high, high / low, adjusted))
     return rows
 
 
@@ -384,32 +452,39 @@ def section(
         f"({args.warmup} warm-up calls of each kind before measuring at each size).",
         "",
         "| existing cases | path | cases when measured | samples | p50 ms | p95 ms | p99 ms "
-        "| mean ms | p50 CPU ms | load |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| mean ms | p50 CPU ms | load | control p50 ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         stats = " | ".join(f"{r.stat(name):.2f}" for name in ("p50", "p95", "p99", "mean"))
+        control = r.control_p50()
         lines.append(
             f"| {r.size:,} | {r.path} | {r.cases_at_start:,} | {len(r.timings)} | {stats} "
-            f"| {r.stat('p50', cpu=True):.2f} | {r.load:.2f} |"
+            f"| {r.stat('p50', cpu=True):.2f} | {r.load:.2f} "
+            f"| {'-' if control is None else f'{control:.2f}'} |"
         )
     if len(sizes) > 1:
         lines += [
             "",
             f"| path | p50 at {sizes[0]:,} ms | p50 at {sizes[-1]:,} ms | ratio | target "
-            "| result |",
-            "|---|---:|---:|---:|---|---|",
+            "| result | ratio against control |",
+            "|---|---:|---:|---:|---|---|---:|",
         ]
-        for path, low, high, ratio, ok in verdicts(results):
+        for v in verdicts(results):
+            adjusted = "-" if v.adjusted is None else f"{v.adjusted:.2f}x"
             lines.append(
-                f"| {path} | {low:.2f} | {high:.2f} | {ratio:.2f}x | <= {TARGET_RATIO}x "
-                f"| {'PASS' if ok else 'FAIL'} |"
+                f"| {v.path} | {v.low:.2f} | {v.high:.2f} | {v.ratio:.2f}x "
+                f"| <= {TARGET_RATIO}x | {'PASS' if v.passed else 'FAIL'} | {adjusted} |"
             )
     notes = [
         'Times are wall clock per call; "p50 CPU ms" is this process\'s CPU time per call '
         'and "load" the 1-minute load average when that row\'s measuring began: when the '
         "wall-clock figures grow and the CPU ones do not, look for other work on the machine "
-        "(or I/O) before blaming the store.",
+        '(or I/O) before blaming the store. "control p50" is the p50 of the same calls, '
+        f"made alternately with the measured ones, on a second store of the same kind that "
+        f'started with {CONTROL_SIZE} cases: both see the same load, so "ratio against '
+        "control\" (each p50 divided by its control's) shows what the store size alone does. "
+        "PASS/FAIL is judged on the plain ratio.",
         f"Machine: {info['machine']}.",
         f"Python {platform.python_version()}, eventsourcing {version('eventsourcing')}; "
         f"store: {store.description}.",
@@ -484,6 +559,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"or {DEFAULT_PG_ADMIN_URL})",
     )
     parser.add_argument("--seed", type=int, default=2026, help="picks the duplicates")
+    parser.add_argument(
+        "--no-control",
+        dest="control",
+        action="store_false",
+        help=f"no control store ({CONTROL_SIZE} cases, timed alternately with the measured one)",
+    )
     args = parser.parse_args(argv)
     if args.samples < 1 or args.warmup < 0:
         parser.error("--samples must be at least 1 and --warmup not negative")
@@ -493,17 +574,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.monotonic()
-    with open_store(args.store, args.pg_admin_url) as store:
+    with ExitStack() as stack:
+        store = stack.enter_context(open_store(args.store, args.pg_admin_url))
         bench = Bench(store.app, random.Random(args.seed))
+        control = None
+        if args.control:
+            control_store = stack.enter_context(open_store(args.store, args.pg_admin_url))
+            control = Bench(control_store.app, random.Random(args.seed + 1))
+            control.grow(CONTROL_SIZE)
         results: list[Result] = []
         for size in args.sizes:
             print(f"{args.store}: measuring with {size:,} existing cases", file=sys.stderr)
-            measured = bench.measure(size, args.samples, args.warmup)
+            measured = bench.measure(size, args.samples, args.warmup, control)
             for r in measured:
+                control_p50 = r.control_p50()
                 print(
                     f"  {r.path}: p50 {r.stat('p50'):.2f} ms, p95 {r.stat('p95'):.2f} ms, "
                     f"p99 {r.stat('p99'):.2f} ms, mean {r.stat('mean'):.2f} ms, "
-                    f"p50 CPU {r.stat('p50', cpu=True):.2f} ms, load {r.load:.2f}",
+                    f"p50 CPU {r.stat('p50', cpu=True):.2f} ms, load {r.load:.2f}"
+                    + ("" if control_p50 is None else f", control p50 {control_p50:.2f} ms"),
                     file=sys.stderr,
                 )
             results += measured

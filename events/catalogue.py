@@ -530,6 +530,23 @@ class MessageRead(PayloadSchema):
     username = fields.String(required=True)
 
 
+class FeedbackDeferralStarted(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+
+
+class FeedbackDeferred(PayloadSchema):
+    case_id = fields.String(required=True)
+    cause = fields.String(required=True)
+    template = fields.String(required=True)
+    context = fields.Dict(required=True)
+
+
+class FeedbackReleased(PayloadSchema):
+    case_id = fields.String(required=True)
+    causes = fields.List(fields.String(), required=True)
+
+
 class ReceiptAcknowledged(PayloadSchema):
     notice_id = fields.String(required=True)
     case_id = fields.String(required=True)
@@ -675,6 +692,9 @@ registry = Registry(
         _contract("notification", MessageAttemptFailed, "A delivery attempt failed; retry."),
         _contract("notification", NotificationSent, "The message was delivered."),
         _contract("notification", NotificationFailed, "The last attempt failed: the dead letter."),
+        _contract("notification", FeedbackDeferralStarted, "Feedback arrived before its request."),
+        _contract("notification", FeedbackDeferred, "Feedback kept until the receipt exists."),
+        _contract("notification", FeedbackReleased, "Kept feedback was queued."),
         _contract("notification", MessageRead, "A message was read in the console inbox."),
         _contract(
             "notification",

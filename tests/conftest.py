@@ -3,37 +3,14 @@ run every service as a separate ``nameko run`` process (see docs/adr/002)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from slice_driver import PASSWORD, Api, Cli, cli_env
+from embedded_runner import running_embedded
+from slice_driver import PASSWORD, Api, Cli
 
-from cp247.config import Settings
 from cp247.embedded import EmbeddedPlatform
-
-
-@contextmanager
-def running_embedded(data_dir: Path) -> Iterator[tuple[Api, Cli, EmbeddedPlatform]]:
-    """``cp247 run`` in this process on a free port, with its CLI against the same data dir
-    (the environment as it is now: tests set ``CP247_SMTP_*`` etc. first)."""
-    platform = EmbeddedPlatform(Settings.from_env(str(data_dir)))
-    server = platform.serve("127.0.0.1", 0)
-    platform.start()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield (
-            Api(f"http://127.0.0.1:{server.server_port}"),
-            Cli(cli_env(), str(data_dir)),
-            platform,
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
-        platform.stop()
 
 
 @pytest.fixture

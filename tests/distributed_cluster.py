@@ -36,14 +36,20 @@ def rabbitmqctl(*args: str) -> None:
 
 
 class Cluster:
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, extra_env: dict[str, str] | None = None):
         suffix = uuid.uuid4().hex[:10]
         self.database = f"cp247_test_{suffix}"
         self.vhost = f"cp247-test-{suffix}"
         admin = re.sub(r"/[^/]*$", "", PG_ADMIN)
         self.database_url = f"{admin}/{self.database}"
         self.amqp_uri = f"{AMQP_BASE}/{quote(self.vhost, safe='')}"
-        self.env = cli_env(AMQP_URI=self.amqp_uri, CP247_DATABASE_URL=self.database_url)
+        self.env = cli_env(
+            AMQP_URI=self.amqp_uri,
+            CP247_DATABASE_URL=self.database_url,
+            # One data directory for keys shared by every process, as in a real deployment.
+            CP247_DATA_DIR=str(tmp / "shared"),
+            **(extra_env or {}),
+        )
         self.gateway_port = free_port()
         self.base_port = free_port()
         self.log_dir = tmp / "logs"

@@ -25,11 +25,13 @@ from cp247.runtime.application import ServiceApplication, load, require
 from events import Message
 from services.notification.channels import MAX_ATTEMPTS, SmtpChannel, SmtpSettings, backoff
 from services.notification.domain import (
+    DeferredFeedback,
     DutyAlert,
     OutgoingMessage,
     Receipt,
     RequesterNotice,
     alert_id_for,
+    deferred_id_for,
     message_id_for,
     notice_id_for,
     receipt_id_for,
@@ -110,6 +112,37 @@ class NotificationApplication(ServiceApplication):
             },
         )
         processing.collect_events(receipt)
+        # Always written with the receipt: feedback processed at the same moment from another
+        # service then conflicts on this record and is retried, and sees the receipt.
+        deferred = load(self.repository, deferred_id_for(request["request_id"]), DeferredFeedback)
+        if deferred is None:
+            deferred = DeferredFeedback(
+                request_id=request["request_id"], case_id=request["case_id"]
+            )
+        elif deferred.waiting:
+            for waiting in deferred.waiting:
+                self._queue_to_requester(
+                    processing, receipt, waiting["cause"], waiting["template"],
+                    waiting["context"],
+                )  # fmt: skip
+            deferred.release(receipt.case_id, [w["cause"] for w in deferred.waiting])
+        processing.collect_events(deferred)
+
+    def _defer(
+        self,
+        processing: ProcessingEvent,
+        request_id: str,
+        case_id: str,
+        cause: str,
+        template: str,
+        context: dict[str, Any],
+    ) -> None:
+        """The request is not known here yet: keep the feedback for its receipt."""
+        deferred = load(self.repository, deferred_id_for(request_id), DeferredFeedback)
+        deferred = deferred or DeferredFeedback(request_id=request_id, case_id=case_id)
+        if all(w["cause"] != cause for w in deferred.waiting):
+            deferred.defer(case_id, cause, template, context)
+            processing.collect_events(deferred)
 
     @staticmethod
     def _recipient(request: dict[str, Any]) -> dict[str, Any]:
@@ -269,8 +302,15 @@ class NotificationApplication(ServiceApplication):
         context: dict[str, Any],
     ) -> None:
         receipt = load(self.repository, receipt_id_for(message.payload["request_id"]), Receipt)
+        cause = f"{subject}|{message.source}#{message.notification_id}"
         if receipt is None:
-            return  # an outgoing request: the requester is one of our own units
+            # Not received yet here, or an outgoing request (our own units are the requester,
+            # and then it simply waits unused).
+            self._defer(
+                processing, message.payload["request_id"], message.payload["case_id"],
+                cause, subject, context,
+            )  # fmt: skip
+            return
         processing.collect_events(
             RequesterNotice(
                 notice_id=notice_id_for(
@@ -284,10 +324,7 @@ class NotificationApplication(ServiceApplication):
                 channel=receipt.channel,
             )
         )
-        self._queue_to_requester(
-            processing, receipt, f"{subject}|{message.source}#{message.notification_id}",
-            subject, context,
-        )  # fmt: skip
+        self._queue_to_requester(processing, receipt, cause, subject, context)
 
     def on_feedback(self, message: Message, processing: ProcessingEvent) -> None:
         """Feedback on action taken: order issued, data preserved or not available."""
@@ -295,8 +332,6 @@ class NotificationApplication(ServiceApplication):
         if not payload.get("request_id"):
             return
         receipt = load(self.repository, receipt_id_for(payload["request_id"]), Receipt)
-        if receipt is None:
-            return
         template = {"OrderIssued": "order_issued", "DataPreserved": "data_preserved",
                     "DataUnavailable": "data_unavailable"}[message.event]  # fmt: skip
         context: dict[str, Any] = {"provider": payload["provider_id"]}
@@ -304,9 +339,14 @@ class NotificationApplication(ServiceApplication):
             context["reason"] = payload["reason"]
         else:
             context["expires_at"] = self._expiry(payload)
-        self._queue_to_requester(
-            processing, receipt, f"{template}|{payload['order_id']}", template, context
-        )
+        cause = f"{template}|{payload['order_id']}"
+        if receipt is None:
+            if payload.get("direction", "incoming") == "incoming":
+                self._defer(
+                    processing, payload["request_id"], payload["case_id"], cause, template, context
+                )
+            return
+        self._queue_to_requester(processing, receipt, cause, template, context)
 
     def _expiry(self, payload: dict[str, Any]) -> str:
         return payload.get("expires_at") or payload.get("preserved_at") or iso(utcnow())
@@ -332,8 +372,14 @@ class NotificationApplication(ServiceApplication):
             if follow_up.get("request_id")
             else None
         )
-        if follow_up["direction"] == "incoming" and receipt is not None:
-            self._queue_to_requester(processing, receipt, cause, template, context)
+        if follow_up["direction"] == "incoming" and follow_up.get("request_id"):
+            if receipt is None:
+                self._defer(
+                    processing, follow_up["request_id"], follow_up["case_id"], cause, template,
+                    context,
+                )  # fmt: skip
+            else:
+                self._queue_to_requester(processing, receipt, cause, template, context)
             return
         duty = self.roster.on_duty("prosecution", parse_iso(message.recorded_at))
         self._queue(

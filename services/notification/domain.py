@@ -210,3 +210,30 @@ class OutgoingMessage(Aggregate):
     @event("MessageRead")
     def mark_read(self, message_id: str, case_id: str, username: str) -> None:
         self.read_by.append(username)
+
+
+def deferred_id_for(request_id: str) -> str:
+    return str(uuid5(NOTICE_NAMESPACE, f"deferred|{request_id}"))
+
+
+class DeferredFeedback(Aggregate):
+    """Feedback that arrived before the request itself (events of different services reach
+    notification in any order): kept until the receipt exists, then sent."""
+
+    @staticmethod
+    def create_id(request_id: str, **_: Any) -> UUID:
+        return UUID(deferred_id_for(request_id))
+
+    @event("FeedbackDeferralStarted")
+    def __init__(self, request_id: str, case_id: str):
+        self.request_id = request_id
+        self.case_id = case_id
+        self.waiting: list[dict[str, Any]] = []
+
+    @event("FeedbackDeferred")
+    def defer(self, case_id: str, cause: str, template: str, context: dict[str, Any]) -> None:
+        self.waiting.append({"cause": cause, "template": template, "context": context})
+
+    @event("FeedbackReleased")
+    def release(self, case_id: str, causes: list[str]) -> None:
+        self.waiting = [w for w in self.waiting if w["cause"] not in causes]

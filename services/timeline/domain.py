@@ -70,7 +70,15 @@ SUMMARIES: dict[str, str] = {
 
 # Bookkeeping events that carry a case id but are no step anyone took.
 NOT_ON_TIMELINE = frozenset(
-    {"IdentifierIndexStarted", "IdentifierSeen", "InboxOrderExtended", "InboxOrderClosed"}
+    {
+        "IdentifierIndexStarted",
+        "IdentifierSeen",
+        "InboxOrderExtended",
+        "InboxOrderClosed",
+        "FeedbackDeferralStarted",
+        "FeedbackDeferred",
+        "FeedbackReleased",
+    }
 )
 
 

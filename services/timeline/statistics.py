@@ -28,6 +28,7 @@ DURATIONS = {
     "receipt_to_acknowledgement": ("received", "acknowledged"),
     "receipt_to_order_issued": ("received", "order_issued"),
     "order_issued_to_provider_acknowledgement": ("issued", "provider_acknowledged"),
+    "mla_recorded_to_decision": ("mla_recorded", "mla_decided"),
 }
 
 
@@ -52,7 +53,10 @@ def milestones_of(event_name: str, payload: dict[str, Any], at: str) -> dict[str
     if event_name == "ProviderAcknowledgedOrder":
         return {f"provider_acknowledged:{payload['order_id']}": at}
     if event_name == "MlaRecorded":
-        return {f"mla:{order_id}": at for order_id in payload["order_ids"]}
+        marks = {f"mla:{order_id}": at for order_id in payload["order_ids"]}
+        return {**marks, f"mla_recorded:{payload['mla_id']}": at}
+    if event_name == "MlaStatusChanged" and payload["status"] in ("produced", "refused"):
+        return {f"mla_decided:{payload['mla_id']}": at}
     return {}
 
 
@@ -84,7 +88,7 @@ class YearFigures(Aggregate):
 
     @event("DurationMeasured")
     def measure(self, kind: str, seconds: float) -> None:
-        self.durations[kind].append(seconds)
+        self.durations.setdefault(kind, []).append(seconds)
 
     @event("OrderCounted")
     def count_order(self, outcome: str) -> None:
@@ -104,8 +108,8 @@ class YearFigures(Aggregate):
                 side: dict(sorted(self.countries[side].items())) for side in ("received", "sent")
             },  # fmt: skip
             "median_seconds": {
-                kind: statistics.median(values) if values else None
-                for kind, values in self.durations.items()
+                kind: statistics.median(values) if (values := self.durations.get(kind)) else None
+                for kind in DURATIONS
             },
             "preservations": {
                 "issued": issued,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import running_embedded
+from embedded_runner import running_embedded
 from slice_driver import PASSWORD, preservation_request, wait_for
 
 from events import registry
@@ -230,3 +230,41 @@ def test_configuration_mistakes_are_named(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("CP247_ROSTER", str(tmp_path / "roster.yaml"))
     with pytest.raises(ConfigurationError):
         NotificationApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+def test_feedback_that_arrives_before_its_request_is_sent_after_the_receipt():
+    """Events of different services reach notification in any order."""
+    app = NotificationApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    received = request_received({"urgency": "routine", "type": "preservation"})
+    payload = received.payload
+    issued = registry.decode(
+        registry.encode(
+            source="preservation",
+            notification_id=1,
+            event="OrderIssued",
+            originator_id="6f1c3c3e-6a3c-4a38-9b73-0b7a1f4f1e11",
+            originator_version=2,
+            recorded_at="2026-11-28T02:00:01.000000Z",
+            payload={
+                "order_id": "6f1c3c3e-6a3c-4a38-9b73-0b7a1f4f1e11",
+                "case_id": payload["case_id"],
+                "request_id": payload["request_id"],
+                "provider_id": "telco-a",
+                "identifiers": [],
+                "data_types": [],
+                "legal_basis": "Art 29",
+                "direction": "incoming",
+                "mla_intended": True,
+                "issued_at": "2026-11-28T02:00:01.000000Z",
+                "expires_at": "2027-02-26T02:00:01.000000Z",
+                "actor": payload["actor"],
+            },
+        )  # fmt: skip
+    )
+    app.process(issued)  # before the request: kept
+    assert [m["template"] for m in app.inbox(("requesting_cp",))] == []
+    app.process(received)
+    templates = sorted(m["template"] for m in app.inbox(("requesting_cp",)))
+    assert templates == ["order_issued", "receipt"]
+    app.process(issued)  # redelivered: nothing twice
+    assert len(app.inbox(("requesting_cp",))) == 2

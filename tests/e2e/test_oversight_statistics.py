@@ -38,8 +38,8 @@ def test_statistics_count_time_and_follow_up_without_case_content(embedded, toke
     by_case = {order["case_id"]: order for order in issued}
     one, two = by_case[first["case_id"]], by_case[second["case_id"]]
     api.call("POST", f"/api/v1/isp/orders/{one['order_id']}/acknowledge", tokens["isp_a"])
-    status, _ = api.call("POST", f"/api/v1/cases/{first['case_id']}/mla", tokens["prosecution"],
-                         {"direction": "incoming", "stage": "pre_trial"})  # fmt: skip
+    status, mla = api.call("POST", f"/api/v1/cases/{first['case_id']}/mla", tokens["prosecution"],
+                           {"direction": "incoming", "stage": "pre_trial"})  # fmt: skip
     assert status == 201
     held = f"/api/v1/preservation-orders/{one['order_id']}"
     wait_for(lambda: api.call("GET", held, tokens["police"])[1]["held_for_mla"], what="hold")
@@ -59,6 +59,14 @@ def test_statistics_count_time_and_follow_up_without_case_content(embedded, toke
     assert report["preservations"]["issued"] == 2
     assert report["preservations"]["share_followed_by_mla_in_time"] == 0.5
     medians = report["median_seconds"]
+    assert medians["mla_recorded_to_decision"] is None  # not decided yet
+    api.call("POST", f"/api/v1/mla/{mla['mla_id']}/status", tokens["prosecution"],
+             {"status": "produced"})  # fmt: skip
+    wait_for(
+        lambda: api.call("GET", f"/api/v1/stats?year={YEAR}", oversight)[1]["median_seconds"][
+            "mla_recorded_to_decision"] is not None,
+        what="the MLA duration",
+    )  # fmt: skip
     assert medians["receipt_to_acknowledgement"] is not None
     assert medians["receipt_to_order_issued"] is not None
     assert medians["order_issued_to_provider_acknowledgement"] is not None
