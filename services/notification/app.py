@@ -479,12 +479,44 @@ class NotificationApplication(ServiceApplication):
                     outcome.error or "failed", queued.template,
                 )  # fmt: skip
                 metrics.DEAD_LETTERS.labels(self.name).inc()
+                try:
+                    self.save(queued, *self._tell_duty_of_failure(queued, outcome.error))
+                except IntegrityError:
+                    continue
+                attempted += 1
+                continue
             try:
                 self.save(queued)
             except IntegrityError:
                 continue  # another replica attempted it at the same moment
             attempted += 1
         return attempted
+
+    def _tell_duty_of_failure(self, failed: OutgoingMessage, error: str | None) -> list:
+        """A message that could not be delivered is a duty officer's job now."""
+        if failed.audience != "requesting_cp":
+            return []  # a failed alert to a person is escalated anyway
+        cause = f"delivery_failed|{failed.message_id}"
+        if load(self.repository, message_id_for(cause), OutgoingMessage) is not None:
+            return []
+        duty = self.roster.on_duty("police", utcnow())
+        return [
+            self._message(
+                cause=cause,
+                case_id=failed.case_id,
+                template="delivery_failed",
+                audience="duty_officer",
+                recipients=[duty.email] if duty and duty.email else [],
+                languages=duty.languages if duty else None,
+                context={
+                    "our_reference": None,
+                    "recipients": failed.recipients,
+                    "message_subject": failed.subject,
+                    "attempts": failed.attempt,
+                    "error": error or "failed",
+                },
+            )
+        ]
 
     def inbox(self, audiences: tuple[str, ...] = ("duty_officer", "prosecutor")) -> list[dict]:
         """The console inbox: messages to our own people, and those waiting to be sent by hand."""

@@ -215,6 +215,8 @@ def test_smtp_down_retries_then_dead_letters_then_recovers(monkeypatch):
         app.deliver_messages(now + 7200)
         failed = [m for m in app.outbox(1, 100) if m["event"] == "NotificationFailed"]
         assert len(failed) == 1 and "550" in failed[0]["payload"]["error"]
+        told = [m for m in app.inbox() if m["template"] == "delivery_failed"]
+        assert len(told) == 1 and told[0]["audience"] == "duty_officer"
     finally:
         controller.stop()
 
