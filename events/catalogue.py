@@ -498,7 +498,7 @@ class MessageQueued(PayloadSchema):
     recipients = fields.List(fields.String(), required=True)
     subject = fields.String(required=True)
     body = fields.String(required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(["email", "inbox"]))
+    channel = fields.String(required=True, validate=validate.OneOf(["email", "webhook", "inbox"]))
 
 
 class MessageAttemptFailed(PayloadSchema):

@@ -15,9 +15,7 @@ from cp247.clock import iso, utcnow
 from cp247.documents import Letterhead, Signer, order_number, render_signed_order
 from cp247.errors import AlreadyExists, Conflict, Invalid, NotFound
 from cp247.runtime.application import ServiceApplication, load
-from events import Message
-from services.isp_liaison.domain import Provider, ProviderOrder, WebhookDelivery, provider_uuid
-from services.isp_liaison.webhooks import (
+from cp247.webhooks import (
     EVENT_ORDER_ISSUED,
     MAX_ATTEMPTS,
     WebhookClient,
@@ -26,6 +24,8 @@ from services.isp_liaison.webhooks import (
     secret_hex,
     url_problem,
 )
+from events import Message
+from services.isp_liaison.domain import Provider, ProviderOrder, WebhookDelivery, provider_uuid
 from services.preservation.national_law import national_policy
 
 PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")

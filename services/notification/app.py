@@ -20,8 +20,10 @@ from eventsourcing.persistence import IntegrityError
 
 from cp247 import metrics
 from cp247.clock import iso, parse_iso, utcnow
+from cp247.config import ConfigurationError
 from cp247.errors import Conflict, NotFound
 from cp247.runtime.application import ServiceApplication, load, require
+from cp247.webhooks import WebhookClient, url_problem
 from events import Message
 from services.notification.channels import MAX_ATTEMPTS, SmtpChannel, SmtpSettings, backoff
 from services.notification.domain import (
@@ -72,6 +74,14 @@ class NotificationApplication(ServiceApplication):
         self.ack_secret = hmac.new(bytes.fromhex(master), b"ack-links", hashlib.sha256).digest()
         self.public_url = (self.env.get("CP247_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/")
         self.contact_point = self.env.get("CP247_CONTACT_POINT") or "National 24/7 point of contact"
+        # Optional: duty alerts also pushed, signed, to a paging or chat system.
+        self.alert_webhook = self.env.get("CP247_ALERT_WEBHOOK") or None
+        if self.alert_webhook and (problem := url_problem(self.alert_webhook)):
+            raise ConfigurationError(f"CP247_ALERT_WEBHOOK: {problem}")
+        self.alert_webhook_secret = hmac.new(
+            bytes.fromhex(master), b"alert-webhook", hashlib.sha256
+        ).digest()
+        self.webhook_client = WebhookClient(timeout=5.0)
 
     # --- receipts and duty alerts ----------------------------------------------------------
     def on_request_received(self, message: Message, processing: ProcessingEvent) -> None:
@@ -206,11 +216,31 @@ class NotificationApplication(ServiceApplication):
             languages=person.languages,
             context=context,
         )
+        pushed = self._webhook_twin(queued)
         if processing is not None:
-            processing.collect_events(alert, queued)
+            processing.collect_events(alert, queued, *pushed)
         else:
-            self.save(alert, queued)
+            self.save(alert, queued, *pushed)
         return True
+
+    def _webhook_twin(self, message: OutgoingMessage) -> list[OutgoingMessage]:
+        """The same alert pushed to ``CP247_ALERT_WEBHOOK``, as its own delivery."""
+        if not self.alert_webhook:
+            return []
+        return [
+            OutgoingMessage(
+                message_id=message_id_for(f"{message.cause}|webhook"),
+                case_id=message.case_id,
+                cause=f"{message.cause}|webhook",
+                template=message.template,
+                language=message.language,
+                audience=message.audience,
+                recipients=[self.alert_webhook],
+                subject=message.subject,
+                body=message.body,
+                channel="webhook",
+            )
+        ]
 
     def escalate(self, now: datetime | None = None) -> int:
         """Alert the next person for every alert nobody acknowledged in time."""
@@ -454,18 +484,30 @@ class NotificationApplication(ServiceApplication):
             return  # that cause was handled already: never the same message twice
         processing.collect_events(self._message(**fields))
 
+    def _send(self, message: OutgoingMessage, now: float) -> Any:
+        if message.channel == "webhook":
+            return self.webhook_client.post(
+                message.recipients[0], self.alert_webhook_secret, f"cp247.{message.template}",
+                message.message_id,
+                {"case_id": message.case_id, "template": message.template,
+                 "subject": message.subject, "body": message.body},
+                now,
+            )  # fmt: skip
+        return self.smtp.send(message.recipients, message.subject, message.body,
+                              message.message_id, None)  # fmt: skip
+
     def deliver_messages(self, now: float | None = None) -> int:
-        """Attempt every e-mail that is due; returns how many were attempted."""
-        if self.smtp is None:
+        """Attempt every e-mail or push that is due; returns how many were attempted."""
+        if self.smtp is None and not self.alert_webhook:
             return 0
         now = time.time() if now is None else now
         attempted = 0
         for queued in self.created(OutgoingMessage.MessageQueued):
             if queued.state != "pending" or queued.next_attempt_at > now:
                 continue
-            outcome = self.smtp.send(
-                queued.recipients, queued.subject, queued.body, queued.message_id, None
-            )
+            if queued.channel == "email" and self.smtp is None:
+                continue
+            outcome = self._send(queued, now)
             if outcome.ok:
                 queued.sent(queued.message_id, queued.case_id, queued.attempt, queued.template)
             elif outcome.retry and queued.attempt < MAX_ATTEMPTS:
@@ -533,7 +575,7 @@ class NotificationApplication(ServiceApplication):
                 "created_at": iso(m.created_on),
             }
             for m in self.created(OutgoingMessage.MessageQueued)
-            if m.audience in audiences or m.channel == "inbox"
+            if m.channel != "webhook" and (m.audience in audiences or m.channel == "inbox")
         ]
         return list(reversed(items))
 

@@ -179,14 +179,15 @@ class OutgoingMessage(Aggregate):
         self.case_id = case_id
         self.cause = cause
         self.template = template
+        self.language = language
         self.audience = audience  # requesting_cp | duty_officer | prosecutor
         self.recipients = recipients
         self.subject = subject
         self.body = body
-        self.channel = channel  # email | inbox
+        self.channel = channel  # email | webhook | inbox
         self.attempt = 1
         self.next_attempt_at = 0.0
-        self.state = "pending" if channel == "email" else "inbox"
+        self.state = "pending" if channel in ("email", "webhook") else "inbox"
         self.read_by: list[str] = []
 
     @event("MessageAttemptFailed")

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pypdf import PdfReader
 from slice_driver import preservation_request, wait_for
 
-from services.isp_liaison.webhooks import SIGNATURE_HEADER, verify
+from cp247.webhooks import SIGNATURE_HEADER, verify
 
 
 def issued_order(api, tokens, reference: str, provider: str = "telco-a", isp: str = "isp_a"):

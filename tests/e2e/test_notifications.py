@@ -270,3 +270,47 @@ def test_feedback_that_arrives_before_its_request_is_sent_after_the_receipt():
     assert templates == ["order_issued", "receipt"]
     app.process(issued)  # redelivered: nothing twice
     assert len(app.inbox(("requesting_cp",))) == 2
+
+
+def test_duty_alert_is_also_pushed_signed_to_the_alert_webhook(monkeypatch):
+    import hashlib
+    import hmac
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cp247.webhooks import SIGNATURE_HEADER, verify
+
+    received: list[tuple[bool, dict]] = []
+    secret = hmac.new(bytes.fromhex("11" * 32), b"alert-webhook", hashlib.sha256).digest()
+
+    class Pager(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            ok = verify(secret, body, self.headers[SIGNATURE_HEADER], time.time())
+            received.append((ok, json.loads(body)))
+            self.send_response(200 if ok else 401)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pager)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("CP247_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/page")
+        app = NotificationApplication(
+            env={"PERSISTENCE_MODULE": "eventsourcing.popo", "CP247_WEBHOOK_MASTER_KEY": "11" * 32}
+        )
+        app.process(request_received())
+        assert app.deliver_messages(time.time()) == 1  # no SMTP here: only the push
+        [(valid, body)] = received
+        assert valid and body["template"] == "duty_alert"
+        assert [m["template"] for m in app.inbox()].count("duty_alert") == 1  # not twice
+    finally:
+        server.shutdown()
+    monkeypatch.setenv("CP247_ALERT_WEBHOOK", "gopher://pager")
+    from cp247.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="CP247_ALERT_WEBHOOK"):
+        NotificationApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})

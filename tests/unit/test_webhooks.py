@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from services.isp_liaison.webhooks import (
+from cp247.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     EVENT_ORDER_ISSUED,
