@@ -149,6 +149,17 @@ def cmd_documents_public_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from cp247.bootstrap import make_application
+
+    settings = _settings(args)
+    timeline = make_application("timeline", settings)
+    sources = {name: make_application(name, settings) for name in timeline.upstreams}
+    report = timeline.audit_verify(lambda s, start, limit: sources[s].outbox(start, limit))
+    print(json.dumps(report, indent=2))
+    return 0 if report["ok"] else 1
+
+
 def cmd_events_doc(args: argparse.Namespace) -> int:
     from cp247.bootstrap import APPLICATIONS, application_class
     from events import registry
@@ -258,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     clist = points.add_parser("list", parents=[common], help="print the directory as JSON")
     clist.add_argument("--country")
     clist.set_defaults(func=cmd_contact_points_list)
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="action", required=True
+    )
+    averify = audit.add_parser(
+        "verify", parents=[common], help="recompute the timeline from the event stores"
+    )
+    averify.set_defaults(func=cmd_audit_verify)
 
     doc = sub.add_parser("events-doc", help="render the event catalogue")
     doc.add_argument("--output", default="docs/events.md")

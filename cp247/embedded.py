@@ -33,6 +33,7 @@ class EmbeddedPlatform:
             name: make_application(name, settings) for name in APPLICATIONS
         }
         self.dead_letters = JsonlDeadLetters(settings.data_dir / "dead-letters.jsonl")
+        self.apps["timeline"].read_outbox = self.read_outbox
         self.inboxes = [
             Inbox(app, upstream, self.apps[upstream].outbox, self.dead_letters)
             for app in self.apps.values()
@@ -51,6 +52,9 @@ class EmbeddedPlatform:
         if name in apps:
             return apps[name]
         raise AttributeError(name)
+
+    def read_outbox(self, source: str, start: int, limit: int) -> list[dict[str, Any]]:
+        return self.apps[source].outbox(start, limit)
 
     def changed(self) -> None:
         self._wake.set()

@@ -401,6 +401,11 @@ class Gateway:
             raise Invalid("year must be a calendar year", {"year": ["e.g. 2026"]})
         return 200, b.timeline.statistics(int(text))
 
+    @route("/api/v1/audit/verify", "GET", ("admin", "oversight"))
+    def audit_verify(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        """Recompute the timeline from the event stores; ``ok`` false names the first break."""
+        return 200, b.timeline.audit_verify()
+
     # --- ISP liaison ---------------------------------------------------------------------
     @route("/api/v1/isp/orders", "GET", ("isp",))
     def isp_orders(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:

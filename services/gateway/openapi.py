@@ -126,6 +126,9 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "OK"}, "404": {"description": "bad link"}},
             }
         },
+        "/api/v1/audit/verify": {
+            "get": _op("Recompute the timeline from the event stores", "admin, oversight")
+        },
         "/api/v1/stats": {
             "get": _op("Figures for oversight (year): aggregates only", "oversight, admin")
         },

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.application import ProcessingEvent
 
+from cp247.errors import Conflict
 from cp247.runtime.application import ServiceApplication, load, require
-from events import Message
-from services.timeline.domain import GENESIS, NOT_ON_TIMELINE, CaseTimeline, summarise, timeline_id
+from events import Message, registry
+from services.timeline.domain import (
+    GENESIS,
+    NOT_ON_TIMELINE,
+    CaseTimeline,
+    entry_hash,
+    summarise,
+    timeline_id,
+)
 from services.timeline.statistics import (
     DURATIONS,
     YearFigures,
@@ -21,6 +30,8 @@ from services.timeline.statistics import (
 )
 
 SOURCES = ("intake", "preservation", "isp_liaison", "mla", "notification")
+ENTRY_KEYS = ("at", "actor", "service", "event", "summary")
+Reader = Callable[[str, int, int], list[dict[str, Any]]]
 
 
 class TimelineApplication(ServiceApplication):
@@ -38,13 +49,13 @@ class TimelineApplication(ServiceApplication):
                 timeline = CaseTimeline(case_id=case_id)
             known = dict(timeline.milestones)
             milestones = milestones_of(message.event, message.payload, message.recorded_at)
+            entry = self._entry_of(message)
             timeline.record(
-                at=message.recorded_at,
-                actor=message.payload.get("actor")
-                or {"username": "system", "role": message.source},
-                service=message.source,
-                event_name=message.event,
-                summary=summarise(message.event, message.payload),
+                at=entry["at"],
+                actor=entry["actor"],
+                service=entry["service"],
+                event_name=entry["event"],
+                summary=entry["summary"],
                 source={"service": message.source, "notification_id": message.notification_id},
                 milestones=milestones,
             )
@@ -95,6 +106,73 @@ class TimelineApplication(ServiceApplication):
             if issued:
                 year(issued).count_order("expired_without_mla")
         processing.collect_events(*figures.values())
+
+    # --- audit -------------------------------------------------------------------------------
+    def audit_verify(self, read: Reader | None = None) -> dict[str, Any]:
+        """Recompute every timeline entry from the producers' own stores and compare.
+
+        An entry that is missing here, altered, or has no source event is the first broken
+        entry (in recorded-time order). Only what this timeline has consumed is compared, so
+        events still in flight are not mistaken for gaps. Names no case: oversight may call it.
+        """
+        read = read or self.read_outbox
+        if read is None:
+            raise Conflict("no access to the producers' stores from here")
+        expected: dict[tuple[str, int], dict[str, Any]] = {}
+        for source in self.upstreams:
+            position, start = self.position(source), 1
+            while start <= position:
+                batch = read(source, start, min(500, position - start + 1))
+                if not batch:
+                    break
+                for body in batch:
+                    message = registry.decode(body)
+                    case_id = message.payload.get("case_id")
+                    if case_id and message.event not in NOT_ON_TIMELINE:
+                        expected[(source, message.notification_id)] = {
+                            "case_id": case_id,
+                            **self._entry_of(message),
+                        }
+                start = batch[-1]["notification_id"] + 1
+        stored: dict[tuple[str, int], dict[str, Any]] = {}
+        for timeline in self.created(CaseTimeline.TimelineStarted):
+            for recorded in timeline.recorded:
+                key = (recorded["source"]["service"], recorded["source"]["notification_id"])
+                stored[key] = {"case_id": timeline.case_id, **{k: recorded[k] for k in ENTRY_KEYS}}
+        problems = []
+        for key in expected.keys() | stored.keys():
+            want, have = expected.get(key), stored.get(key)
+            if want != have:
+                problem = "missing" if have is None else "unexpected" if want is None else "altered"
+                entry = want or have
+                problems.append((entry["at"], key, entry["event"], problem))
+        entries = sorted(stored.values(), key=lambda e: (e["at"], e["service"], e["event"]))
+        head = GENESIS
+        for entry in entries:
+            head = entry_hash(head, {k: entry[k] for k in ENTRY_KEYS})
+        report: dict[str, Any] = {"ok": not problems, "entries": len(entries), "head_hash": head}
+        if problems:
+            at, (service, notification_id), event_name, problem = min(problems)
+            report["first_broken"] = {
+                "at": at,
+                "service": service,
+                "notification_id": notification_id,
+                "event": event_name,
+                "problem": problem,
+            }
+        return report
+
+    read_outbox: Reader | None = None  # set by the embedded platform; RPC in distributed mode
+
+    @staticmethod
+    def _entry_of(message: Message) -> dict[str, Any]:
+        return {
+            "at": message.recorded_at,
+            "actor": message.payload.get("actor") or {"username": "system", "role": message.source},
+            "service": message.source,
+            "event": message.event,
+            "summary": summarise(message.event, message.payload),
+        }
 
     def statistics(self, year: int) -> dict[str, Any]:
         figures = load(self.repository, str(figures_id(year)), YearFigures)

@@ -49,3 +49,10 @@ class TimelineService(ns.ServiceBase):
     @rpc(expected_exceptions=DomainError)
     def statistics(self, year: int) -> dict[str, Any]:
         return self.app.statistics(year)
+
+    @rpc(expected_exceptions=DomainError)
+    def audit_verify(self) -> dict[str, Any]:
+        def read(source: str, start: int, limit: int) -> list[dict[str, Any]]:
+            return ns.TimedProxy(getattr(self, source), source).outbox(start, limit)
+
+        return self.app.audit_verify(read)

@@ -44,6 +44,13 @@ def test_slice_across_processes_over_rabbitmq_and_postgres(cluster: Cluster):
     result = run_slice(cluster.api, cluster.tokens, "US-DIST-0001")
     assert len(result["timeline"]["entries"]) >= 9
 
+    def audited() -> dict | None:
+        status, report = cluster.api.call("GET", "/api/v1/audit/verify", cluster.tokens["admin"])
+        assert status == 200, report
+        return report if report["ok"] and report["entries"] >= 9 else None
+
+    wait_for(audited, what="the audit over RPC from every store")
+
 
 def test_bad_input_is_refused_by_the_distributed_gateway(cluster: Cluster):
     assert_bad_input_is_refused(cluster.api, cluster.tokens)

@@ -1,0 +1,44 @@
+"""GET /api/v1/audit/verify and `cp247 audit verify`: the timeline recomputed from the event
+stores, and a changed entry found."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from slice_driver import run_slice, wait_for
+
+
+def test_timeline_matches_the_event_stores_until_someone_edits_it(embedded, tokens):
+    api, cli, platform = embedded
+    cli.ok("users", "add", "--username", "ovi", "--role", "oversight", "--password",
+           "s3cret-enough-pw")  # fmt: skip
+    oversight = cli.ok("tokens", "issue", "--username", "ovi")
+    assert api.call("GET", "/api/v1/audit/verify", tokens["police"])[0] == 403
+    result = run_slice(api, tokens, "AUDIT-1")
+
+    def settled() -> dict | None:
+        platform.deliver()
+        status, report = api.call("GET", "/api/v1/audit/verify", oversight)
+        assert status == 200
+        return report if report["ok"] and report["entries"] >= 9 else None
+
+    report = wait_for(settled, what="a clean audit")
+    assert len(report["head_hash"]) == 64
+    assert cli.run("audit", "verify").returncode == 0
+
+    # Someone edits a stored timeline entry behind the application's back.
+    database = platform.settings.data_dir / "timeline.sqlite"
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute("SELECT rowid, state FROM stored_events").fetchall()
+        rowid, state = next((r, s) for r, s in rows if b"Receipt acknowledged" in s)
+        conn.execute(
+            "UPDATE stored_events SET state = ? WHERE rowid = ?",
+            (state.replace(b"Receipt acknowledged", b"Receipt IGNORED here"), rowid),
+        )
+    status, report = api.call("GET", "/api/v1/audit/verify", oversight)
+    assert status == 200 and report["ok"] is False
+    broken = report["first_broken"]
+    assert broken["event"] == "ReceiptAcknowledged" and broken["problem"] == "altered"
+    assert result["case_id"] not in str(report)  # no case ids for oversight
+    done = cli.run("audit", "verify")
+    assert done.returncode == 1 and '"altered"' in done.stdout
