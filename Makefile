@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 export CP247_PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run run-distributed test test-unit lint format events-doc bench clean
+.PHONY: run run-distributed test test-unit lint format events-doc security-doc bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 2; }
@@ -38,6 +38,9 @@ format: $(STAMP)
 
 events-doc: $(STAMP)
 	$(BIN)/cp247 events-doc --output docs/events.md
+
+security-doc: $(STAMP)
+	$(BIN)/cp247 security-doc --output docs/security.md
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake_latency --sizes 100,10000,100000 --store sqlite --output docs/benchmarks.md

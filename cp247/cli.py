@@ -160,6 +160,14 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
+def cmd_security_doc(args: argparse.Namespace) -> int:
+    from cp247.security_doc import render
+
+    Path(args.output).write_text(render(), encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def cmd_events_doc(args: argparse.Namespace) -> int:
     from cp247.bootstrap import APPLICATIONS, application_class
     from events import registry
@@ -277,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", parents=[common], help="recompute the timeline from the event stores"
     )
     averify.set_defaults(func=cmd_audit_verify)
+
+    security = sub.add_parser("security-doc", help="render the authorization matrix")
+    security.add_argument("--output", default="docs/security.md")
+    security.set_defaults(func=cmd_security_doc)
 
     doc = sub.add_parser("events-doc", help="render the event catalogue")
     doc.add_argument("--output", default="docs/events.md")

@@ -6,8 +6,6 @@ Only the public contract is used: ``../shared/API.md`` paths, bodies and status 
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import json
 import os
 import subprocess
@@ -17,6 +15,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
+
+from cp247.samples import address_for, preservation_request  # noqa: F401 - re-exported
 
 SLICE_EVENTS = {
     "RequestReceived",  # request registered
@@ -95,52 +95,6 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condi
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
-
-
-def address_for(reference: str) -> str:
-    """A documentation-range address of its own for each reference (no accidental joins)."""
-    digest = hashlib.sha256(reference.encode()).hexdigest()
-    return ipaddress.ip_address(f"2001:db8:{digest[:4]}:{digest[4:8]}::{digest[8:12]}").compressed
-
-
-def preservation_request(reference: str, provider_id: str = "telco-a", **overrides: Any) -> dict:
-    body: dict[str, Any] = {
-        "direction": "incoming",
-        "type": "preservation",
-        "urgency": "urgent",
-        "received_via": "email",
-        "requesting_authority": {
-            "country": "US",
-            "contact_point": "US 24/7 Network",
-            "person": "J. Doe",
-            "email": "cp247@us.example",
-            "reference": reference,
-            "time_zone": "America/New_York",
-        },
-        "offence": {
-            "description": "ransomware attack on a hospital",
-            "summary_of_facts": "systems encrypted on 27 November; ransom note names a server",
-        },
-        "data": {
-            "types": ["traffic", "subscriber"],
-            "relationship_to_offence": "the server controlled the ransomware",
-            "identifiers": [
-                {
-                    "kind": "ip",
-                    "value": address_for(reference),
-                    "port": 51234,
-                    "observed_at": "2026-11-27T22:14:05-05:00",
-                }
-            ],
-            "custodian": {"provider_id": provider_id},
-            "period_days": 90,
-        },
-        "necessity": "the provider deletes logs after 7 days",
-        "mla_intended": True,
-        "counterpart_country": "US",
-    }
-    body.update(overrides)
-    return body
 
 
 PASSWORD = "s3cret-enough-pw"

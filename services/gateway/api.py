@@ -31,6 +31,7 @@ from services.gateway.pages import home_page
 log = logging.getLogger(__name__)
 
 CP_ROLES = ("police", "prosecution")
+ALL_ROLES = ("police", "prosecution", "oversight", "admin", "isp")
 
 
 class Backends(Protocol):
