@@ -72,7 +72,9 @@ def cmd_providers_add(args: argparse.Namespace) -> int:
 def cmd_tokens_issue(args: argparse.Namespace) -> int:
     if args.provider:
         _app(args, "isp_liaison").get_provider(args.provider)  # NotFound if unknown
-    token = _app(args, "gateway").issue_token(username=args.username, provider_id=args.provider)
+    token = _app(args, "gateway").issue_token(
+        username=args.username, provider_id=args.provider, valid_days=args.days
+    )
     print(token)  # the only thing on stdout, so scripts can capture it
     return 0
 
@@ -250,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     who = issue.add_mutually_exclusive_group(required=True)
     who.add_argument("--username")
     who.add_argument("--provider")
+    issue.add_argument("--days", type=int, default=365, help="how long it is valid (365)")
     issue.set_defaults(func=cmd_tokens_issue)
     revoke = tokens.add_parser("revoke", parents=[common], help="revoke a token")
     revoke.add_argument("token")

@@ -7,17 +7,19 @@ derived from that digest, so authenticating a call is one lookup by id.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
-from cp247.clock import iso, utcnow
+from cp247.clock import iso, parse_iso, utcnow
 from cp247.errors import AlreadyExists, Conflict, Invalid, NotFound
 from cp247.runtime.application import ServiceApplication, load
 
@@ -25,20 +27,21 @@ IDENTITY_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/identity")
 USER_ROLES = ("police", "prosecution", "oversight", "admin")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 TOKEN_PREFIX = "cp247_"
+DEFAULT_TOKEN_DAYS = 365
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+_HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
 
 
 def check_password(password: str, stored: str) -> bool:
-    _, n, r, p, salt, digest = stored.split("$")
-    candidate = hashlib.scrypt(
-        password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p)
-    )
-    return hmac.compare_digest(candidate.hex(), digest)
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
 
 
 def token_digest(token: str) -> str:
@@ -77,8 +80,15 @@ class ApiToken(Aggregate):
 
     @event("TokenIssued")
     def __init__(
-        self, digest: str, username: str, role: str, provider_id: str | None, issued_at: str
+        self,
+        digest: str,
+        username: str,
+        role: str,
+        provider_id: str | None,
+        issued_at: str,
+        expires_at: str,
     ):
+        self.expires_at = expires_at
         self.digest = digest
         self.username = username
         self.role = role
@@ -114,10 +124,18 @@ class IdentityApplication(ServiceApplication):
     def _user(self, username: str) -> User | None:
         return load(self.repository, str(User.create_id(username)), User)
 
-    def issue_token(self, *, username: str | None = None, provider_id: str | None = None) -> str:
+    def issue_token(
+        self,
+        *,
+        username: str | None = None,
+        provider_id: str | None = None,
+        valid_days: int = DEFAULT_TOKEN_DAYS,
+    ) -> str:
         """A new bearer token for a user or a provider (the caller checks the provider)."""
         if (username is None) == (provider_id is None):
             raise Invalid("name either a user or a provider")
+        if not 1 <= valid_days <= 3650:
+            raise Invalid("tokens live 1 to 3650 days", {"days": ["1 to 3650"]})
         if username is not None:
             user = self._user(username)
             if user is None:
@@ -134,6 +152,7 @@ class IdentityApplication(ServiceApplication):
                 role=role,
                 provider_id=provider_id,
                 issued_at=iso(utcnow()),
+                expires_at=iso(utcnow() + timedelta(days=valid_days)),
             )
         )
         return token
@@ -151,6 +170,6 @@ class IdentityApplication(ServiceApplication):
         if not token.startswith(TOKEN_PREFIX):
             return None
         record = load(self.repository, str(ApiToken.create_id(token_digest(token))), ApiToken)
-        if record is None or record.revoked:
+        if record is None or record.revoked or parse_iso(record.expires_at) <= utcnow():
             return None
         return Principal(username=record.username, role=record.role, provider_id=record.provider_id)

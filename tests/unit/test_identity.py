@@ -50,3 +50,24 @@ def test_passwords_are_stored_as_salted_hashes():
     assert stored != hash_password("correct horse")
     assert check_password("correct horse", stored)
     assert not check_password("wrong horse", stored)
+
+
+def test_token_stops_working_when_it_expires(monkeypatch):
+    from datetime import timedelta
+
+    import services.gateway.identity as identity_module
+    from cp247.clock import utcnow
+
+    identity = IdentityApplication(env=POPO)
+    identity.add_user("poe", "police", "twelve chars!")
+    token = identity.issue_token(username="poe", valid_days=1)
+    assert identity.authenticate(token) is not None
+    later = utcnow() + timedelta(days=1, seconds=1)
+    monkeypatch.setattr(identity_module, "utcnow", lambda: later)
+    assert identity.authenticate(token) is None
+    with pytest.raises(Invalid):
+        identity.issue_token(username="poe", valid_days=0)
+
+
+def test_password_hashes_are_argon2id():
+    assert hash_password("correct horse").startswith("$argon2id$")
