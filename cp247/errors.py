@@ -41,6 +41,10 @@ class BadRequest(DomainError):
     code, http_status = "bad_request", 400
 
 
+class PayloadTooLarge(DomainError):
+    code, http_status = "payload_too_large", 413
+
+
 class Unauthorized(DomainError):
     code, http_status = "unauthorized", 401
 
@@ -68,6 +72,7 @@ class Invalid(DomainError):
 ALL: tuple[type[DomainError], ...] = (
     DomainError,
     BadRequest,
+    PayloadTooLarge,
     Unauthorized,
     Forbidden,
     NotFound,

@@ -23,13 +23,22 @@ from werkzeug.wrappers import Request, Response
 
 from cp247 import metrics
 from cp247.clock import utcnow
-from cp247.errors import BadRequest, DomainError, Forbidden, Invalid, NotFound, Unauthorized
+from cp247.errors import (
+    BadRequest,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+)
 from services.gateway.identity import Principal
 from services.gateway.openapi import openapi_document
 from services.gateway.pages import home_page
 
 log = logging.getLogger(__name__)
 
+MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
 CP_ROLES = ("police", "prosecution")
 ALL_ROLES = ("police", "prosecution", "oversight", "admin", "isp")
 
@@ -145,6 +154,8 @@ class Gateway:
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1_000_000} MB")
         try:
             body = json.loads(request.get_data(as_text=True) or "null")
         except (ValueError, UnicodeDecodeError):

@@ -183,3 +183,11 @@ def test_body_that_is_not_a_json_object_is_a_400(embedded, tokens, raw):
     api, _, _ = embedded
     status, answer = api.call("POST", "/api/v1/requests", tokens["police"], raw=raw)
     assert status == 400 and answer["error"] == "bad_request", answer
+
+
+def test_a_body_of_megabytes_is_refused_before_it_is_parsed(embedded, tokens):
+    api, _, _ = embedded
+    status, answer = api.call(
+        "POST", "/api/v1/requests", tokens["police"], raw=b'{"a": "' + b"x" * 3_000_000 + b'"}'
+    )
+    assert status == 413 and answer["error"] == "payload_too_large", answer
