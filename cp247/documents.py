@@ -28,7 +28,7 @@ Design decisions worth knowing before changing anything here:
   Prose (names, addresses, facts) is transliterated (typographic punctuation to ASCII,
   diacritics stripped, e.g. Romanian s-comma to s) and anything left becomes ``?``.
   Identifiers are never transliterated - ``jose`` and ``josé`` can be different accounts - so
-  a character outside Latin-1 in an identifier is written as ``<U+XXXX>``.
+  a character outside Latin-1 in an identifier is written as ``<U+hhhh>``.
 """
 
 from __future__ import annotations
@@ -598,7 +598,7 @@ def pdf_text(value: Any) -> str:
 
 
 def pdf_exact(value: Any) -> str:
-    """An identifier for a core-font PDF: every character either itself or ``<U+XXXX>``, so
+    """An identifier for a core-font PDF: every character either itself or ``<U+hhhh>``, so
     a reader can tell exactly what to preserve."""
     if value is None:
         return ""
