@@ -53,7 +53,10 @@ class Api:
         try:
             return status, json.loads(payload)
         except ValueError:
-            return status, payload.decode()
+            try:
+                return status, payload.decode()
+            except UnicodeDecodeError:
+                return status, payload  # a PDF, say
 
 
 def cli_env(**extra: str) -> dict[str, str]:

@@ -38,6 +38,17 @@ from services.gateway.pages import home_page
 
 log = logging.getLogger(__name__)
 
+# Reads that leave a trace (criminal-justice data protection): endpoint -> (what, id argument).
+READ_AUDITED = {
+    "get_case": ("case", "case_id"),
+    "case_timeline": ("timeline", "case_id"),
+    "case_messages": ("messages", "case_id"),
+    "get_request": ("request", "request_id"),
+    "outgoing_letter": ("letter", "request_id"),
+    "get_order": ("order", "order_id"),
+    "isp_order": ("provider_order", "order_id"),
+    "isp_order_document": ("document", "order_id"),
+}
 MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
 CP_ROLES = ("police", "prosecution")
 ALL_ROLES = ("police", "prosecution", "oversight", "admin", "isp")
@@ -100,6 +111,10 @@ class Gateway:
             principal = None if roles is None else self._authorise(backends, request, roles)
             result = handler(backends, request, principal, **args)
             response = result if isinstance(result, Response) else self._json(*result)
+            audited = READ_AUDITED.get(endpoint)
+            if audited and principal is not None and response.status_code == 200:
+                what, key = audited
+                backends.identity.record_read(principal, what, f"{what}:{args[key]}")
             if request.method not in ("GET", "HEAD"):
                 backends.changed()
         except DomainError as exc:
@@ -412,6 +427,15 @@ class Gateway:
         if not text.isdigit() or not 1990 <= int(text) <= 2100:
             raise Invalid("year must be a calendar year", {"year": ["e.g. 2026"]})
         return 200, b.timeline.statistics(int(text))
+
+    @route("/api/v1/audit/reads", "GET", ("admin",))
+    def audit_reads(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        """Who read what: ``?target=case:<id>`` (also timeline:, request:, order:, document:)."""
+        target = request.args.get("target") or ""
+        what, _, key = target.partition(":")
+        if what not in {w for w, _ in READ_AUDITED.values()} or not key:
+            raise Invalid("name the target, e.g. case:<case_id>", {"target": ["what:id"]})
+        return 200, {"target": target, "reads": b.identity.reads(target)}
 
     @route("/api/v1/audit/verify", "GET", ("admin", "oversight"))
     def audit_verify(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:

@@ -166,6 +166,12 @@ class IdentityApplication(ServiceApplication):
         record.revoke(iso(utcnow()))
         self.save(record)
 
+    def record_read(self, principal: Principal, what: str, target: str) -> None:
+        _record_read(self, principal, what, target)
+
+    def reads(self, target: str) -> list[dict[str, str]]:
+        return _reads_of(self, target)
+
     def authenticate(self, token: str) -> Principal | None:
         if not token.startswith(TOKEN_PREFIX):
             return None
@@ -173,3 +179,38 @@ class IdentityApplication(ServiceApplication):
         if record is None or record.revoked or parse_iso(record.expires_at) <= utcnow():
             return None
         return Principal(username=record.username, role=record.role, provider_id=record.provider_id)
+
+
+class ReadLog(Aggregate):
+    """Who looked at one thing (a case, its timeline, a request, an order, a document), when."""
+
+    @staticmethod
+    def create_id(target: str, **_: Any) -> UUID:
+        return uuid5(IDENTITY_NAMESPACE, f"reads|{target}")
+
+    @event("ReadLogStarted")
+    def __init__(self, target: str):
+        self.target = target
+        self.reads: list[dict[str, str]] = []
+
+    @event("Read")
+    def read(self, username: str, role: str, what: str, at: str) -> None:
+        self.reads.append({"username": username, "role": role, "what": what, "at": at})
+
+
+def _record_read(app: IdentityApplication, principal: Principal, what: str, target: str) -> None:
+    """Append one read to the target's log; a simultaneous read is retried, never dropped."""
+    for _ in range(10):
+        log = load(app.repository, str(ReadLog.create_id(target)), ReadLog) or ReadLog(target)
+        log.read(principal.username, principal.role, what, iso(utcnow()))
+        try:
+            app.save(log)
+            return
+        except IntegrityError:
+            continue
+    raise Conflict("the read could not be recorded; try again")
+
+
+def _reads_of(app: IdentityApplication, target: str) -> list[dict[str, str]]:
+    log = load(app.repository, str(ReadLog.create_id(target)), ReadLog)
+    return list(log.reads) if log else []

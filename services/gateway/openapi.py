@@ -126,6 +126,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "OK"}, "404": {"description": "bad link"}},
             }
         },
+        "/api/v1/audit/reads": {"get": _op("Who read a case, request, order or document", "admin")},
         "/api/v1/audit/verify": {
             "get": _op("Recompute the timeline from the event stores", "admin, oversight")
         },

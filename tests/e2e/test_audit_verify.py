@@ -42,3 +42,26 @@ def test_timeline_matches_the_event_stores_until_someone_edits_it(embedded, toke
     assert result["case_id"] not in str(report)  # no case ids for oversight
     done = cli.run("audit", "verify")
     assert done.returncode == 1 and '"altered"' in done.stdout
+
+
+def test_who_read_a_case_or_a_document_is_recorded(embedded, tokens):
+    api, _, _ = embedded
+    result = run_slice(api, tokens, "READS-1")
+    case_id, order_id = result["case_id"], result["order"]["order_id"]
+    api.call("GET", f"/api/v1/cases/{case_id}", tokens["police"])
+    api.call("GET", f"/api/v1/isp/orders/{order_id}/document", tokens["isp_a"])
+    api.call("GET", f"/api/v1/isp/orders/{order_id}/document", tokens["isp_b"])  # a 404
+    status, reads = api.call("GET", f"/api/v1/audit/reads?target=case:{case_id}", tokens["admin"])
+    assert status == 200 and [(r["username"], r["what"]) for r in reads["reads"]] == [
+        ("poe", "case")
+    ]
+    _, timeline_reads = api.call(
+        "GET", f"/api/v1/audit/reads?target=timeline:{case_id}", tokens["admin"]
+    )
+    assert {r["role"] for r in timeline_reads["reads"]} == {"police", "prosecution"}
+    _, documents = api.call(
+        "GET", f"/api/v1/audit/reads?target=document:{order_id}", tokens["admin"]
+    )
+    assert [r["username"] for r in documents["reads"]] == ["telco-a"]  # not the refused one
+    assert api.call("GET", "/api/v1/audit/reads?target=x", tokens["admin"])[0] == 422
+    assert api.call("GET", f"/api/v1/audit/reads?target=case:{case_id}", tokens["police"])[0] == 403
