@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,7 @@ from services.notification.roster import Roster, ack_token, check_ack_token
 from services.notification.templates import render_for
 
 OUR_CPS = ("police", "prosecution")
+log = logging.getLogger(__name__)
 
 
 def _channel(recipient: dict[str, Any]) -> str:
@@ -70,6 +72,10 @@ class NotificationApplication(ServiceApplication):
             {k: v for k, v in self.env.items() if k.startswith("CP247_SMTP_")}
         )
         self.smtp = SmtpChannel(settings) if settings else None
+        if self.smtp is None:
+            log.warning("CP247_SMTP_HOST is not set: e-mail is off, messages wait in the inbox")
+        if self.roster.is_default:
+            log.warning("CP247_ROSTER is not set: alerts go to the built-in duty desks")
         master = self.env.get("CP247_WEBHOOK_MASTER_KEY") or "00" * 32
         self.ack_secret = hmac.new(bytes.fromhex(master), b"ack-links", hashlib.sha256).digest()
         self.public_url = (self.env.get("CP247_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/")
