@@ -11,14 +11,19 @@
 | CP247_SIGNING_KEY     | Ed25519 key (PEM) that signs order documents; created on first   |
 |                       | use (default <data dir>/keys/documents-ed25519.pem)             |
 | CP247_LETTERHEAD      | YAML letterhead of order documents (infra/letterhead.example.yaml)|
+| CP247_EVENTS_KEY      | base64 AES-256 key encrypting every stored event (AES-GCM);      |
+|                       | default: generated into <data dir>/keys/events.key             |
 | CP247_WEBHOOK_MASTER_KEY | hex key from which each provider's webhook secret is derived;  |
 |                       | default: generated into <data dir>/keys/webhook-master.key      |
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -39,6 +44,7 @@ class Settings:
     signing_key: str | None = None
     letterhead: str | None = None
     webhook_master_key: str | None = None
+    events_key: str | None = None
 
     @classmethod
     def from_env(cls, data_dir: str | None = None) -> Settings:
@@ -50,11 +56,30 @@ class Settings:
             signing_key=os.environ.get("CP247_SIGNING_KEY") or None,
             letterhead=os.environ.get("CP247_LETTERHEAD") or None,
             webhook_master_key=os.environ.get("CP247_WEBHOOK_MASTER_KEY") or None,
+            events_key=os.environ.get("CP247_EVENTS_KEY") or None,
         )
 
     @property
     def signing_key_path(self) -> Path:
         return Path(self.signing_key or self.data_dir / "keys" / "documents-ed25519.pem")
+
+    def event_store_key(self) -> str:
+        """The key that encrypts events at rest (base64, 32 bytes): configured, or made once."""
+        if self.events_key:
+            try:
+                valid = len(base64.b64decode(self.events_key, validate=True)) == 32
+            except ValueError:
+                valid = False
+            if not valid:
+                raise ConfigurationError(
+                    "CP247_EVENTS_KEY must be 32 random bytes in base64 (e.g. python3 -c "
+                    "'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
+                )
+            return self.events_key
+        return _key_file(
+            self.data_dir / "keys" / "events.key",
+            lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        )
 
     def webhook_key(self) -> bytes:
         """The master key of provider webhook secrets: configured, or made once and kept."""
@@ -69,17 +94,10 @@ class Settings:
                     "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
                 )
             return key
-        path = self.data_dir / "keys" / "webhook-master.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process made it a moment ago
-            else:
-                with os.fdopen(fd, "w") as out:
-                    out.write(secrets.token_hex(32))
-        return bytes.fromhex(path.read_text().strip())
+        text = _key_file(
+            self.data_dir / "keys" / "webhook-master.key", lambda: secrets.token_hex(32)
+        )
+        return bytes.fromhex(text)
 
     @property
     def store(self) -> str:
@@ -87,9 +105,16 @@ class Settings:
 
     def persistence_env(self, service: str) -> dict[str, str]:
         """eventsourcing settings for one service's own event store."""
+        encryption = {
+            # Personal data (names, e-mails, addresses) in events is encrypted at rest.
+            "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+            "CIPHER_KEY": self.event_store_key(),
+            "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
+        }
         if self.database_url is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
+                **encryption,
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.data_dir / f"{service}.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "10",
@@ -100,6 +125,7 @@ class Settings:
                 "CP247_DATABASE_URL must look like postgresql://user:password@host:5432/dbname"
             )
         return {
+            **encryption,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": url.path.strip("/"),
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
@@ -109,3 +135,22 @@ class Settings:
             "POSTGRES_SCHEMA": service,
             "POSTGRES_POOL_SIZE": "4",
         }
+
+
+def _key_file(path: Path, make: Callable[[], str]) -> str:
+    """A secret kept in a file readable by its owner only, created on first use."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it a moment ago
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(make())
+    for _ in range(50):  # the other process may still be writing it
+        text = path.read_text().strip()
+        if text:
+            return text
+        time.sleep(0.1)
+    raise ConfigurationError(f"{path} is empty")

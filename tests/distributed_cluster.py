@@ -122,7 +122,11 @@ class Cluster:
         return 0.0
 
     def application(self, name: str) -> ServiceApplication:
-        return make_application(name, Settings(data_dir=Path("."), database_url=self.database_url))
+        # The cluster's own keys (events are encrypted at rest with the shared key).
+        settings = Settings(
+            data_dir=Path(self.env["CP247_DATA_DIR"]), database_url=self.database_url
+        )
+        return make_application(name, settings)
 
     def log(self, name: str) -> str:
         path = self.log_dir / f"{name}.log"

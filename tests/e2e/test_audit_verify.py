@@ -4,7 +4,10 @@ stores, and a changed entry found."""
 from __future__ import annotations
 
 import sqlite3
+import zlib
 
+from eventsourcing.cryptography import AESCipher
+from eventsourcing.utils import Environment
 from slice_driver import run_slice, wait_for
 
 
@@ -26,15 +29,22 @@ def test_timeline_matches_the_event_stores_until_someone_edits_it(embedded, toke
     assert len(report["head_hash"]) == 64
     assert cli.run("audit", "verify").returncode == 0
 
-    # Someone edits a stored timeline entry behind the application's back.
+    # Someone with the database and the key edits a stored timeline entry behind the
+    # application's back (events are encrypted at rest, so only a key holder can).
     database = platform.settings.data_dir / "timeline.sqlite"
+    cipher = AESCipher(Environment(env={"CIPHER_KEY": platform.settings.event_store_key()}))
     with sqlite3.connect(database) as conn:
-        rows = conn.execute("SELECT rowid, state FROM stored_events").fetchall()
-        rowid, state = next((r, s) for r, s in rows if b"Receipt acknowledged" in s)
-        conn.execute(
-            "UPDATE stored_events SET state = ? WHERE rowid = ?",
-            (state.replace(b"Receipt acknowledged", b"Receipt IGNORED here"), rowid),
-        )
+        for rowid, state in conn.execute("SELECT rowid, state FROM stored_events").fetchall():
+            plain = zlib.decompress(cipher.decrypt(state))
+            if b"Receipt acknowledged" in plain:
+                edited = plain.replace(b"Receipt acknowledged", b"Receipt IGNORED here")
+                conn.execute(
+                    "UPDATE stored_events SET state = ? WHERE rowid = ?",
+                    (cipher.encrypt(zlib.compress(edited)), rowid),
+                )
+                break
+        else:
+            raise AssertionError("no receipt entry found in the timeline store")
     status, report = api.call("GET", "/api/v1/audit/verify", oversight)
     assert status == 200 and report["ok"] is False
     broken = report["first_broken"]
@@ -65,3 +75,11 @@ def test_who_read_a_case_or_a_document_is_recorded(embedded, tokens):
     assert [r["username"] for r in documents["reads"]] == ["telco-a"]  # not the refused one
     assert api.call("GET", "/api/v1/audit/reads?target=x", tokens["admin"])[0] == 422
     assert api.call("GET", f"/api/v1/audit/reads?target=case:{case_id}", tokens["police"])[0] == 403
+
+
+def test_events_are_encrypted_at_rest(embedded, tokens):
+    api, _, platform = embedded
+    run_slice(api, tokens, "AT-REST-1")
+    stores = b"".join(p.read_bytes() for p in platform.settings.data_dir.glob("*.sqlite*"))
+    for secret in (b"cp247@us.example", b"ransomware", b"US 24/7 Network", b"AT-REST-1"):
+        assert secret not in stores
