@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
-import ipaddress
 import math
 import os
 import platform
@@ -44,6 +42,7 @@ from uuid import uuid4
 
 from cp247.bootstrap import make_application
 from cp247.config import Settings
+from cp247.samples import preservation_request
 
 BENCHMARK = "intake_latency"
 TARGET_RATIO = 1.3
@@ -85,52 +84,6 @@ Run `make bench` (embedded SQLite store, about 7 minutes on a 2-core machine), o
 `.venv/bin/python -m bench.intake_latency --store postgres` against the PostgreSQL of
 `CP247_PG_ADMIN_URL` (a throw-away database, dropped afterwards); `--help` lists the options.
 """
-
-
-# --- the requests ---------------------------------------------------------------------------
-def address_for(reference: str) -> str:
-    """A documentation-range IPv6 address of its own for each reference (no near duplicates)."""
-    digest = hashlib.sha256(reference.encode()).hexdigest()
-    return ipaddress.ip_address(f"2001:db8:{digest[:4]}:{digest[4:8]}::{digest[8:12]}").compressed
-
-
-def preservation_request(reference: str) -> dict[str, Any]:
-    """A complete incoming Art 29 request (the shape of tests/slice_driver.py)."""
-    return {
-        "direction": "incoming",
-        "type": "preservation",
-        "urgency": "urgent",
-        "received_via": "email",
-        "requesting_authority": {
-            "country": "US",
-            "contact_point": "US 24/7 Network",
-            "person": "J. Doe",
-            "email": "cp247@us.example",
-            "reference": reference,
-            "time_zone": "America/New_York",
-        },
-        "offence": {
-            "description": "ransomware attack on a hospital",
-            "summary_of_facts": "systems encrypted on 27 November; ransom note names a server",
-        },
-        "data": {
-            "types": ["traffic", "subscriber"],
-            "relationship_to_offence": "the server controlled the ransomware",
-            "identifiers": [
-                {
-                    "kind": "ip",
-                    "value": address_for(reference),
-                    "port": 51234,
-                    "observed_at": "2026-11-27T22:14:05-05:00",
-                }
-            ],
-            "custodian": {"provider_id": "telco-a"},
-            "period_days": 90,
-        },
-        "necessity": "the provider deletes logs after 7 days",
-        "mla_intended": True,
-        "counterpart_country": "US",
-    }
 
 
 # --- the store ------------------------------------------------------------------------------
