@@ -421,3 +421,21 @@ def test_helm_lint_strict(values):
         return
     result = helm("lint", "--strict", str(CHART_DIR))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_runs_as_non_root_and_ships_no_secrets():
+    """No Docker engine here: the image recipe is checked as text."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = [line for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert len(stages) == 2 and all(":" in line for line in stages)  # multi-stage, pinned
+    final = dockerfile.split(stages[-1], 1)[1]
+    assert "\nUSER cp247" in final and "USER root" not in final
+    assert "ENTRYPOINT" in final
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for secret_or_noise in (".env", ".git", ".venv", "cp247-data"):
+        assert secret_or_noise in ignored
+    entrypoint = (ROOT / "docker-entrypoint.sh").read_text()
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name in SERVICES:
+        assert name in entrypoint
+        assert compose["services"][name]["command"][-1] == f"services.{name}.service"
