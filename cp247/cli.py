@@ -61,6 +61,12 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_enrol_totp(args: argparse.Namespace) -> int:
+    uri = _app(args, "gateway").enrol_second_factor(args.username)
+    print(uri)  # show it as a QR code, or type the secret into the authenticator app
+    return 0
+
+
 def cmd_providers_add(args: argparse.Namespace) -> int:
     provider = _app(args, "isp_liaison").register_provider(
         args.id, args.name, args.country, args.email, args.webhook
@@ -214,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--password", required=True, help="at least 12 characters")
     add.set_defaults(func=cmd_users_add)
+    enrol = users.add_parser(
+        "enrol-totp", parents=[common], help="second factor: print an otpauth:// URI"
+    )
+    enrol.add_argument("--username", required=True)
+    enrol.set_defaults(func=cmd_users_enrol_totp)
 
     providers = sub.add_parser("providers", help="provider directory").add_subparsers(
         dest="action", required=True

@@ -65,6 +65,10 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
+class TooManyAttempts(DomainError):
+    code, http_status = "too_many_attempts", 429
+
+
 class Invalid(DomainError):
     code, http_status = "validation_failed", 422
 
@@ -78,5 +82,6 @@ ALL: tuple[type[DomainError], ...] = (
     NotFound,
     Conflict,
     AlreadyExists,
+    TooManyAttempts,
     Invalid,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -85,6 +86,8 @@ def route(path: str, methods: str, roles: tuple[str, ...] | None) -> Callable[[H
 class Gateway:
     def __init__(self, backends: Backends):
         self.backends = backends
+        # Secure cookies need HTTPS; CP247_INSECURE_COOKIES=1 only for a laptop on plain http.
+        self.secure_cookies = os.environ.get("CP247_INSECURE_COOKIES") != "1"
         self.handlers: dict[str, tuple[Handler, tuple[str, ...] | None]] = {}
         rules = []
         for name in dir(type(self)):
@@ -197,6 +200,22 @@ class Gateway:
     @route("/", "GET", None)
     def home(self, b: Backends, request: Request, _: None) -> Response:
         return Response(home_page(), mimetype="text/html")
+
+    @route("/api/v1/login", "POST", None)
+    def login(self, b: Backends, request: Request, _: None) -> Response:
+        """Password and TOTP code -> a session token for a shift (also set as a cookie)."""
+        body = self._body(request)
+        session = b.identity.login(body.get("username"), body.get("password"), body.get("totp"))
+        response = self._json(200, session)
+        response.set_cookie(
+            "cp247_session",
+            session["token"],
+            max_age=int(session["expires_in_seconds"]),
+            httponly=True,
+            secure=self.secure_cookies,
+            samesite="Strict",
+        )
+        return response
 
     @route("/api/v1/openapi.json", "GET", None)
     def openapi(self, b: Backends, request: Request, _: None) -> tuple[int, Any]:

@@ -19,14 +19,27 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
+from cp247 import totp
 from cp247.clock import iso, parse_iso, utcnow
-from cp247.errors import AlreadyExists, Conflict, Invalid, NotFound
+from cp247.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyAttempts,
+    Unauthorized,
+)
 from cp247.runtime.application import ServiceApplication, load
 
 IDENTITY_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/identity")
 USER_ROLES = ("police", "prosecution", "oversight", "admin")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 TOKEN_PREFIX = "cp247_"
+SECOND_FACTOR_ROLES = ("police", "prosecution", "admin")  # console roles (issue 6)
+LOCKOUT_AFTER = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+SESSION_SECONDS = 24 * 3600  # the token below lives one day: a shift and its handover
 DEFAULT_TOKEN_DAYS = 365
 
 
@@ -35,6 +48,9 @@ _HASHER = PasswordHasher()  # argon2id with the library's current recommended pa
 
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
+
+
+_DECOY = _HASHER.hash("decoy")
 
 
 def check_password(password: str, stored: str) -> bool:
@@ -71,6 +87,20 @@ class User(Aggregate):
         self.username = username
         self.role = role
         self.password_hash = password_hash
+        self.totp_secret: str | None = None
+        self.failures: list[str] = []  # failed logins since the last success
+
+    @event("SecondFactorEnrolled")
+    def enrol_totp(self, secret: str) -> None:
+        self.totp_secret = secret
+
+    @event("LoginFailed")
+    def login_failed(self, at: str, reason: str) -> None:
+        self.failures.append(at)
+
+    @event("LoggedIn")
+    def logged_in(self, at: str) -> None:
+        self.failures = []
 
 
 class ApiToken(Aggregate):
@@ -165,6 +195,49 @@ class IdentityApplication(ServiceApplication):
             raise Conflict("the token was already revoked")
         record.revoke(iso(utcnow()))
         self.save(record)
+
+    # --- login with a second factor ----------------------------------------------------------
+    def enrol_second_factor(self, username: str) -> str:
+        """A new TOTP secret for the user; returns the otpauth:// URI for the app."""
+        user = self._user(username)
+        if user is None:
+            raise NotFound(f"no user {username}")
+        secret = totp.new_secret()
+        user.enrol_totp(secret)
+        self.save(user)
+        return totp.otpauth_uri(secret, user.username)
+
+    def login(self, username: str, password: str, code: str | None) -> dict[str, str]:
+        """Password and second factor -> a session token (bearer) valid for a shift.
+
+        Five failures within 15 minutes lock the account for the rest of that window,
+        whatever the password, so guessing is slow and visible.
+        """
+        user = self._user(username) if isinstance(username, str) else None
+        now = utcnow()
+        if user is None or not isinstance(password, str):
+            check_password("not the password", _DECOY)  # same time as a real check
+            raise Unauthorized("wrong username, password or code")
+        recent = [f for f in user.failures if now - parse_iso(f) < LOCKOUT_WINDOW]
+        if len(recent) >= LOCKOUT_AFTER:
+            raise TooManyAttempts("too many failed logins: try again in 15 minutes")
+        reason = None
+        if not check_password(password, user.password_hash):
+            reason = "password"
+        elif user.role in SECOND_FACTOR_ROLES and user.totp_secret is None:
+            reason = "no second factor enrolled"
+        elif user.totp_secret and not totp.verify(user.totp_secret, code or "", now.timestamp()):
+            reason = "code"
+        if reason is not None:
+            user.login_failed(iso(now), reason)
+            self.save(user)
+            if reason == "no second factor enrolled":
+                raise Forbidden("enrol a second factor first (cp247 users enrol-totp)")
+            raise Unauthorized("wrong username, password or code")
+        user.logged_in(iso(now))
+        self.save(user)
+        token = self.issue_token(username=user.username, valid_days=1)
+        return {"token": token, "role": user.role, "expires_in_seconds": str(SESSION_SECONDS)}
 
     def record_read(self, principal: Principal, what: str, target: str) -> None:
         _record_read(self, principal, what, target)

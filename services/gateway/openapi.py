@@ -138,6 +138,20 @@ def openapi_document() -> dict[str, Any]:
     }
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
+    spec.path(
+        path="/api/v1/login",
+        operations={
+            "post": {
+                "summary": "Log in with password and TOTP code {username, password, totp}",
+                "responses": {
+                    "200": {"description": "a session token, also set as an HttpOnly cookie"},
+                    "401": {"description": "wrong username, password or code"},
+                    "403": {"description": "no second factor enrolled yet"},
+                    "429": {"description": "locked after repeated failures"},
+                },
+            }
+        },
+    )
     for path in ("/healthz", "/readyz", "/api/v1/openapi.json"):
         spec.path(path=path, operations={"get": {"responses": {"200": {"description": "OK"}}}})
     return spec.to_dict()
