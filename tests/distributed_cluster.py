@@ -7,28 +7,24 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import uuid
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
-from slice_driver import Api, Cli, cli_env, wait_for
+from slice_driver import Api, Cli, cli_env, free_port, wait_for
 
 from cp247.bootstrap import make_application
 from cp247.config import Settings
-from cp247.distributed import launch, spawn, stop
+from cp247.distributed import spawn, stop
 from cp247.runtime.application import ServiceApplication
 
 PG_ADMIN = os.environ.get("CP247_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_BASE = os.environ.get("CP247_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+SERVICES = ("intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway")
 
 
 def rabbitmqctl(*args: str) -> None:
@@ -50,8 +46,8 @@ class Cluster:
             CP247_DATA_DIR=str(tmp / "shared"),
             **(extra_env or {}),
         )
-        self.gateway_port = free_port()
-        self.base_port = free_port()
+        self.ports = {name: free_port() for name in SERVICES}
+        self.gateway_port = self.ports["gateway"]
         self.log_dir = tmp / "logs"
         self.processes: dict[str, subprocess.Popen] = {}
         self.replica_ports: dict[str, int] = {}
@@ -65,18 +61,11 @@ class Cluster:
         rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
 
     def start(self, *services: str) -> None:
-        names = services or (
-            "intake",
-            "preservation",
-            "isp_liaison",
-            "mla",
-            "notification",
-            "timeline",
-            "gateway",
-        )
-        self.processes.update(
-            launch(self.env, self.gateway_port, self.base_port, self.log_dir, tuple(names))
-        )
+        names = services or SERVICES
+        for name in names:
+            self.processes[name] = spawn(
+                name, self.env, self.ports[name], self.log_dir / f"{name}.log"
+            )
         wait_for(self.ready, timeout=90, what=f"{', '.join(names)} to be ready")
 
     def ready(self) -> bool:
@@ -106,10 +95,7 @@ class Cluster:
         process.wait(30)
 
     def service_port(self, name: str) -> int:
-        if name in self.replica_ports:
-            return self.replica_ports[name]
-        order = ["intake", "preservation", "isp_liaison", "mla", "notification", "timeline"]
-        return self.base_port + order.index(name)
+        return self.replica_ports.get(name) or self.ports[name]
 
     def metric(self, process: str, name: str, **labels: str) -> float:
         """A sample of a Prometheus metric of one process (by service name or replica key)."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import socket
 import subprocess
 import sys
 import time
@@ -87,6 +89,25 @@ class Cli:
         done = self.run(*args)
         assert done.returncode == 0, f"cp247 {' '.join(args)} failed: {done.stderr}"
         return done.stdout.strip()
+
+
+_taken: set[int] = set()
+
+
+def free_port() -> int:
+    """A port below Linux's ephemeral range (so no outgoing connection takes it meanwhile),
+    free now and never handed out twice by this test run."""
+    while True:
+        port = random.randint(20000, 29999)
+        if port in _taken:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _taken.add(port)
+        return port
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:

@@ -8,8 +8,8 @@ from email import message_from_bytes
 
 import pytest
 from aiosmtpd.controller import Controller
-from distributed_cluster import Cluster, free_port
-from slice_driver import PASSWORD, identities
+from distributed_cluster import Cluster
+from slice_driver import PASSWORD, free_port, identities
 
 
 class Mailbox:

@@ -4,7 +4,6 @@ CP, duty alerts taken by their link, retries, the dead letter, and recovery."""
 from __future__ import annotations
 
 import re
-import socket
 import time
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from embedded_runner import running_embedded
-from slice_driver import PASSWORD, preservation_request, wait_for
+from slice_driver import PASSWORD, free_port, preservation_request, wait_for
 
 from events import registry
 from services.notification.app import NotificationApplication
@@ -38,12 +37,6 @@ class Inbox:
 
     def to(self, address: str) -> list:
         return [m for m in self.messages if address in m["To"]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
