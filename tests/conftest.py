@@ -3,14 +3,26 @@ run every service as a separate ``nameko run`` process (see docs/adr/002)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from embedded_runner import running_embedded
+from hypothesis import HealthCheck, settings
 from slice_driver import PASSWORD, Api, Cli
 
 from cp247.embedded import EmbeddedPlatform
+
+# Property tests: no time limits on a busy 2-core machine; in CI the examples are derived
+# from the test names, so a red build is reproducible and never a matter of chance.
+settings.register_profile(
+    "cp247",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=os.environ.get("CI") == "true",
+)
+settings.load_profile("cp247")
 
 
 @pytest.fixture
