@@ -109,12 +109,37 @@ class ServiceApplication(ProcessApplication):
         A scan of the notification log by topic: fine for the skeleton's read paths; the
         performance issue replaces hot ones with projections, here in one place.
         """
+        for _, aggregate in self._created_from(created_event, 1, page):
+            yield aggregate
+
+    def still_open(self, created_event: type, is_open: Callable[[Any], bool]) -> Iterator[Any]:
+        """The aggregates a periodic sweep must look at: those not yet closed for good.
+
+        Closed ones never reopen, so each sweep starts where the first open one stood last
+        time instead of loading every message or order ever made (kept per process: after a
+        restart the first sweep reads from the beginning once).
+        """
+        cursors: dict[type, int] = self.__dict__.setdefault("_sweep_cursors", {})
+        start = cursors.get(created_event, 1)
+        first_open = last = None
+        for notification_id, aggregate in self._created_from(created_event, start):
+            last = notification_id
+            if is_open(aggregate):
+                first_open = first_open or notification_id
+                yield aggregate
+        if first_open is not None:
+            cursors[created_event] = first_open
+        elif last is not None:
+            cursors[created_event] = last + 1
+
+    def _created_from(
+        self, created_event: type, start: int, page: int = 500
+    ) -> Iterator[tuple[int, Any]]:
         topic = get_topic(created_event)
-        start = 1
         while True:
             batch = self.recorder.select_notifications(start=start, limit=page, topics=[topic])
             for notification in batch:
-                yield self.repository.get(notification.originator_id)
+                yield notification.id, self.repository.get(notification.originator_id)
             if len(batch) < page:
                 return
             start = batch[-1].id + 1

@@ -175,7 +175,9 @@ class IspLiaisonApplication(ServiceApplication):
         """Attempt every webhook delivery that is due; returns how many were attempted."""
         now = time.time() if now is None else now
         attempted = 0
-        for delivery in self.created(WebhookDelivery.WebhookScheduled):
+        for delivery in self.still_open(
+            WebhookDelivery.WebhookScheduled, lambda d: d.state == "pending"
+        ):
             if delivery.state != "pending" or (delivery.next_attempt_at or 0) > now:
                 continue
             outcome = self.webhook_client.post(

@@ -163,7 +163,9 @@ class MlaApplication(ServiceApplication):
         now = now or utcnow()
         offsets = self.national_policy.reminder_offsets_days
         recorded = 0
-        for follow_up in self.created(MlaFollowUp.MlaExpected):
+        for follow_up in self.still_open(
+            MlaFollowUp.MlaExpected, lambda f: f.closed is None and not f.decided
+        ):
             actions = follow_up.clocks_due(now, offsets)
             for action, value in actions:
                 if action == "remind":

@@ -252,7 +252,7 @@ class NotificationApplication(ServiceApplication):
         """Alert the next person for every alert nobody acknowledged in time."""
         now = now or utcnow()
         escalated = 0
-        for alert in self.created(DutyAlert.DutyAlertRaised):
+        for alert in self.still_open(DutyAlert.DutyAlertRaised, lambda a: a.acknowledged is None):
             if alert.acknowledged or not alert.last_alerted_at or alert.cp is None:
                 continue
             if now - parse_iso(alert.last_alerted_at) < self.roster.escalate_after(alert.cp):
@@ -508,7 +508,9 @@ class NotificationApplication(ServiceApplication):
             return 0
         now = time.time() if now is None else now
         attempted = 0
-        for queued in self.created(OutgoingMessage.MessageQueued):
+        for queued in self.still_open(
+            OutgoingMessage.MessageQueued, lambda m: m.state == "pending"
+        ):
             if queued.state != "pending" or queued.next_attempt_at > now:
                 continue
             if queued.channel == "email" and self.smtp is None:

@@ -138,7 +138,10 @@ class PreservationApplication(ServiceApplication):
         """Expire every order whose period ended and no MLA holds; returns their ids."""
         now = now or utcnow()
         expired = []
-        for order in self.created(PreservationOrder.OrderDrafted):
+        for order in self.still_open(
+            PreservationOrder.OrderDrafted,
+            lambda o: o.closed is None and o.status != "unavailable",
+        ):
             if order.expire(now):
                 try:
                     self.save(order)

@@ -144,3 +144,20 @@ def test_policy_file_errors_name_every_problem(tmp_path):
         national_policy(str(tmp_path / "missing.yaml"))
     with pytest.raises(ConfigurationError):
         parse_policy(["not", "a", "mapping"], "test")
+
+
+def test_sweeps_do_not_reload_orders_closed_for_good():
+    app = PreservationApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    orders = [app.create_order("case-1", {"provider_id": "telco-a"}, PROSECUTOR) for _ in range(3)]
+    for order in orders[:2]:
+        app.release_order(order["order_id"], "withdrawn", PROSECUTOR)
+    is_open = lambda o: o.closed is None  # noqa: E731
+    first = [o.order_id for o in app.still_open(PreservationOrder.OrderDrafted, is_open)]
+    assert first == [orders[2]["order_id"]]
+    loaded = []
+    original_get = app.repository.get
+    app.repository.get = lambda aggregate_id, **kw: (
+        loaded.append(aggregate_id) or original_get(aggregate_id, **kw)
+    )
+    again = [o.order_id for o in app.still_open(PreservationOrder.OrderDrafted, is_open)]
+    assert again == first and len(loaded) == 1  # the released two are not read again
