@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from importlib import import_module
 from typing import Any
 
@@ -48,6 +49,8 @@ def make_application(name: str, settings: Settings) -> Any:
     env["CP247_LETTERHEAD"] = settings.letterhead or ""
     if name in ("isp_liaison", "notification"):  # webhook secrets and acknowledgement links
         env["CP247_WEBHOOK_MASTER_KEY"] = settings.webhook_key().hex()
+    if name == "intake":  # names the identifier index by keyed digest; must survive rotation
+        env["CP247_INDEX_KEY"] = hmac.new(settings.webhook_key(), b"index", "sha256").hexdigest()
     if settings.store == "postgres":
         ensure_schema(settings, name)
     return application_class(name)(env=env)

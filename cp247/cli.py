@@ -168,6 +168,64 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
+def cmd_retention_apply(args: argparse.Namespace) -> int:
+    from cp247.retention import apply_retention
+
+    report = apply_retention(
+        _settings(args), days=args.days, case_ids=args.case or None, dry_run=args.dry_run
+    )
+    print(json.dumps(report, indent=2))
+    verb = "would erase" if args.dry_run else "erased"
+    print(
+        f"{verb} the personal data of {len(report['erased'])} case(s); "
+        f"{len(report['kept'])} kept (see 'kept')",
+        file=sys.stderr,
+    )
+    return 1 if args.case and report["kept"] else 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Embedded (file-kept keys): a new event key; the old one stays for reading."""
+    import base64
+    import os
+    import secrets
+
+    settings = _settings(args)
+    if settings.events_key or settings.events_key_previous is not None:
+        print(
+            "cp247: the event key comes from CP247_EVENTS_KEY: put a new key there, the old "
+            "one first in CP247_EVENTS_KEY_PREVIOUS, then run 'cp247 keys rewrap' once",
+            file=sys.stderr,
+        )
+        return 2
+    old = settings.event_store_key()
+    retired = [old, *settings.previous_event_keys()]
+    keys_dir = settings.previous_keys_path.parent
+    for path, text in (
+        (settings.previous_keys_path, "\n".join(retired) + "\n"),
+        (keys_dir / "events.key", base64.b64encode(secrets.token_bytes(32)).decode()),
+    ):
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        temporary.replace(path)  # the previous keys are safe before the new key is live
+    rewrapped = Settings.from_env(args.data_dir).case_keys().rewrap()
+    print(
+        f"new event key in {keys_dir / 'events.key'}; {len(retired)} earlier key(s) kept "
+        f"read-only in {settings.previous_keys_path}; {rewrapped} case key(s) re-wrapped. "
+        "Restart cp247 run to write with the new key.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_keys_rewrap(args: argparse.Namespace) -> int:
+    rewrapped = _settings(args).case_keys().rewrap()
+    print(f"{rewrapped} case key(s) now wrapped by the current event key", file=sys.stderr)
+    return 0
+
+
 def cmd_security_doc(args: argparse.Namespace) -> int:
     from cp247.security_doc import render
 
@@ -299,6 +357,33 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", parents=[common], help="recompute the timeline from the event stores"
     )
     averify.set_defaults(func=cmd_audit_verify)
+
+    retention = sub.add_parser("retention", help="erase personal data after retention")
+    rapply = retention.add_subparsers(dest="action", required=True).add_parser(
+        "apply",
+        parents=[common],
+        help="destroy the keys of cases at rest longer than the retention period",
+    )
+    rapply.add_argument(
+        "--days", type=int, help="retention period (default CP247_RETENTION_DAYS, else 730)"
+    )
+    rapply.add_argument(
+        "--case", action="append", help="erase this case now, whatever its age (repeatable)"
+    )
+    rapply.add_argument("--dry-run", action="store_true", help="say what would be erased")
+    rapply.set_defaults(func=cmd_retention_apply)
+
+    keys = sub.add_parser("keys", help="rotate the event store key").add_subparsers(
+        dest="action", required=True
+    )
+    krotate = keys.add_parser(
+        "rotate", parents=[common], help="new event key (file-kept keys, embedded mode)"
+    )
+    krotate.set_defaults(func=cmd_keys_rotate)
+    krewrap = keys.add_parser(
+        "rewrap", parents=[common], help="re-wrap case keys after CP247_EVENTS_KEY changed"
+    )
+    krewrap.set_defaults(func=cmd_keys_rewrap)
 
     security = sub.add_parser("security-doc", help="render the authorization matrix")
     security.add_argument("--output", default="docs/security.md")

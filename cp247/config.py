@@ -13,6 +13,8 @@
 | CP247_LETTERHEAD      | YAML letterhead of order documents (infra/letterhead.example.yaml)|
 | CP247_EVENTS_KEY      | base64 AES-256 key encrypting every stored event (AES-GCM);      |
 |                       | default: generated into <data dir>/keys/events.key             |
+| CP247_EVENTS_KEY_PREVIOUS | comma-separated earlier event keys, newest first: read-only  |
+|                       | after a rotation (default: <data dir>/keys/events.previous)     |
 | CP247_WEBHOOK_MASTER_KEY | hex key from which each provider's webhook secret is derived;  |
 |                       | default: generated into <data dir>/keys/webhook-master.key      |
 """
@@ -27,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from cp247.casekeys import CaseKeys, case_keys_from_env
 
 DEFAULT_DATA_DIR = "./cp247-data"
 
@@ -45,6 +49,7 @@ class Settings:
     letterhead: str | None = None
     webhook_master_key: str | None = None
     events_key: str | None = None
+    events_key_previous: str | None = None
 
     @classmethod
     def from_env(cls, data_dir: str | None = None) -> Settings:
@@ -57,6 +62,7 @@ class Settings:
             letterhead=os.environ.get("CP247_LETTERHEAD") or None,
             webhook_master_key=os.environ.get("CP247_WEBHOOK_MASTER_KEY") or None,
             events_key=os.environ.get("CP247_EVENTS_KEY") or None,
+            events_key_previous=os.environ.get("CP247_EVENTS_KEY_PREVIOUS") or None,
         )
 
     @property
@@ -81,6 +87,20 @@ class Settings:
             lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         )
 
+    @property
+    def previous_keys_path(self) -> Path:
+        return self.data_dir / "keys" / "events.previous"
+
+    def previous_event_keys(self) -> list[str]:
+        """Keys retired by rotation, newest first: they still decrypt what they encrypted."""
+        if self.events_key_previous is not None:
+            keys = self.events_key_previous.split(",")
+        elif self.previous_keys_path.exists():
+            keys = self.previous_keys_path.read_text().split()
+        else:
+            keys = []
+        return [k.strip() for k in keys if k.strip()]
+
     def webhook_key(self) -> bytes:
         """The master key of provider webhook secrets: configured, or made once and kept."""
         if self.webhook_master_key:
@@ -103,18 +123,28 @@ class Settings:
     def store(self) -> str:
         return "postgres" if self.database_url else "sqlite"
 
+    def case_keys(self) -> CaseKeys:
+        """The vault of per-case keys that every service of this deployment shares."""
+        vault = case_keys_from_env(self.persistence_env("timeline"))
+        assert vault is not None  # persistence_env always names one
+        return vault
+
     def persistence_env(self, service: str) -> dict[str, str]:
         """eventsourcing settings for one service's own event store."""
         encryption = {
             # Personal data (names, e-mails, addresses) in events is encrypted at rest.
-            "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+            "CIPHER_TOPIC": "cp247.runtime.keyring:KeyringCipher",
             "CIPHER_KEY": self.event_store_key(),
+            "CIPHER_KEYS_PREVIOUS": ",".join(self.previous_event_keys()),
             "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
+            "CP247_CASE_KEYS_MASTER": self.event_store_key(),
+            "CP247_CASE_KEYS_MASTER_PREVIOUS": ",".join(self.previous_event_keys()),
         }
         if self.database_url is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
                 **encryption,
+                "CP247_CASE_KEYS": f"sqlite:{self.data_dir / 'case-keys.sqlite'}",
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.data_dir / f"{service}.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "10",
@@ -126,6 +156,7 @@ class Settings:
             )
         return {
             **encryption,
+            "CP247_CASE_KEYS": self.database_url,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": url.path.strip("/"),
             "POSTGRES_HOST": url.hostname or "127.0.0.1",

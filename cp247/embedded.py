@@ -13,6 +13,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
+from cp247 import log_redaction
 from cp247.bootstrap import APPLICATIONS, make_application
 from cp247.config import Settings
 from cp247.runtime.deadletter import JsonlDeadLetters
@@ -128,4 +129,5 @@ class EmbeddedPlatform:
         """A threaded HTTP server for the gateway (call ``serve_forever`` on it)."""
         from services.gateway.api import Gateway
 
+        log_redaction.install()
         return make_server(host, port, Gateway(self).wsgi, threaded=True)

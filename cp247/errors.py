@@ -65,6 +65,12 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
+class Erased(DomainError):
+    """Personal data that retention destroyed (crypto-shredding): gone for good."""
+
+    code, http_status = "erased", 410
+
+
 class TooManyAttempts(DomainError):
     code, http_status = "too_many_attempts", 429
 

@@ -26,7 +26,7 @@ from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
-from cp247 import errors, metrics
+from cp247 import errors, log_redaction, metrics
 from cp247.bootstrap import make_application
 from cp247.config import Settings
 from cp247.runtime.inbox import Inbox
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 # Domain errors cross RPC as themselves (nameko rebuilds registered exceptions by path).
 for _cls in errors.ALL:
     remote_errors[get_module_path(_cls)] = _cls
+
+log_redaction.install()  # every service process: no capability or token in access logs
 
 ALL_EVENTS = "#"  # topic binding: a consumer needs every notification id to see gaps
 DEAD_LETTER_EXCHANGE = Exchange("cp247.dead-letter", type="fanout", durable=True)

@@ -4,7 +4,15 @@ document can never disagree with it."""
 
 from __future__ import annotations
 
-from services.gateway.api import ALL_ROLES, Gateway
+from services.gateway.api import (
+    ALL_ROLES,
+    CSRF_HEADER,
+    HSTS,
+    SAFE_METHODS,
+    SECURITY_HEADERS,
+    SESSION_COOKIE,
+    Gateway,
+)
 
 
 def matrix() -> list[tuple[str, str, tuple[str, ...] | None]]:
@@ -23,8 +31,9 @@ def render() -> str:
         "# Security: who may call what",
         "",
         "Generated from the gateway's route table by `make security-doc`; do not edit by hand.",
-        "Every call needs `Authorization: Bearer <token>` unless marked public. A role that is",
-        "not allowed gets `403`; an ISP asking for another provider's order gets `404`.",
+        "Every call needs `Authorization: Bearer <token>` (or the login session cookie, see",
+        "below) unless marked public. A role that is not allowed gets `403`; an ISP asking for",
+        "another provider's order gets `404`.",
         "",
         "| method | path | " + " | ".join(ALL_ROLES) + " |",
         "|---|---|" + "---|" * len(ALL_ROLES),
@@ -32,4 +41,165 @@ def render() -> str:
     for method, path, roles in matrix():
         cells = ["public" if roles is None else ("yes" if r in roles else "-") for r in ALL_ROLES]
         lines.append(f"| {method} | `{path}` | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + SESSIONS + threat_model()) + "\n"
+
+
+SESSIONS = [
+    "",
+    "## Sessions, CSRF and response headers",
+    "",
+    f"- `POST /api/v1/login` sets the session cookie `{SESSION_COOKIE}` (`HttpOnly`,",
+    "  `SameSite=Strict`, `Secure` unless `CP247_INSECURE_COOKIES=1`) and returns the same token",
+    "  with its `csrf_token`. The cookie authenticates like a bearer token; when both are sent,",
+    "  the `Authorization: Bearer` header wins.",
+    f"- A cookie-authenticated request other than {'/'.join(SAFE_METHODS)} must carry",
+    f"  `{CSRF_HEADER}` equal to the session's `csrf_token`, else `403 csrf_token_invalid`.",
+    "  The token is HMAC-SHA256 of the session token under a key derived from",
+    "  `CP247_EVENTS_KEY`, so every gateway replica checks it without shared state. Bearer",
+    "  requests are not subject to it (a header is no ambient credential).",
+    "- `POST /api/v1/logout` revokes the session token and clears the cookie. An API token",
+    "  from `cp247 tokens issue` is not a session (`409`); revoke it with `cp247 tokens revoke`.",
+    "- Every response (JSON, pages, documents, errors) carries these headers:",
+    *(f"  - `{name}: {value}`" for name, value in SECURITY_HEADERS.items()),
+    "  - `Cache-Control: no-store` under `/api/`",
+    f"  - `Strict-Transport-Security: {HSTS}` when cookies are `Secure` (HTTPS deployments)",
+]
+
+
+# (threat, how cp247 meets it, tests that show it: path::test name, checked to exist).
+THREATS: list[tuple[str, str, list[str]]] = [
+    (
+        "An outsider calls the API",
+        "Every endpoint but the public ones needs a bearer token or session; tokens are random,"
+        " stored as SHA-256 digests only, expire and can be revoked.",
+        [
+            "tests/unit/test_identity.py::test_token_identifies_user_with_role_until_revoked",
+            "tests/unit/test_identity.py::test_token_stops_working_when_it_expires",
+        ],
+    ),
+    (
+        "A user does more than the role allows; an ISP reads another provider's orders",
+        "One route table declares the roles of every endpoint and the gateway enforces it in"
+        " one place (the matrix above); provider tokens are bound to their provider.",
+        [
+            "tests/e2e/test_authorization_matrix.py::test_every_endpoint_checks_every_role",
+            "tests/unit/test_identity.py::test_provider_token_is_bound_to_its_provider",
+        ],
+    ),
+    (
+        "Password guessing or a stolen password",
+        "argon2id hashes; a TOTP second factor for console roles; five failures in 15 minutes"
+        " lock the account for the window.",
+        [
+            "tests/e2e/test_login.py::test_login_needs_password_and_code_and_locks_after_five_failures",
+            "tests/unit/test_identity.py::test_password_hashes_are_argon2id",
+            "tests/unit/test_totp.py::test_one_step_of_clock_drift_is_accepted_and_no_more",
+        ],
+    ),
+    (
+        "Cross-site request forgery, clickjacking, script injection in a browser",
+        "SameSite=Strict HttpOnly cookie, CSRF token on every cookie request that changes"
+        " something, CSP without inline script or style, frame denial, no-sniff.",
+        [
+            "tests/e2e/test_sessions_and_headers.py::"
+            "test_a_cookie_request_that_changes_something_needs_the_sessions_csrf_token",
+            "tests/e2e/test_sessions_and_headers.py::"
+            "test_security_headers_are_on_every_kind_of_response",
+        ],
+    ),
+    (
+        "Oversight learns case content",
+        "Oversight has statistics and the audit verdict only: counts and durations, no names,"
+        " identifiers, free text or case ids.",
+        [
+            "tests/e2e/test_oversight_statistics.py::"
+            "test_statistics_count_time_and_follow_up_without_case_content",
+            "tests/e2e/test_audit_verify.py::"
+            "test_timeline_matches_the_event_stores_until_someone_edits_it",
+        ],
+    ),
+    (
+        "Someone with database access alters or removes what happened",
+        "Each case timeline is a SHA-256 chain; `audit verify` recomputes every entry from the"
+        " producers' own event stores and names the first missing, altered or unexpected one.",
+        [
+            "tests/e2e/test_audit_verify.py::"
+            "test_timeline_matches_the_event_stores_until_someone_edits_it",
+            "tests/unit/test_timeline_chain.py::test_changing_an_entry_changes_every_later_hash",
+        ],
+    ),
+    (
+        "Who looked at a case cannot be told",
+        "Reading a case, its timeline, a request, an order or a document is recorded (who,"
+        " role, when); admins list it.",
+        ["tests/e2e/test_audit_verify.py::test_who_read_a_case_or_a_document_is_recorded"],
+    ),
+    (
+        "A stolen database or backup",
+        "Every stored event is encrypted (AES-GCM, CP247_EVENTS_KEY kept apart from the data);"
+        " personal fields are sealed again under a per-case key.",
+        [
+            "tests/e2e/test_audit_verify.py::test_events_are_encrypted_at_rest",
+            "tests/distributed/test_distributed_retention.py::"
+            "test_personal_data_is_unreadable_at_rest_and_erased_by_retention",
+            "tests/unit/test_sealing.py::test_personal_fields_are_stored_sealed_and_read_back_plain",
+        ],
+    ),
+    (
+        "Personal data kept beyond retention",
+        "`cp247 retention apply` destroys the case key: the personal fields are unreadable in"
+        " every service, even to a holder of the event key; the timeline and its chain remain.",
+        [
+            "tests/e2e/test_retention.py::test_erased_case_keeps_its_timeline_and_verifiable_chain",
+            "tests/e2e/test_retention.py::test_only_cases_at_rest_past_the_period_are_erased",
+        ],
+    ),
+    (
+        "A leaked or ageing event key",
+        "`cp247 keys rotate` / `rewrap`: new events under a new key, case keys re-wrapped,"
+        " earlier keys decrypt-only.",
+        [
+            "tests/e2e/test_key_rotation.py::"
+            "test_rotation_keeps_history_readable_and_writes_with_the_new_key",
+            "tests/unit/test_sealing.py::test_rewrapping_under_a_new_key_keeps_every_case_readable",
+        ],
+    ),
+    (
+        "Oversized or malformed input crashes the service",
+        "Bodies over the size limit are refused before parsing (413); every schema error is a"
+        " 4xx naming the field, never a stack trace.",
+        [
+            "tests/e2e/test_hostile_bodies.py::test_a_body_of_megabytes_is_refused_before_it_is_parsed",
+            "tests/e2e/test_hostile_bodies.py::test_hostile_body_is_answered_4xx_naming_the_field",
+        ],
+    ),
+    (
+        "Forged order documents or webhook pushes",
+        "Order documents are signed with Ed25519 (`cp247 documents verify`); webhooks carry an"
+        " HMAC over timestamp and body with a per-provider derived secret.",
+        [
+            "tests/unit/test_order_documents.py::test_verification_fails_on_one_changed_byte",
+            "tests/unit/test_webhooks.py::"
+            "test_signature_binds_the_timestamp_so_a_capture_cannot_be_refreshed",
+        ],
+    ),
+]
+
+
+def threat_model() -> list[str]:
+    lines = [
+        "",
+        "## Threat model",
+        "",
+        "Assets: case content (personal data of suspects and victims), the integrity of the",
+        "shared timeline, the keys. Adversaries: outsiders on the network, users beyond their",
+        "role, a thief of the database or a backup, an insider with database access. Out of",
+        "scope here: a compromised host running cp247 with its keys in memory.",
+        "",
+        "| threat | how it is met | shown by |",
+        "|---|---|---|",
+    ]
+    for threat, answer, tests in THREATS:
+        shown = "<br>".join(f"`{t.split('::')[1]}`" for t in tests)
+        lines.append(f"| {threat} | {answer} | {shown} |")
+    return lines

@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from events.contract import EventContract, Registry
 from events.directory_contracts import CONTRACTS as DIRECTORY_CONTRACTS
 from events.fields import (
+    PERSONAL,
     Actor,
     AuthoritySchema,
     Country,
@@ -63,7 +64,7 @@ class RequestReceived(PayloadSchema):
     counterpart_country = Country(required=True)
     requesting_authority = fields.Nested(AuthoritySchema, required=True)
     custodian = fields.Nested(Custodian, allow_none=True, load_default=None)
-    identifiers = Identifiers(required=True)
+    identifiers = Identifiers(required=True, metadata=PERSONAL)
     data_types = DataTypes(required=True)
     period_days = fields.Integer(allow_none=True, load_default=None)
     mla_intended = fields.Boolean(allow_none=True, load_default=None)
@@ -80,7 +81,8 @@ class RequestReceived(PayloadSchema):
         allow_none=True, load_default=None, metadata={"description": "directory entry to answer"}
     )
     details = fields.Dict(
-        required=True, metadata={"description": "offence, authorities, necessity, follow-up"}
+        required=True,
+        metadata={**PERSONAL, "description": "offence, authorities, necessity, follow-up"},
     )
     received_at = Timestamp(required=True)
     our_reference = fields.String(
@@ -129,7 +131,7 @@ class RequestRefused(PayloadSchema):
     request_id = fields.String(required=True)
     case_id = fields.String(required=True)
     grounds = fields.List(fields.String(), required=True)
-    explanation = fields.String(required=True)
+    explanation = fields.String(required=True, metadata=PERSONAL)
     actor = Actor(required=True)
 
 
@@ -139,12 +141,15 @@ class Art296NoticeGiven(PayloadSchema):
     reason = fields.String(
         required=True, validate=validate.OneOf(["availability", "confidentiality", "prejudice"])
     )
-    explanation = fields.String(required=True)
+    explanation = fields.String(required=True, metadata=PERSONAL)
     actor = Actor(required=True)
 
 
 class IdentifierIndexStarted(PayloadSchema):
-    key = fields.String(required=True)
+    key = fields.String(
+        required=True,
+        metadata={"description": "keyed SHA-256 of kind|value|provider: names no identifier"},
+    )
 
 
 class IdentifierSeen(PayloadSchema):
@@ -159,7 +164,7 @@ class OrderDrafted(PayloadSchema):
     case_id = fields.String(required=True)
     request_id = fields.String(allow_none=True, load_default=None)
     provider_id = fields.String(required=True)
-    identifiers = Identifiers(required=True)
+    identifiers = Identifiers(required=True, metadata=PERSONAL)
     data_types = DataTypes(required=True)
     period_days = fields.Integer(required=True, validate=validate.Range(min=60))
     legal_basis = fields.String(required=True)
@@ -186,7 +191,7 @@ class OrderIssued(PayloadSchema):
     case_id = fields.String(required=True)
     request_id = fields.String(allow_none=True, load_default=None)
     provider_id = fields.String(required=True)
-    identifiers = Identifiers(required=True)
+    identifiers = Identifiers(required=True, metadata=PERSONAL)
     data_types = DataTypes(required=True)
     legal_basis = fields.String(required=True)
     direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
@@ -215,7 +220,7 @@ class OrderOutcomeRecorded(PayloadSchema):
     order_id = fields.String(required=True)
     case_id = fields.String(required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(["preserved", "unavailable"]))
-    detail = fields.Dict(required=True)
+    detail = fields.Dict(required=True, metadata=PERSONAL)
     actor = Actor(required=True)
 
 
@@ -270,7 +275,7 @@ class OrderDelivered(PayloadSchema):
     case_id = fields.String(required=True)
     request_id = fields.String(allow_none=True, load_default=None)
     provider_id = fields.String(required=True)
-    identifiers = Identifiers(required=True)
+    identifiers = Identifiers(required=True, metadata=PERSONAL)
     data_types = DataTypes(required=True)
     legal_basis = fields.String(required=True)
     issued_at = Timestamp(required=True)
@@ -278,7 +283,10 @@ class OrderDelivered(PayloadSchema):
     channel = fields.String(required=True, metadata={"description": "api inbox or webhook"})
     document = fields.Dict(
         required=True,
-        metadata={"description": "signed PDF (number, sha256, key_id, signature, pdf_b64)"},
+        metadata={
+            **PERSONAL,
+            "description": "signed PDF (number, sha256, key_id, signature, pdf_b64)",
+        },
     )
 
 
@@ -295,7 +303,7 @@ class DataPreserved(PayloadSchema):
     case_id = fields.String(required=True)
     request_id = fields.String(allow_none=True, load_default=None)
     provider_id = fields.String(required=True)
-    note = fields.String(required=True)
+    note = fields.String(required=True, metadata=PERSONAL)
     records = fields.Integer(allow_none=True, load_default=None)
     preserved_at = Timestamp(required=True)
     actor = Actor(required=True)
@@ -318,7 +326,7 @@ class ForeignProviderReported(PayloadSchema):
     provider_id = fields.String(required=True)
     country = Country(required=True)
     provider_name = fields.String(required=True)
-    details = fields.String(required=True)
+    details = fields.String(required=True, metadata=PERSONAL)
     reported_at = Timestamp(required=True)
     actor = Actor(required=True)
 
@@ -330,7 +338,7 @@ class WebhookScheduled(PayloadSchema):
     provider_id = fields.String(required=True)
     url = fields.String(required=True)
     hook_event = fields.String(required=True)
-    body = fields.Dict(required=True)
+    body = fields.Dict(required=True, metadata=PERSONAL)
     next_attempt_at = fields.Float(required=True)
 
 
@@ -438,7 +446,7 @@ class MlaStatusChanged(PayloadSchema):
     case_id = fields.String(required=True)
     direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
     status = fields.String(required=True)
-    note = fields.String(required=True)
+    note = fields.String(required=True, metadata=PERSONAL)
     order_ids = fields.List(fields.String(), required=True)
     actor = Actor(required=True)
 
@@ -463,7 +471,7 @@ class RequesterNotified(PayloadSchema):
     subject = fields.String(
         required=True, validate=validate.OneOf(["refusal", "art29_6_notice", "art30_disclosure"])
     )
-    text = fields.String(required=True)
+    text = fields.String(required=True, metadata=PERSONAL)
     channel = fields.String(required=True)
 
 
@@ -497,7 +505,7 @@ class MessageQueued(PayloadSchema):
     audience = fields.String(required=True)
     recipients = fields.List(fields.String(), required=True)
     subject = fields.String(required=True)
-    body = fields.String(required=True)
+    body = fields.String(required=True, metadata=PERSONAL)
     channel = fields.String(required=True, validate=validate.OneOf(["email", "webhook", "inbox"]))
 
 
@@ -539,7 +547,7 @@ class FeedbackDeferred(PayloadSchema):
     case_id = fields.String(required=True)
     cause = fields.String(required=True)
     template = fields.String(required=True)
-    context = fields.Dict(required=True)
+    context = fields.Dict(required=True, metadata=PERSONAL)
 
 
 class FeedbackReleased(PayloadSchema):

@@ -82,6 +82,12 @@ class EventContract:
     # Upcasters keyed by the version they read, each returning the next version's payload.
     upcasters: Mapping[int, Upcaster] = field(default_factory=dict)
 
+    @property
+    def personal_fields(self) -> frozenset[str]:
+        """Payload fields marked personal: stored sealed under the case's key."""
+        declared = self.schema._declared_fields
+        return frozenset(n for n, f in declared.items() if f.metadata.get("personal"))
+
 
 class Registry:
     """All event contracts, looked up by name."""
@@ -107,6 +113,11 @@ class Registry:
             return self._contracts[name]
         except KeyError:
             raise ContractViolation(f"unknown event {name!r}") from None
+
+    def personal_fields(self, name: str) -> frozenset[str]:
+        """The personal fields of a contract event; none for anything else (snapshots...)."""
+        contract = self._contracts.get(name)
+        return contract.personal_fields if contract else frozenset()
 
     def names_from(self, source: str) -> list[str]:
         return sorted(c.name for c in self._contracts.values() if c.source == source)

@@ -22,6 +22,8 @@ def _rows(schema: type[Schema], prefix: str = "") -> Iterable[str]:
     for name, field in schema._declared_fields.items():
         required = "yes" if field.required else "no"
         description = field.metadata.get("description", "")
+        if field.metadata.get("personal"):
+            description = f"**personal** (sealed per case) {description}".rstrip()
         yield f"| `{prefix}{name}` | {_type_name(field)} | {required} | {description} |"
         nested = field.inner if isinstance(field, fields.List) else field
         if isinstance(nested, fields.Nested) and isinstance(nested.nested, type):
@@ -39,6 +41,8 @@ def render(registry: Registry, consumers: Mapping[str, list[str]]) -> str:
         "(its position in the producer's outbox), `event`, `version`, `originator_id`,",
         "`originator_version`, `recorded_at` (UTC) and `payload`. On RabbitMQ it is published",
         "to the topic exchange `<source>.events` with the event name as routing key.",
+        "Fields marked **personal** are stored sealed under their case's own key and read as",
+        'erased (`[]`, `{}` or `"[erased]"`) once retention has destroyed that key.',
         "",
         "| event | version | from | consumed by | meaning |",
         "|---|---|---|---|---|",

@@ -7,6 +7,10 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+# Field metadata: data about the people in a case (identifiers, free text, documents). Stored
+# sealed under the case's own key, so retention can erase it (cp247.runtime.sealing).
+PERSONAL: dict[str, Any] = {"personal": True}
+
 
 def _iso_with_offset(value: str) -> None:
     try:

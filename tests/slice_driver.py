@@ -199,7 +199,12 @@ def run_slice(api: Api, tokens: dict[str, str], reference: str) -> dict[str, Any
     assert_chained(timeline)
     status, police_view = api.call("GET", timeline_path, tokens["police"])
     assert status == 200 and police_view == timeline
-    return {"case_id": case_id, "order": order, "timeline": timeline}
+    return {
+        "case_id": case_id,
+        "request_id": created["request_id"],
+        "order": order,
+        "timeline": timeline,
+    }
 
 
 def assert_chained(timeline: dict[str, Any]) -> None:

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, TypeVar
+from functools import wraps
+from typing import Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Mapper, Tracking
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
+from cp247.casekeys import case_keys_from_env
 from cp247.clock import iso
-from cp247.errors import NotFound
+from cp247.errors import Conflict, NotFound
+from cp247.runtime.sealing import SealingMapper
 from events import Message, registry
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,32 @@ Policy = Callable[[Message, ProcessingEvent], None]
 RELAY_POSITION = "cp247.relay"
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+COMMAND_ATTEMPTS = 5
+
+
+def retry_on_conflict(command: Callable[P, T]) -> Callable[P, T]:
+    """Run a command again, from a fresh load, if a concurrent writer got there first.
+
+    Commands change aggregates that the application's own policies and sweeps also change
+    (an order the provider reports on while an officer extends it). The event store refuses
+    the second writer; the command is then simply decided again on the current state.
+    """
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for _ in range(COMMAND_ATTEMPTS - 1):
+            try:
+                return command(*args, **kwargs)
+            except IntegrityError:
+                log.info("%s met a concurrent change; deciding again", command.__qualname__)
+        try:
+            return command(*args, **kwargs)
+        except IntegrityError:
+            raise Conflict("the record kept changing while this was decided; try again") from None
+
+    return run
 
 
 def load(repository: Any, aggregate_id: str, kind: type[T]) -> T | None:
@@ -90,6 +119,19 @@ class ServiceApplication(ProcessApplication):
             originator_version=domain_event.originator_version,
             recorded_at=iso(domain_event.timestamp),
             payload=payload,
+        )
+
+    def construct_mapper(self) -> Mapper:
+        """Personal fields are sealed under their case's key when the deployment has a vault."""
+        mapper = super().construct_mapper()
+        vault = case_keys_from_env(self.env)
+        if vault is None:
+            return mapper
+        return SealingMapper(
+            vault=vault,
+            transcoder=mapper.transcoder,
+            compressor=mapper.compressor,
+            cipher=mapper.cipher,
         )
 
     def relay_position(self) -> int:

@@ -4,11 +4,17 @@
 server calls it; in the distributed mode a nameko ``@http`` entrypoint does. Either way the
 backends are objects with the applications' methods: the applications themselves, or nameko
 RPC proxies to them. Every error leaves here as the API's JSON error body, never a trace.
+
+A caller authenticates with ``Authorization: Bearer <token>`` or with the session cookie that
+``/api/v1/login`` sets (the header wins). A cookie is an ambient credential, so a request that
+changes anything with it alone must also carry ``X-CSRF-Token`` (given by login). Every
+response carries the security headers of :data:`SECURITY_HEADERS`.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 import os
@@ -16,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from eventsourcing.persistence import IntegrityError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
@@ -26,6 +33,7 @@ from cp247 import metrics
 from cp247.clock import utcnow
 from cp247.errors import (
     BadRequest,
+    Conflict,
     DomainError,
     Forbidden,
     Invalid,
@@ -33,9 +41,9 @@ from cp247.errors import (
     PayloadTooLarge,
     Unauthorized,
 )
-from services.gateway.identity import Principal
+from services.gateway.identity import USER_ROLES, Principal
 from services.gateway.openapi import openapi_document
-from services.gateway.pages import home_page
+from services.gateway.pages import CONSOLE_CSS, home_page
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +61,25 @@ READ_AUDITED = {
 MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
 CP_ROLES = ("police", "prosecution")
 ALL_ROLES = ("police", "prosecution", "oversight", "admin", "isp")
+SESSION_COOKIE = "cp247_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # change nothing: no CSRF token needed
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+HSTS = "max-age=31536000"
+
+
+class CsrfTokenInvalid(Forbidden):
+    """A cookie-authenticated request that changes something without its session's token."""
+
+    code = "csrf_token_invalid"
 
 
 class Backends(Protocol):
@@ -124,6 +151,9 @@ class Gateway:
             response = self._json(exc.http_status, exc.body())
             if isinstance(exc, Unauthorized):
                 response.headers["WWW-Authenticate"] = 'Bearer realm="cp247"'
+        except IntegrityError:  # a command without retry_on_conflict lost a race: not a 500
+            log.warning("concurrent change on %s %s", request.method, request.path)
+            response = self._json(409, Conflict("changed at the same moment; try again").body())
         except MethodNotAllowed as exc:
             response = self._json(405, {"error": "method_not_allowed", "message": str(exc)})
             response.headers["Allow"] = ", ".join(exc.valid_methods or [])
@@ -136,6 +166,13 @@ class Gateway:
             response = self._json(
                 500, {"error": "internal_error", "message": "an internal error was logged"}
             )
+        # Security headers on every response, whatever produced it (errors and 404s too).
+        for name, value in SECURITY_HEADERS.items():
+            response.headers[name] = value
+        if request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        if self.secure_cookies:  # served over HTTPS: browsers should never try plain http
+            response.headers["Strict-Transport-Security"] = HSTS
         metrics.HTTP_REQUESTS.labels(endpoint, str(response.status_code)).inc()
         metrics.HTTP_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
         return response
@@ -153,14 +190,32 @@ class Gateway:
         )
 
     @staticmethod
-    def _authorise(backends: Backends, request: Request, roles: tuple[str, ...]) -> Principal:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
+    def _credential(request: Request) -> tuple[str, bool]:
+        """The caller's token and whether it came from the session cookie (a bearer header
+        wins over the cookie)."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            cookie = request.cookies.get(SESSION_COOKIE, "")
+            if cookie:
+                return cookie, True
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-        principal = backends.identity.authenticate(token.strip())
+        return token.strip(), False
+
+    @classmethod
+    def _authorise(cls, backends: Backends, request: Request, roles: tuple[str, ...]) -> Principal:
+        token, from_cookie = cls._credential(request)
+        principal = backends.identity.authenticate(token)
         if principal is None:
             raise Unauthorized("the token is invalid, expired or revoked")
+        if from_cookie and request.method not in SAFE_METHODS:
+            expected = backends.identity.csrf_token(token).encode()
+            presented = request.headers.get(CSRF_HEADER, "").encode("utf-8", "replace")
+            if not hmac.compare_digest(expected, presented):
+                raise CsrfTokenInvalid(
+                    f"a request with the session cookie needs the {CSRF_HEADER} header "
+                    "given at login"
+                )
         if principal.role not in roles:
             raise Forbidden(f"the {principal.role} role may not do this")
         return principal
@@ -201,19 +256,36 @@ class Gateway:
     def home(self, b: Backends, request: Request, _: None) -> Response:
         return Response(home_page(), mimetype="text/html")
 
+    @route("/console.css", "GET", None)
+    def console_css(self, b: Backends, request: Request, _: None) -> Response:
+        return Response(CONSOLE_CSS, mimetype="text/css")
+
     @route("/api/v1/login", "POST", None)
     def login(self, b: Backends, request: Request, _: None) -> Response:
-        """Password and TOTP code -> a session token for a shift (also set as a cookie)."""
+        """Password and TOTP code -> a session token for a shift (also set as a cookie) and
+        the ``csrf_token`` to send as ``X-CSRF-Token`` with the cookie."""
         body = self._body(request)
         session = b.identity.login(body.get("username"), body.get("password"), body.get("totp"))
+        session["csrf_token"] = b.identity.csrf_token(session["token"])
         response = self._json(200, session)
         response.set_cookie(
-            "cp247_session",
+            SESSION_COOKIE,
             session["token"],
             max_age=int(session["expires_in_seconds"]),
             httponly=True,
             secure=self.secure_cookies,
             samesite="Strict",
+        )
+        return response
+
+    @route("/api/v1/logout", "POST", USER_ROLES)
+    def logout(self, b: Backends, request: Request, who: Principal) -> Response:
+        """End the session (cookie or bearer): its token is revoked and the cookie cleared."""
+        token, _ = self._credential(request)
+        b.identity.end_session(token)
+        response = self._json(200, {"status": "logged_out"})
+        response.delete_cookie(
+            SESSION_COOKIE, httponly=True, secure=self.secure_cookies, samesite="Strict"
         )
         return response
 

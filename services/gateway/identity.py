@@ -1,16 +1,21 @@
 """Users, providers' API access and bearer tokens (minimal identity; issue 6 hardens it).
 
 Tokens are random, shown once, and stored only as a SHA-256 digest; the token record's id is
-derived from that digest, so authenticating a call is one lookup by id.
+derived from that digest, so authenticating a call is one lookup by id. A token made by
+``login`` is a *session* (a browser carries it as a cookie): logging out revokes it, and its
+CSRF token is an HMAC of it (:meth:`IdentityApplication.csrf_token`), so no state is kept.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -21,6 +26,7 @@ from eventsourcing.persistence import IntegrityError
 
 from cp247 import totp
 from cp247.clock import iso, parse_iso, utcnow
+from cp247.config import ConfigurationError
 from cp247.errors import (
     AlreadyExists,
     Conflict,
@@ -30,7 +36,7 @@ from cp247.errors import (
     TooManyAttempts,
     Unauthorized,
 )
-from cp247.runtime.application import ServiceApplication, load
+from cp247.runtime.application import ServiceApplication, load, retry_on_conflict
 
 IDENTITY_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/identity")
 USER_ROLES = ("police", "prosecution", "oversight", "admin")
@@ -41,6 +47,7 @@ LOCKOUT_AFTER = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 SESSION_SECONDS = 24 * 3600  # the token below lives one day: a shift and its handover
 DEFAULT_TOKEN_DAYS = 365
+CSRF_KEY_LABEL = b"cp247/session-csrf/v1"  # domain separation from the key's other use
 
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -117,6 +124,7 @@ class ApiToken(Aggregate):
         provider_id: str | None,
         issued_at: str,
         expires_at: str,
+        session: bool = False,  # made by login; tokens issued before sessions existed: False
     ):
         self.expires_at = expires_at
         self.digest = digest
@@ -124,6 +132,7 @@ class ApiToken(Aggregate):
         self.role = role
         self.provider_id = provider_id
         self.issued_at = issued_at
+        self.session = session
         self.revoked = False
 
     @event("TokenRevoked")
@@ -160,6 +169,7 @@ class IdentityApplication(ServiceApplication):
         username: str | None = None,
         provider_id: str | None = None,
         valid_days: int = DEFAULT_TOKEN_DAYS,
+        session: bool = False,
     ) -> str:
         """A new bearer token for a user or a provider (the caller checks the provider)."""
         if (username is None) == (provider_id is None):
@@ -183,10 +193,12 @@ class IdentityApplication(ServiceApplication):
                 provider_id=provider_id,
                 issued_at=iso(utcnow()),
                 expires_at=iso(utcnow() + timedelta(days=valid_days)),
+                session=session,
             )
         )
         return token
 
+    @retry_on_conflict
     def revoke_token(self, token: str) -> None:
         record = load(self.repository, str(ApiToken.create_id(token_digest(token))), ApiToken)
         if record is None:
@@ -197,6 +209,7 @@ class IdentityApplication(ServiceApplication):
         self.save(record)
 
     # --- login with a second factor ----------------------------------------------------------
+    @retry_on_conflict
     def enrol_second_factor(self, username: str) -> str:
         """A new TOTP secret for the user; returns the otpauth:// URI for the app."""
         user = self._user(username)
@@ -207,6 +220,7 @@ class IdentityApplication(ServiceApplication):
         self.save(user)
         return totp.otpauth_uri(secret, user.username)
 
+    @retry_on_conflict
     def login(self, username: str, password: str, code: str | None) -> dict[str, str]:
         """Password and second factor -> a session token (bearer) valid for a shift.
 
@@ -236,8 +250,36 @@ class IdentityApplication(ServiceApplication):
             raise Unauthorized("wrong username, password or code")
         user.logged_in(iso(now))
         self.save(user)
-        token = self.issue_token(username=user.username, valid_days=1)
+        token = self.issue_token(username=user.username, valid_days=1, session=True)
         return {"token": token, "role": user.role, "expires_in_seconds": str(SESSION_SECONDS)}
+
+    @retry_on_conflict
+    def end_session(self, token: str) -> None:
+        """Log out: revoke a session token (from login). Long-lived API tokens are not ended
+        this way (a script calling logout must not lose its integration): an admin revokes
+        them with ``cp247 tokens revoke``."""
+        record = load(self.repository, str(ApiToken.create_id(token_digest(token))), ApiToken)
+        if record is None:
+            raise NotFound("no such token")
+        if not getattr(record, "session", False):
+            raise Conflict("this is an API token, not a login session: revoke it instead")
+        if not record.revoked:  # logging out twice is not an error
+            record.revoke(iso(utcnow()))
+            self.save(record)
+
+    def csrf_token(self, token: str) -> str:
+        """The CSRF token of a session: HMAC-SHA256 (hex) of the session token. Recomputed
+        from the token on every request, so every gateway replica agrees without state."""
+        return hmac.new(self._csrf_key, token.encode(), hashlib.sha256).hexdigest()
+
+    @cached_property
+    def _csrf_key(self) -> bytes:
+        """Derived from the event-store key (``CP247_EVENTS_KEY``), which every gateway
+        replica already shares, under a label of its own; never a per-process secret."""
+        master = (self.env.get("CIPHER_KEY") or "").strip()
+        if not master:
+            raise ConfigurationError("session CSRF tokens need CP247_EVENTS_KEY (CIPHER_KEY)")
+        return hmac.new(base64.b64decode(master), CSRF_KEY_LABEL, hashlib.sha256).digest()
 
     def record_read(self, principal: Principal, what: str, target: str) -> None:
         _record_read(self, principal, what, target)

@@ -1,4 +1,8 @@
-"""The OpenAPI document, generated from the same marshmallow schemas that validate input."""
+"""The OpenAPI document, generated from the same marshmallow schemas that validate input.
+
+Every protected operation takes a bearer token or the login session cookie; with the cookie,
+a request that changes something also needs ``X-CSRF-Token`` (the ``csrf_token`` of login).
+"""
 
 from __future__ import annotations
 
@@ -29,14 +33,17 @@ def _op(summary: str, roles: str, body: str | None = None, ok: str = "200") -> d
             ok: {"description": "OK"},
             "400": {"description": "malformed JSON"},
             "401": {"description": "no or invalid token"},
-            "403": {"description": "role not allowed"},
+            "403": {
+                "description": "role not allowed; or csrf_token_invalid: a session-cookie "
+                "request other than GET/HEAD without its X-CSRF-Token"
+            },
             "404": {"description": "unknown or not visible to this caller"},
             "422": {
                 "description": "validation failed",
                 "content": {"application/json": {"schema": "Error"}},
             },
         },
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
     }
     if body:
         operation["requestBody"] = {
@@ -55,6 +62,15 @@ def openapi_document() -> dict[str, Any]:
         plugins=[MarshmallowPlugin()],
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme(
+        "session",
+        {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "cp247_session",
+            "description": "set by /api/v1/login; other than GET/HEAD, send X-CSRF-Token too",
+        },
+    )
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.schema("Request", schema=RequestSchema)
     spec.components.schema("PreservationOrderRequest", schema=OrderRequestSchema)
@@ -144,11 +160,41 @@ def openapi_document() -> dict[str, Any]:
             "post": {
                 "summary": "Log in with password and TOTP code {username, password, totp}",
                 "responses": {
-                    "200": {"description": "a session token, also set as an HttpOnly cookie"},
+                    "200": {
+                        "description": "{token, role, expires_in_seconds, csrf_token}: a "
+                        "session token, also set as an HttpOnly cookie; send csrf_token as "
+                        "X-CSRF-Token with every cookie request other than GET/HEAD"
+                    },
                     "401": {"description": "wrong username, password or code"},
                     "403": {"description": "no second factor enrolled yet"},
                     "429": {"description": "locked after repeated failures"},
                 },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/logout",
+        operations={
+            "post": {
+                **_op(
+                    "End the session: revoke its token, clear the cookie",
+                    "police, prosecution, oversight, admin",
+                ),
+                "responses": {
+                    "200": {"description": '{"status": "logged_out"}'},
+                    "401": {"description": "no or invalid token"},
+                    "403": {"description": "not a console user, or csrf_token_invalid"},
+                    "409": {"description": "an API token, not a login session"},
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/console.css",
+        operations={
+            "get": {
+                "summary": "The console's stylesheet (text/css)",
+                "responses": {"200": {"description": "OK"}},
             }
         },
     )

@@ -15,7 +15,7 @@ from cp247.clock import iso, utcnow
 from cp247.config import ConfigurationError
 from cp247.documents import Letterhead, Signer, render_outgoing_request
 from cp247.errors import Conflict, Invalid
-from cp247.runtime.application import ServiceApplication, load, require
+from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
 from cp247.validation import flatten_errors
 from services.intake.checklist import (
     ART29_ITEMS,
@@ -53,6 +53,8 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.near_duplicate_tolerance = timedelta(minutes=int(text))
         self.signer = Signer.load_or_create(self.env.get("CP247_SIGNING_KEY") or "keys/sign.pem")
         self.letterhead = Letterhead.load(self.env.get("CP247_LETTERHEAD") or None)
+        # The index's digests are keyed (no key in unit tests): a stolen index names nobody.
+        self.index_pepper = bytes.fromhex(self.env.get("CP247_INDEX_KEY") or "")
 
     # --- registration ----------------------------------------------------------------------
     def register_request(
@@ -208,7 +210,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         sightings: list[tuple[IdentifierIndex, str | None]] = []
         match = None
         for identifier in identifiers:
-            key = index_key(identifier["kind"], identifier["value"], provider_id)
+            key = index_key(identifier["kind"], identifier["value"], provider_id, self.index_pepper)
             index = indexes.get(key) or load(self.repository, str(index_id(key)), IdentifierIndex)
             if index is None:
                 index = IdentifierIndex(key=key)
@@ -265,12 +267,14 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
     def _request(self, request_id: str) -> Request:
         return require(self.repository, request_id, Request, "request")
 
+    @retry_on_conflict
     def assign_lead(self, case_id: str, lead: str, actor: dict[str, str]) -> dict[str, Any]:
         case = self._case(case_id)
         if case.assign_lead(lead, actor):
             self.save(case)
         return self.get_case(case_id)
 
+    @retry_on_conflict
     def resolve_near_duplicate(
         self, case_id: str, request_id: str, resolution: str, actor: dict[str, str]
     ) -> dict[str, Any]:
@@ -298,6 +302,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.save(case, new_case, request)
         return self.get_case(new_case.case_id)
 
+    @retry_on_conflict
     def refuse_request(
         self, request_id: str, grounds: list[str], explanation: str, actor: dict[str, str]
     ) -> dict[str, Any]:
@@ -306,6 +311,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.save(request)
         return self.request_view(request)
 
+    @retry_on_conflict
     def give_art29_6_notice(
         self, request_id: str, reason: str, explanation: str, actor: dict[str, str]
     ) -> dict[str, Any]:

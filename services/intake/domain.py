@@ -6,6 +6,8 @@ to the first case and flagged for a human to confirm or split."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -50,8 +52,11 @@ def our_reference(request_id: str, year: int) -> str:
     return f"CP247-{year}-{request_id.replace('-', '')[:8].upper()}"
 
 
-def index_key(kind: str, value: str, provider_id: str | None) -> str:
-    return f"{kind}|{value}|{provider_id or '-'}"
+def index_key(kind: str, value: str, provider_id: str | None, pepper: bytes = b"") -> str:
+    """The index entry's name: a keyed digest, so the index itself names no identifier (it
+    outlives the cases whose personal data retention erases)."""
+    plain = f"{kind}|{value}|{provider_id or '-'}".encode()
+    return hmac.new(pepper, plain, hashlib.sha256).hexdigest()
 
 
 def index_id(key: str) -> UUID:

@@ -13,8 +13,8 @@ from eventsourcing.persistence import IntegrityError
 
 from cp247.clock import iso, utcnow
 from cp247.documents import Letterhead, Signer, order_number, render_signed_order
-from cp247.errors import AlreadyExists, Conflict, Invalid, NotFound
-from cp247.runtime.application import ServiceApplication, load
+from cp247.errors import AlreadyExists, Conflict, Erased, Invalid, NotFound
+from cp247.runtime.application import ServiceApplication, load, retry_on_conflict
 from cp247.webhooks import (
     EVENT_ORDER_ISSUED,
     MAX_ATTEMPTS,
@@ -215,6 +215,8 @@ class IspLiaisonApplication(ServiceApplication):
     def document(self, provider_id: str, order_id: str) -> dict[str, str]:
         """The signed order document (base64 PDF) and its detached signature."""
         order = self._own(provider_id, order_id)
+        if "pdf_b64" not in order.document:
+            raise Erased("the order's document was erased at the end of its retention period")
         return {
             "pdf_b64": order.document["pdf_b64"],
             "signature": order.document["signature"],
@@ -251,9 +253,11 @@ class IspLiaisonApplication(ServiceApplication):
     def get_order(self, provider_id: str, order_id: str) -> dict[str, Any]:
         return self.order_view(self._own(provider_id, order_id))
 
+    @retry_on_conflict
     def acknowledge(self, provider_id: str, order_id: str, actor: dict[str, str]) -> dict:
         return self._report(provider_id, order_id, lambda o, now: o.acknowledge(now, actor))
 
+    @retry_on_conflict
     def report_preserved(
         self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
     ) -> dict:
@@ -272,6 +276,7 @@ class IspLiaisonApplication(ServiceApplication):
             provider_id, order_id, lambda o, now: o.report_preserved(note, records, now, actor)
         )
 
+    @retry_on_conflict
     def report_unavailable(
         self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
     ) -> dict:
@@ -283,6 +288,7 @@ class IspLiaisonApplication(ServiceApplication):
             provider_id, order_id, lambda o, now: o.report_unavailable(reason, now, actor)
         )
 
+    @retry_on_conflict
     def report_foreign_provider(
         self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
     ) -> dict:
@@ -334,6 +340,6 @@ class IspLiaisonApplication(ServiceApplication):
             "legal_basis": order.legal_basis,
             "document_url": f"/api/v1/isp/orders/{order.order_id}/document",
             "document_signature_url": f"/api/v1/isp/orders/{order.order_id}/document.sig",
-            "document_number": order.document["number"],
-            "document_sha256": order.document["sha256"],
+            "document_number": order.document.get("number"),
+            "document_sha256": order.document.get("sha256"),
         }

@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError
 
 from cp247.clock import utcnow
 from cp247.errors import Invalid
-from cp247.runtime.application import ServiceApplication, load, require
+from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
 from events import Message
 from services.mla.domain import MlaFollowUp, MlaRequest, follow_up_id_for
 from services.preservation.national_law import national_policy
@@ -39,6 +39,7 @@ class MlaApplication(ServiceApplication):
         )
 
     # --- commands --------------------------------------------------------------------------
+    @retry_on_conflict
     def record_mla(self, case_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
         """Record an MLA request and link it to every preservation order of the case."""
         errors: dict[str, list[str]] = {}
@@ -79,6 +80,7 @@ class MlaApplication(ServiceApplication):
             follow_up.link(follow_up.follow_up_id, follow_up.case_id, mla.mla_id, mla.status)
         self.save(mla, *follow_ups)
 
+    @retry_on_conflict
     def change_status(self, mla_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
         status, note = body.get("status"), body.get("note") or ""
         if status not in STATUSES:

@@ -23,7 +23,7 @@ from cp247 import metrics
 from cp247.clock import iso, parse_iso, utcnow
 from cp247.config import ConfigurationError
 from cp247.errors import Conflict, NotFound
-from cp247.runtime.application import ServiceApplication, load, require
+from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
 from cp247.webhooks import WebhookClient, url_problem
 from events import Message
 from services.notification.channels import MAX_ATTEMPTS, SmtpChannel, SmtpSettings, backoff
@@ -130,21 +130,21 @@ class NotificationApplication(ServiceApplication):
         processing.collect_events(receipt)
         # Always written with the receipt: feedback processed at the same moment from another
         # service then conflicts on this record and is retried, and sees the receipt.
+        # The release also marks the receipt known on that record, and always writes to it:
+        # feedback deferred at the same moment conflicts with it and is decided again.
         deferred = load(self.repository, deferred_id_for(request["request_id"]), DeferredFeedback)
         if deferred is None:
             deferred = DeferredFeedback(
                 request_id=request["request_id"], case_id=request["case_id"]
             )
-        elif deferred.waiting:
-            for waiting in deferred.waiting:
-                self._queue_to_requester(
-                    processing, receipt, waiting["cause"], waiting["template"],
-                    waiting["context"],
-                )  # fmt: skip
-            deferred.release(receipt.case_id, [w["cause"] for w in deferred.waiting])
+        for waiting in deferred.waiting:
+            self._queue_to_requester(
+                processing, receipt, waiting["cause"], waiting["template"], waiting["context"]
+            )
+        deferred.release(receipt.case_id, [w["cause"] for w in deferred.waiting])
         processing.collect_events(deferred)
 
-    def _defer(
+    def _receipt_or_defer(
         self,
         processing: ProcessingEvent,
         request_id: str,
@@ -152,13 +152,19 @@ class NotificationApplication(ServiceApplication):
         cause: str,
         template: str,
         context: dict[str, Any],
-    ) -> None:
-        """The request is not known here yet: keep the feedback for its receipt."""
+    ) -> Receipt | None:
+        """The request's receipt; while there is none here yet, keep the feedback for it."""
+        receipt = load(self.repository, receipt_id_for(request_id), Receipt)
+        if receipt is not None:
+            return receipt
         deferred = load(self.repository, deferred_id_for(request_id), DeferredFeedback)
         deferred = deferred or DeferredFeedback(request_id=request_id, case_id=case_id)
+        if deferred.receipt_known:  # recorded between the two reads: nothing to keep
+            return load(self.repository, receipt_id_for(request_id), Receipt)
         if all(w["cause"] != cause for w in deferred.waiting):
             deferred.defer(case_id, cause, template, context)
             processing.collect_events(deferred)
+        return None
 
     @staticmethod
     def _recipient(request: dict[str, Any]) -> dict[str, Any]:
@@ -263,12 +269,14 @@ class NotificationApplication(ServiceApplication):
                 continue  # acknowledged or escalated meanwhile
         return escalated
 
+    @retry_on_conflict
     def acknowledge_alert(self, alert_id: str, username: str, via: str = "console") -> dict:
         alert = require(self.repository, alert_id, DutyAlert, "alert")
         if alert.acknowledge(username, iso(utcnow()), via):
             self.save(alert)
         return self.alert_view(alert)
 
+    @retry_on_conflict
     def acknowledge_by_link(self, token: str) -> dict:
         checked = check_ack_token(token, self.ack_secret)
         if checked is None:
@@ -337,15 +345,14 @@ class NotificationApplication(ServiceApplication):
         text: str,
         context: dict[str, Any],
     ) -> None:
-        receipt = load(self.repository, receipt_id_for(message.payload["request_id"]), Receipt)
         cause = f"{subject}|{message.source}#{message.notification_id}"
+        # Not received yet here, or an outgoing request (our own units are the requester, and
+        # then the feedback simply waits unused).
+        receipt = self._receipt_or_defer(
+            processing, message.payload["request_id"], message.payload["case_id"],
+            cause, subject, context,
+        )  # fmt: skip
         if receipt is None:
-            # Not received yet here, or an outgoing request (our own units are the requester,
-            # and then it simply waits unused).
-            self._defer(
-                processing, message.payload["request_id"], message.payload["case_id"],
-                cause, subject, context,
-            )  # fmt: skip
             return
         processing.collect_events(
             RequesterNotice(
@@ -367,7 +374,6 @@ class NotificationApplication(ServiceApplication):
         payload = message.payload
         if not payload.get("request_id"):
             return
-        receipt = load(self.repository, receipt_id_for(payload["request_id"]), Receipt)
         template = {"OrderIssued": "order_issued", "DataPreserved": "data_preserved",
                     "DataUnavailable": "data_unavailable"}[message.event]  # fmt: skip
         context: dict[str, Any] = {"provider": payload["provider_id"]}
@@ -376,11 +382,13 @@ class NotificationApplication(ServiceApplication):
         else:
             context["expires_at"] = self._expiry(payload)
         cause = f"{template}|{payload['order_id']}"
+        if payload.get("direction", "incoming") == "incoming":
+            receipt = self._receipt_or_defer(
+                processing, payload["request_id"], payload["case_id"], cause, template, context
+            )
+        else:
+            receipt = load(self.repository, receipt_id_for(payload["request_id"]), Receipt)
         if receipt is None:
-            if payload.get("direction", "incoming") == "incoming":
-                self._defer(
-                    processing, payload["request_id"], payload["case_id"], cause, template, context
-                )
             return
         self._queue_to_requester(processing, receipt, cause, template, context)
 
@@ -403,18 +411,12 @@ class NotificationApplication(ServiceApplication):
         }
         if not overdue:
             context.update(days_left=follow_up["days_left"], mla_reference=None)
-        receipt = (
-            load(self.repository, receipt_id_for(follow_up["request_id"]), Receipt)
-            if follow_up.get("request_id")
-            else None
-        )
         if follow_up["direction"] == "incoming" and follow_up.get("request_id"):
-            if receipt is None:
-                self._defer(
-                    processing, follow_up["request_id"], follow_up["case_id"], cause, template,
-                    context,
-                )  # fmt: skip
-            else:
+            receipt = self._receipt_or_defer(
+                processing, follow_up["request_id"], follow_up["case_id"], cause, template,
+                context,
+            )  # fmt: skip
+            if receipt is not None:
                 self._queue_to_requester(processing, receipt, cause, template, context)
             return
         duty = self.roster.on_duty("prosecution", parse_iso(message.recorded_at))
@@ -591,6 +593,7 @@ class NotificationApplication(ServiceApplication):
         return [m for m in self.inbox(("requesting_cp", "duty_officer", "prosecutor"))
                 if m["case_id"] == case_id]  # fmt: skip
 
+    @retry_on_conflict
     def mark_read(self, message_id: str, username: str) -> dict[str, Any]:
         queued = require(self.repository, message_id, OutgoingMessage, "message")
         if username in queued.read_by:

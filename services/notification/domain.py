@@ -230,6 +230,7 @@ class DeferredFeedback(Aggregate):
         self.request_id = request_id
         self.case_id = case_id
         self.waiting: list[dict[str, Any]] = []
+        self.receipt_known = False
 
     @event("FeedbackDeferred")
     def defer(self, case_id: str, cause: str, template: str, context: dict[str, Any]) -> None:
@@ -238,3 +239,4 @@ class DeferredFeedback(Aggregate):
     @event("FeedbackReleased")
     def release(self, case_id: str, causes: list[str]) -> None:
         self.waiting = [w for w in self.waiting if w["cause"] not in causes]
+        self.receipt_known = True  # released only when the receipt is recorded

@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 
 from cp247.clock import utcnow
 from cp247.errors import Forbidden, Invalid
-from cp247.runtime.application import ServiceApplication, load, require
+from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
 from cp247.validation import flatten_errors
 from events import Message
 from services.preservation.domain import LEGAL_BASIS, PreservationOrder, order_id_for
@@ -110,6 +110,7 @@ class PreservationApplication(ServiceApplication):
                 processing.collect_events(order)
 
     # --- commands --------------------------------------------------------------------------
+    @retry_on_conflict
     def extend_order(self, order_id: str, days: Any, actor: dict[str, str]) -> dict[str, Any]:
         if not isinstance(days, int) or isinstance(days, bool):
             raise Invalid("days must be a whole number", {"days": ["a whole number of days"]})
@@ -119,6 +120,7 @@ class PreservationApplication(ServiceApplication):
         self.save(order)
         return self.order_view(order)
 
+    @retry_on_conflict
     def release_order(self, order_id: str, reason: Any, actor: dict[str, str]) -> dict[str, Any]:
         if not isinstance(reason, str):
             raise Invalid("say why the data may be released", {"reason": ["required text"]})
@@ -166,6 +168,7 @@ class PreservationApplication(ServiceApplication):
         self.save(order)
         return self.order_view(order)
 
+    @retry_on_conflict
     def approve_order(self, order_id: str, actor: dict[str, str]) -> dict:
         order = self._get(order_id)
         if actor["role"] not in self.national_policy.approvers:

@@ -13,6 +13,8 @@ from eventsourcing.domain import Aggregate, event
 TIMELINE_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/timelines")
 GENESIS = "0" * 64
 
+# Summaries name no personal field (events/fields.py PERSONAL): the timeline keeps its words
+# when retention erases a case's personal data, so its chain verifies ever after.
 SUMMARIES: dict[str, str] = {
     "CaseOpened": "Case opened: {type}, {direction}, counterpart {counterpart_country}",
     "RequestReceived": "Request registered: {type} {direction} via {received_via} "
@@ -61,8 +63,8 @@ SUMMARIES: dict[str, str] = {
     "RelatedRequestJoined": "Near-duplicate of request {matched_request_id} joined; to confirm",
     "NearDuplicateResolved": "Near-duplicate {request_id} {resolution}",
     "RequestMovedToCase": "Request moved to case {case_id}",
-    "RequestRefused": "Request refused ({grounds}): {explanation}",
-    "Art296NoticeGiven": "Art 29(6) notice ({reason}): {explanation}",
+    "RequestRefused": "Request refused ({grounds})",
+    "Art296NoticeGiven": "Art 29(6) notice ({reason})",
     "DutyAlertRaised": "Duty officer alerted: {reason}",
     "RequesterNotified": "Requesting CP informed ({subject}) by {channel}",
 }

@@ -45,6 +45,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, mailbox) -> Iterator[Clust
         "CP247_SMTP_HOST": "127.0.0.1",
         "CP247_SMTP_PORT": str(port),
         "CP247_SMTP_FROM": "cp247@cp.example.ro",
+        # Retention tests: services notice a key destroyed by the CLI within a second.
+        "CP247_CASE_KEY_CACHE_SECONDS": "1",
     }
     cluster = Cluster(tmp_path_factory.mktemp("cluster"), smtp)
     cluster.mailbox = box

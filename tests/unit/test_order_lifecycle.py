@@ -161,3 +161,44 @@ def test_sweeps_do_not_reload_orders_closed_for_good():
     )
     again = [o.order_id for o in app.still_open(PreservationOrder.OrderDrafted, is_open)]
     assert again == first and len(loaded) == 1  # the released two are not read again
+
+
+def _replicas(tmp_path: Path) -> tuple[PreservationApplication, PreservationApplication]:
+    """Two applications on one SQLite file: a command and a sweep racing in two processes."""
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(tmp_path / "preservation.sqlite"),
+    }
+    return PreservationApplication(env=env), PreservationApplication(env=env)
+
+
+def test_a_command_that_loses_a_race_is_decided_again_on_the_new_state(tmp_path):
+    here, there = _replicas(tmp_path)
+    order = here.create_order("case-1", {"provider_id": "telco-a"}, PROSECUTOR)
+    original_get, raced = here.repository.get, []
+
+    def stale_get(aggregate_id, **kw):
+        loaded = original_get(aggregate_id, **kw)
+        if not raced:  # after our load, the other replica extends the same order
+            raced.append(there.extend_order(order["order_id"], 5, PROSECUTOR))
+        return loaded
+
+    here.repository.get = stale_get
+    extended = here.extend_order(order["order_id"], 7, PROSECUTOR)
+    assert raced and extended["expires_at"] > raced[0]["expires_at"]
+    assert [e["days"] for e in there.get_order(order["order_id"])["extensions"]] == [5, 7]
+
+
+def test_a_command_that_keeps_losing_is_a_conflict_not_a_crash(tmp_path):
+    here, there = _replicas(tmp_path)
+    order = here.create_order("case-1", {"provider_id": "telco-a"}, PROSECUTOR)
+    original_get = here.repository.get
+
+    def always_stale(aggregate_id, **kw):
+        loaded = original_get(aggregate_id, **kw)
+        there.extend_order(order["order_id"], 1, PROSECUTOR)
+        return loaded
+
+    here.repository.get = always_stale
+    with pytest.raises(Conflict, match="try again"):
+        here.extend_order(order["order_id"], 7, PROSECUTOR)
