@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 export CP247_PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run run-distributed test test-unit lint format events-doc security-doc bench clean
+.PHONY: run run-distributed demo test test-unit lint format events-doc security-doc bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 2; }
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/cp247 run --host $${HOST:-127.0.0.1} --port $${PORT:-8080} --data-dir $${CP247_DATA_DIR:-./cp247-data}
+
+demo: $(STAMP)
+	$(BIN)/cp247 demo --data-dir $${CP247_DATA_DIR:-./cp247-data}
 
 run-distributed: $(STAMP)
 	$(BIN)/python -m cp247.distributed

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -35,6 +36,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.store != "sqlite":
         print("cp247 run is the embedded mode; unset CP247_DATABASE_URL", file=sys.stderr)
         return 2
+    if args.host in ("127.0.0.1", "localhost", "::1"):
+        # Plain http on this machine only: browsers would drop a Secure session cookie.
+        os.environ.setdefault("CP247_INSECURE_COOKIES", "1")
     platform = EmbeddedPlatform(settings)
     server = platform.serve(args.host, args.port)
     platform.start()
@@ -226,6 +230,25 @@ def cmd_keys_rewrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cp247.demo import DemoRefused, seed
+
+    try:
+        report = seed(_settings(args))
+    except DemoRefused as exc:
+        print(f"cp247: {exc}", file=sys.stderr)
+        return 2
+    print(report.render(), end="")
+    return 0
+
+
+def cmd_demo_code(args: argparse.Namespace) -> int:
+    from cp247.demo import current_code
+
+    print(current_code(_settings(args), args.username))
+    return 0
+
+
 def cmd_security_doc(args: argparse.Namespace) -> int:
     from cp247.security_doc import render
 
@@ -384,6 +407,23 @@ def build_parser() -> argparse.ArgumentParser:
         "rewrap", parents=[common], help="re-wrap case keys after CP247_EVENTS_KEY changed"
     )
     krewrap.set_defaults(func=cmd_keys_rewrap)
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="seed demo data (users, providers, cases); running it again changes nothing",
+    )
+    demo.set_defaults(func=cmd_demo)
+    # SUPPRESS: "demo --data-dir D code U" keeps D (a subparser's default would overwrite it).
+    demo_common = argparse.ArgumentParser(add_help=False)
+    demo_common.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    dcode = demo.add_subparsers(dest="action").add_parser(
+        "code",
+        parents=[demo_common],
+        help="print a demo user's current second-factor (TOTP) code: demo data only",
+    )
+    dcode.add_argument("username", help="poe, pat or ada")
+    dcode.set_defaults(func=cmd_demo_code)
 
     security = sub.add_parser("security-doc", help="render the authorization matrix")
     security.add_argument("--output", default="docs/security.md")

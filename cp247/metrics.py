@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS_REGISTERED = Counter(
     "cp247_requests_registered_total",
@@ -36,3 +36,21 @@ HTTP_REQUESTS = Counter(
     "cp247_http_requests_total", "HTTP requests by route and status", ["route", "status"]
 )
 HTTP_SECONDS = Histogram("cp247_http_request_seconds", "HTTP request latency", ["route"])
+
+# Queue lag: an upstream's published position minus a consumer's applied position (both are
+# notification ids, so the difference is a number of events; see infra/grafana).
+OUTBOX_PUBLISHED_POSITION = Gauge(
+    "cp247_outbox_published_position",
+    "Notification id of the last event the outbox relay published (broker confirmed)",
+    ["service"],
+)
+INBOX_POSITION = Gauge(
+    "cp247_inbox_position",
+    "Notification id of the last upstream event applied (the tracking position)",
+    ["service", "upstream"],
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "cp247_webhook_attempts_total",
+    "Webhook delivery attempts by outcome: delivered, retry (scheduled again), failed (gave up)",
+    ["outcome"],
+)

@@ -137,6 +137,7 @@ class OutboxRelay(DependencyProvider):
         published = 0
         while True:
             position = app.relay_position()
+            metrics.OUTBOX_PUBLISHED_POSITION.labels(app.name).set(position)
             messages = app.outbox(position + 1, self.batch)
             if not messages:
                 return published

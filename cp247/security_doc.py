@@ -108,6 +108,17 @@ THREATS: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "Forged forms or injected script in the consoles",
+        "Every console form carries the session's CSRF token; pages are rendered with"
+        " autoescaping, so what a requester wrote is shown as text, never run; no script or"
+        " style from elsewhere (works offline).",
+        [
+            "tests/e2e/test_console_pages.py::test_every_form_needs_the_sessions_csrf_token",
+            "tests/browser/test_consoles.py::test_hostile_text_is_shown_as_text_and_never_run",
+            "tests/e2e/test_console_pages.py::test_login_never_sends_anyone_to_another_site",
+        ],
+    ),
+    (
         "Oversight learns case content",
         "Oversight has statistics and the audit verdict only: counts and durations, no names,"
         " identifiers, free text or case ids.",

@@ -451,6 +451,28 @@ class MlaStatusChanged(PayloadSchema):
     actor = Actor(required=True)
 
 
+class OrderLinkedToMla(PayloadSchema):
+    mla_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
+    mla_status = fields.String(required=True)
+
+
+class MlaCaseOpened(PayloadSchema):
+    case_id = fields.String(required=True)
+
+
+class MlaCaseOrderNoted(PayloadSchema):
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+
+
+class MlaCaseRequestNoted(PayloadSchema):
+    case_id = fields.String(required=True)
+    mla_id = fields.String(required=True)
+
+
 # --- notification ---
 class DutyAlertRaised(PayloadSchema):
     alert_id = fields.String(required=True)
@@ -671,6 +693,14 @@ registry = Registry(
         ),
         _contract("mla", MlaRecorded, "An MLA request was recorded and linked to the case."),
         _contract("mla", MlaStatusChanged, "An MLA request moved on."),
+        _contract(
+            "mla",
+            OrderLinkedToMla,
+            "An order issued after its case's MLA request arrived now belongs to it too.",
+        ),
+        _contract("mla", MlaCaseOpened, "Bookkeeping: the MLA side of a case began."),
+        _contract("mla", MlaCaseOrderNoted, "Bookkeeping: an order of the case awaits MLA."),
+        _contract("mla", MlaCaseRequestNoted, "Bookkeeping: an MLA request of the case."),
         _contract("isp_liaison", ProviderRegistered, "A provider joined the directory."),
         _contract("isp_liaison", OrderDelivered, "The order reached the provider's inbox."),
         _contract("isp_liaison", ProviderAcknowledgedOrder, "The provider acknowledged the order."),

@@ -110,7 +110,15 @@ def free_port() -> int:
         return port
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+def wait_for(
+    check: Callable[[], Any],
+    timeout: float = 20.0,
+    what: str = "condition",
+    pause: float = 0.05,
+    between: Callable[[], Any] | None = None,
+) -> Any:
+    """Poll ``check`` until it is truthy (effects travel by events); ``between`` runs
+    before each new look (a browser reloading its page)."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -118,7 +126,9 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condi
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(pause)
+        if between is not None:
+            between()
 
 
 PASSWORD = "s3cret-enough-pw"

@@ -161,8 +161,10 @@ class ServiceApplication(ProcessApplication):
         time instead of loading every message or order ever made (kept per process: after a
         restart the first sweep reads from the beginning once).
         """
-        cursors: dict[type, int] = self.__dict__.setdefault("_sweep_cursors", {})
-        start = cursors.get(created_event, 1)
+        cursors: dict[Any, int] = self.__dict__.setdefault("_sweep_cursors", {})
+        # One cursor per question asked: sweeps with other ideas of "open" must not skip ahead.
+        key = (created_event, getattr(is_open, "__code__", is_open))
+        start = cursors.get(key, 1)
         first_open = last = None
         for notification_id, aggregate in self._created_from(created_event, start):
             last = notification_id
@@ -170,9 +172,9 @@ class ServiceApplication(ProcessApplication):
                 first_open = first_open or notification_id
                 yield aggregate
         if first_open is not None:
-            cursors[created_event] = first_open
+            cursors[key] = first_open
         elif last is not None:
-            cursors[created_event] = last + 1
+            cursors[key] = last + 1
 
     def _created_from(
         self, created_event: type, start: int, page: int = 500

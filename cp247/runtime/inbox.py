@@ -81,6 +81,7 @@ class Inbox:
         applied = 0
         while True:
             position = self.app.position(self.upstream)
+            metrics.INBOX_POSITION.labels(self.app.name, self.upstream).set(position)
             if stop is not None and position >= stop:
                 return applied
             limit = self.batch if stop is None else min(self.batch, stop - position)
@@ -111,3 +112,5 @@ class Inbox:
                 metrics.EVENTS_PROCESSED.labels(self.app.name, message.event).inc()
             else:
                 metrics.EVENTS_DUPLICATE.labels(self.app.name, self.upstream).inc()
+        # Applied now or by another replica before: either way the position is at least this.
+        metrics.INBOX_POSITION.labels(self.app.name, self.upstream).set(message.notification_id)

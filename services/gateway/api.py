@@ -26,7 +26,6 @@ from eventsourcing.persistence import IntegrityError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
-from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from cp247 import metrics
@@ -41,9 +40,10 @@ from cp247.errors import (
     PayloadTooLarge,
     Unauthorized,
 )
+from services.gateway.console.site import ConsolePages
 from services.gateway.identity import USER_ROLES, Principal
 from services.gateway.openapi import openapi_document
-from services.gateway.pages import CONSOLE_CSS, home_page
+from services.gateway.routing import Handler, declare, route_table
 
 log = logging.getLogger(__name__)
 
@@ -97,17 +97,9 @@ class Backends(Protocol):
     def ready(self) -> dict[str, bool]: ...
 
 
-Handler = Callable[..., Any]
-
-
 def route(path: str, methods: str, roles: tuple[str, ...] | None) -> Callable[[Handler], Handler]:
     """Declare an endpoint; ``roles=None`` means no token is needed."""
-
-    def mark(handler: Handler) -> Handler:
-        handler.route = (path, methods.split(","), roles)  # type: ignore[attr-defined]
-        return handler
-
-    return mark
+    return declare("route", path, methods, roles)
 
 
 class Gateway:
@@ -115,16 +107,8 @@ class Gateway:
         self.backends = backends
         # Secure cookies need HTTPS; CP247_INSECURE_COOKIES=1 only for a laptop on plain http.
         self.secure_cookies = os.environ.get("CP247_INSECURE_COOKIES") != "1"
-        self.handlers: dict[str, tuple[Handler, tuple[str, ...] | None]] = {}
-        rules = []
-        for name in dir(type(self)):
-            handler = getattr(self, name)
-            spec = getattr(handler, "route", None)
-            if spec:
-                path, methods, roles = spec
-                rules.append(Rule(path, methods=methods, endpoint=name))
-                self.handlers[name] = (handler, roles)
-        self.url_map = Map(rules, strict_slashes=False)
+        self.url_map, self.handlers = route_table(self, "route")
+        self.console = ConsolePages(self, self.secure_cookies)
 
     # --- plumbing ------------------------------------------------------------------------
     def wsgi(self, environ: dict, start_response: Callable) -> Any:
@@ -136,6 +120,9 @@ class Gateway:
         started = time.perf_counter()
         endpoint = "unmatched"
         try:
+            if self.console.owns(request.path):  # the browser pages, over this same API
+                endpoint, response = self.console.handle(request, backends)
+                return self._finish(request, response, endpoint, started)
             endpoint, args = self.url_map.bind_to_environ(request.environ).match()
             handler, roles = self.handlers[endpoint]
             principal = None if roles is None else self._authorise(backends, request, roles)
@@ -166,10 +153,13 @@ class Gateway:
             response = self._json(
                 500, {"error": "internal_error", "message": "an internal error was logged"}
             )
+        return self._finish(request, response, endpoint, started)
+
+    def _finish(self, request: Request, response: Response, endpoint: str, started: float):
         # Security headers on every response, whatever produced it (errors and 404s too).
         for name, value in SECURITY_HEADERS.items():
             response.headers[name] = value
-        if request.path.startswith("/api/"):
+        if not request.path.startswith("/static/"):  # case data must not linger in caches
             response.headers["Cache-Control"] = "no-store"
         if self.secure_cookies:  # served over HTTPS: browsers should never try plain http
             response.headers["Strict-Transport-Security"] = HSTS
@@ -252,14 +242,6 @@ class Gateway:
     def metrics(self, b: Backends, request: Request, _: None) -> Response:
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
-    @route("/", "GET", None)
-    def home(self, b: Backends, request: Request, _: None) -> Response:
-        return Response(home_page(), mimetype="text/html")
-
-    @route("/console.css", "GET", None)
-    def console_css(self, b: Backends, request: Request, _: None) -> Response:
-        return Response(CONSOLE_CSS, mimetype="text/css")
-
     @route("/api/v1/login", "POST", None)
     def login(self, b: Backends, request: Request, _: None) -> Response:
         """Password and TOTP code -> a session token for a shift (also set as a cookie) and
@@ -312,6 +294,20 @@ class Gateway:
     def list_cases(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
         filters = {k: request.args.get(k) for k in ("status", "type", "country", "direction")}
         return 200, {"cases": b.intake.list_cases(filters)}
+
+    @route("/api/v1/work", "GET", CP_ROLES)
+    def work(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        """What needs someone now: the consoles' start page (both CPs see the same)."""
+        orders = b.preservation.open_orders()
+        running = [o for o in orders if o["status"] not in ("draft", "awaiting_approval")]
+        return 200, {
+            "alerts": b.notification.open_alerts(),
+            "awaiting_approval": [o for o in orders if o["status"] == "awaiting_approval"],
+            "awaiting_acknowledgement": [o for o in orders if o["status"] == "issued"],
+            "expiring": sorted(running, key=lambda o: o["expires_at"] or "")[:20],
+            "follow_ups": b.mla.open_follow_ups(),
+            "flagged_cases": [c for c in b.intake.list_cases({}) if c["open_flags"]],
+        }
 
     @route("/api/v1/cases/<case_id>", "GET", CP_ROLES)
     def get_case(

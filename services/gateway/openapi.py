@@ -78,6 +78,14 @@ def openapi_document() -> dict[str, Any]:
     paths = {
         "/api/v1/requests": {"post": _op("Register a request", cp, "Request", "201")},
         "/api/v1/cases": {"get": _op("List cases (status, type, country, direction)", cp)},
+        "/api/v1/work": {
+            "get": _op(
+                "What needs action now: open alerts, orders awaiting approval or the "
+                "provider's acknowledgement, orders expiring soonest, MLA follow-ups, "
+                "near-duplicates to confirm",
+                cp,
+            )
+        },
         "/api/v1/cases/{case_id}": {"get": _op("One case", cp)},
         "/api/v1/cases/{case_id}/timeline": {"get": _op("The shared, hash-chained timeline", cp)},
         "/api/v1/cases/{case_id}/preservation-orders": {
@@ -186,15 +194,6 @@ def openapi_document() -> dict[str, Any]:
                     "403": {"description": "not a console user, or csrf_token_invalid"},
                     "409": {"description": "an API token, not a login session"},
                 },
-            }
-        },
-    )
-    spec.path(
-        path="/console.css",
-        operations={
-            "get": {
-                "summary": "The console's stylesheet (text/css)",
-                "responses": {"200": {"description": "OK"}},
             }
         },
     )

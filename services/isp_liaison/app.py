@@ -11,6 +11,7 @@ from uuid import NAMESPACE_URL, uuid5
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
+from cp247 import metrics
 from cp247.clock import iso, utcnow
 from cp247.documents import Letterhead, Signer, order_number, render_signed_order
 from cp247.errors import AlreadyExists, Conflict, Erased, Invalid, NotFound
@@ -209,6 +210,7 @@ class IspLiaisonApplication(ServiceApplication):
                 self.save(delivery)
             except IntegrityError:
                 continue  # another replica attempted it at the same moment
+            metrics.WEBHOOK_ATTEMPTS.labels("retry" if state == "pending" else state).inc()
             attempted += 1
         return attempted
 

@@ -13,7 +13,7 @@ from cp247.clock import utcnow
 from cp247.errors import Invalid
 from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
 from events import Message
-from services.mla.domain import MlaFollowUp, MlaRequest, follow_up_id_for
+from services.mla.domain import MlaCase, MlaFollowUp, MlaRequest, follow_up_id_for
 from services.preservation.national_law import national_policy
 
 STAGES = ("pre_trial", "trial")
@@ -55,6 +55,7 @@ class MlaApplication(ServiceApplication):
         if errors:
             raise Invalid("the MLA request is not valid", errors)
         authority = body.get("authority") or self.national_policy.competent_authority(stage)
+        mla_case = self._mla_case(case_id)
         mla = MlaRequest(
             mla_id=str(uuid4()),
             case_id=case_id,
@@ -63,22 +64,37 @@ class MlaApplication(ServiceApplication):
             authority=authority,
             reference=body.get("reference"),
             date=body.get("date"),
-            order_ids=[f["order_id"] for f in self.follow_ups_of_case(case_id)],
+            order_ids=list(mla_case.order_ids),
             status="received" if direction == "incoming" else "sent",
             actor=actor,
         )
-        self._link(mla)
+        mla_case.note_mla(case_id, mla.mla_id)
+        # One transaction with the case record: an order issued at the same moment conflicts
+        # here, and whichever is decided second links the two.
+        self.save(mla, mla_case, *self._linked_follow_ups(mla))
         return self.mla_view(mla)
 
-    def _link(self, mla: MlaRequest) -> None:
-        """Save the MLA request with its follow-ups marked, in one transaction."""
+    def _linked_follow_ups(self, mla: MlaRequest) -> list[MlaFollowUp]:
+        """The follow-ups of the MLA request's orders, marked with its current status."""
         follow_ups = [
             f for oid in mla.order_ids
             if (f := load(self.repository, follow_up_id_for(oid), MlaFollowUp)) is not None
         ]  # fmt: skip
         for follow_up in follow_ups:
             follow_up.link(follow_up.follow_up_id, follow_up.case_id, mla.mla_id, mla.status)
-        self.save(mla, *follow_ups)
+        return follow_ups
+
+    def _mla_case(self, case_id: str) -> MlaCase:
+        """The case's MLA record; begun from what the case already has when first needed."""
+        mla_case = load(self.repository, str(MlaCase.create_id(case_id)), MlaCase)
+        if mla_case is None:
+            mla_case = MlaCase(case_id=case_id)
+            for follow_up in self.follow_ups_of_case(case_id):
+                mla_case.note_order(case_id, follow_up["order_id"])
+            for mla in self.created(MlaRequest.MlaRecorded):
+                if mla.case_id == case_id:
+                    mla_case.note_mla(case_id, mla.mla_id)
+        return mla_case
 
     @retry_on_conflict
     def change_status(self, mla_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
@@ -89,7 +105,7 @@ class MlaApplication(ServiceApplication):
             raise Invalid("the note is not valid", {"note": ["text of at most 4000 characters"]})
         mla = require(self.repository, mla_id, MlaRequest, "MLA request")
         if mla.change_status(status, note, actor):
-            self._link(mla)
+            self.save(mla, *self._linked_follow_ups(mla))
         return self.mla_view(mla)
 
     def get_mla(self, mla_id: str) -> dict[str, Any]:
@@ -120,16 +136,25 @@ class MlaApplication(ServiceApplication):
         order = message.payload
         if order.get("mla_intended") is False:
             return
-        processing.collect_events(
-            MlaFollowUp(
-                follow_up_id=follow_up_id_for(order["order_id"]),
-                case_id=order["case_id"],
-                order_id=order["order_id"],
-                request_id=order.get("request_id"),
-                direction=order["direction"],
-                due_by=order["expires_at"],
-            )
+        follow_up = MlaFollowUp(
+            follow_up_id=follow_up_id_for(order["order_id"]),
+            case_id=order["case_id"],
+            order_id=order["order_id"],
+            request_id=order.get("request_id"),
+            direction=order["direction"],
+            due_by=order["expires_at"],
         )
+        mla_case = self._mla_case(order["case_id"])
+        if order["order_id"] not in mla_case.order_ids:
+            mla_case.note_order(order["case_id"], order["order_id"])
+        # An MLA request that arrived before this order covers it too (Art 29(7) hold).
+        for mla_id in mla_case.mla_ids:
+            mla = load(self.repository, mla_id, MlaRequest)
+            if mla is not None and mla.undecided:
+                mla.attach(mla_id, mla.case_id, order["order_id"], mla.direction, mla.status)
+                follow_up.link(follow_up.follow_up_id, follow_up.case_id, mla_id, mla.status)
+                processing.collect_events(mla)
+        processing.collect_events(follow_up, mla_case)
 
     def on_order_moved(self, message: Message, processing: ProcessingEvent) -> None:
         follow_up = load(
@@ -192,18 +217,28 @@ class MlaApplication(ServiceApplication):
 
     def follow_ups_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return [
-            {
-                "follow_up_id": follow_up.follow_up_id,
-                "order_id": follow_up.order_id,
-                "direction": follow_up.direction,
-                "due_by": follow_up.due_by,
-                "status": follow_up.status,
-                "mla": dict(follow_up.mla),
-                "reminded_days_before": sorted(follow_up.reminded, reverse=True),
-                "overdue": follow_up.overdue,
-                "extension_suggested": follow_up.extension_suggested,
-                "closed": follow_up.closed,
-            }
+            self.follow_up_view(follow_up)
             for follow_up in self.created(MlaFollowUp.MlaExpected)
             if follow_up.case_id == case_id
         ]
+
+    def open_follow_ups(self) -> list[dict[str, Any]]:
+        """Every MLA follow-up still waiting, soonest due first (the consoles' work list)."""
+        waiting = self.still_open(MlaFollowUp.MlaExpected, lambda f: f.closed is None)
+        views = [{**self.follow_up_view(f), "case_id": f.case_id} for f in waiting]
+        return sorted((v for v in views if v["closed"] is None), key=lambda v: v["due_by"])
+
+    @staticmethod
+    def follow_up_view(follow_up: MlaFollowUp) -> dict[str, Any]:
+        return {
+            "follow_up_id": follow_up.follow_up_id,
+            "order_id": follow_up.order_id,
+            "direction": follow_up.direction,
+            "due_by": follow_up.due_by,
+            "status": follow_up.status,
+            "mla": dict(follow_up.mla),
+            "reminded_days_before": sorted(follow_up.reminded, reverse=True),
+            "overdue": follow_up.overdue,
+            "extension_suggested": follow_up.extension_suggested,
+            "closed": follow_up.closed,
+        }

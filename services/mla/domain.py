@@ -13,6 +13,8 @@ from cp247.clock import parse_iso
 from cp247.errors import Conflict
 
 FOLLOW_UP_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/mla-follow-ups")
+MLA_CASE_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/mla-cases")
+DECIDED = ("produced", "refused")
 
 
 def follow_up_id_for(order_id: str) -> str:
@@ -138,6 +140,32 @@ MLA_TRANSITIONS = {
 }
 
 
+class MlaCase(Aggregate):
+    """The MLA side of one case: its orders awaiting MLA and its MLA requests.
+
+    An MLA request and an order of the same case can be recorded in either order, or at the
+    same moment; both write here, so one of them sees the other and links them.
+    """
+
+    @staticmethod
+    def create_id(case_id: str, **_: Any) -> UUID:
+        return uuid5(MLA_CASE_NAMESPACE, case_id)
+
+    @event("MlaCaseOpened")
+    def __init__(self, case_id: str):
+        self.case_id = case_id
+        self.order_ids: list[str] = []
+        self.mla_ids: list[str] = []
+
+    @event("MlaCaseOrderNoted")
+    def note_order(self, case_id: str, order_id: str) -> None:
+        self.order_ids.append(order_id)
+
+    @event("MlaCaseRequestNoted")
+    def note_mla(self, case_id: str, mla_id: str) -> None:
+        self.mla_ids.append(mla_id)
+
+
 class MlaRequest(Aggregate):
     """A formal MLA request, incoming or outgoing, linked to the case's preservation orders."""
 
@@ -180,6 +208,17 @@ class MlaRequest(Aggregate):
             self.mla_id, self.case_id, self.direction, status, note, self.order_ids, actor
         )
         return True
+
+    @property
+    def undecided(self) -> bool:
+        return self.status not in DECIDED
+
+    @event("OrderLinkedToMla")
+    def attach(
+        self, mla_id: str, case_id: str, order_id: str, direction: str, mla_status: str
+    ) -> None:
+        """An order issued after this request arrived is covered by it as well."""
+        self.order_ids = [*self.order_ids, order_id]
 
     @event("MlaStatusChanged")
     def _status_changed(

@@ -28,6 +28,10 @@ class MlaService(ns.ServiceBase):
         return self.app.follow_ups_of_case(case_id)
 
     @rpc(expected_exceptions=DomainError)
+    def open_follow_ups(self) -> list[dict[str, Any]]:
+        return self.app.open_follow_ups()
+
+    @rpc(expected_exceptions=DomainError)
     def record_mla(self, case_id: str, body: dict, actor: dict) -> dict[str, Any]:
         return self._command(self.app.record_mla, case_id, body, actor)
 

@@ -33,6 +33,7 @@ class PreservationApplication(ServiceApplication):
         "DataUnavailable": "on_outcome",
         "MlaRecorded": "on_mla",
         "MlaStatusChanged": "on_mla",
+        "OrderLinkedToMla": "on_linked_to_mla",
     }
 
     def __init__(self, env: dict[str, str] | None = None):
@@ -108,6 +109,15 @@ class PreservationApplication(ServiceApplication):
                 changed = False
             if changed:
                 processing.collect_events(order)
+
+    def on_linked_to_mla(self, message: Message, processing: ProcessingEvent) -> None:
+        """An order issued after an incoming MLA request arrived is held by it as well."""
+        link = message.payload
+        if link["direction"] != "incoming" or link["mla_status"] not in ("received", "executing"):
+            return
+        order = load(self.repository, link["order_id"], PreservationOrder)
+        if order is not None and order.hold_for_mla(link["mla_id"]):
+            processing.collect_events(order)
 
     # --- commands --------------------------------------------------------------------------
     @retry_on_conflict
@@ -207,6 +217,11 @@ class PreservationApplication(ServiceApplication):
             for order in self.created(PreservationOrder.OrderDrafted)
             if order.case_id == case_id
         ]
+
+    def open_orders(self) -> list[dict[str, Any]]:
+        """Every order not closed for good (drafts, awaiting approval, running), oldest first."""
+        running = self.still_open(PreservationOrder.OrderDrafted, lambda o: o.closed is None)
+        return [self.order_view(order) for order in running if order.closed is None]
 
     @staticmethod
     def order_view(order: PreservationOrder) -> dict[str, Any]:

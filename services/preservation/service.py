@@ -62,3 +62,7 @@ class PreservationService(ns.ServiceBase):
     @rpc(expected_exceptions=DomainError)
     def orders_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return self.app.orders_of_case(case_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def open_orders(self) -> list[dict[str, Any]]:
+        return self.app.open_orders()

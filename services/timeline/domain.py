@@ -60,6 +60,8 @@ SUMMARIES: dict[str, str] = {
     "MessageRead": "Message read by {username}",
     "MlaRecorded": "MLA request {direction} recorded ({stage}, {authority}), {status}",
     "MlaStatusChanged": "MLA request now {status}",
+    "OrderLinkedToMla": "Order {order_id:.8} issued after the MLA request: covered by it "
+    "({mla_status})",
     "RelatedRequestJoined": "Near-duplicate of request {matched_request_id} joined; to confirm",
     "NearDuplicateResolved": "Near-duplicate {request_id} {resolution}",
     "RequestMovedToCase": "Request moved to case {case_id}",
@@ -74,6 +76,9 @@ SUMMARIES: dict[str, str] = {
 NOT_ON_TIMELINE = frozenset(
     {
         "IdentifierIndexStarted",
+        "MlaCaseOpened",
+        "MlaCaseOrderNoted",
+        "MlaCaseRequestNoted",
         "IdentifierSeen",
         "InboxOrderExtended",
         "InboxOrderClosed",

@@ -146,7 +146,14 @@ def test_mla_received_holds_the_order_past_its_expiry_until_decided(embedded, to
     )  # fmt: skip
     assert status == 201 and mla["status"] == "received", mla
     assert mla["authority"] == "Prosecutor General's Office"  # routed by stage
-    assert order["order_id"] in mla["order_ids"]
+    # Linked at once, or as soon as the MLA service learns of the order (it may be behind).
+    wait_for(
+        lambda: (
+            order["order_id"]
+            in api.call("GET", f"/api/v1/mla/{mla['mla_id']}", tokens["police"])[1]["order_ids"]
+        ),
+        what="the order linked to the MLA request",
+    )
     cp = f"/api/v1/preservation-orders/{order['order_id']}"
 
     def held() -> bool:

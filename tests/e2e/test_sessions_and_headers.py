@@ -154,10 +154,12 @@ def test_bearer_requests_need_no_csrf_token_and_the_header_wins_over_the_cookie(
     assert send(api.base_url, "GET", "/api/v1/isp/orders", isp)[0] == 200
 
 
-def assert_secured(headers: http.client.HTTPMessage, api_path: bool, hsts: bool = True) -> None:
+def assert_secured(
+    headers: http.client.HTTPMessage, no_store: bool = True, hsts: bool = True
+) -> None:
     for name, value in EVERYWHERE.items():
         assert headers[name] == value, (name, headers[name])
-    assert (headers["Cache-Control"] == "no-store") is api_path, headers["Cache-Control"]
+    assert (headers["Cache-Control"] == "no-store") is no_store, headers["Cache-Control"]
     assert (headers["Strict-Transport-Security"] == "max-age=31536000") is hsts, headers
 
 
@@ -166,28 +168,30 @@ def test_security_headers_are_on_every_kind_of_response(embedded, tokens):
     bearer = {"Authorization": f"Bearer {tokens['police']}"}
     status, headers, _ = send(api.base_url, "GET", "/api/v1/cases", bearer)  # JSON 200
     assert status == 200 and headers["Content-Type"] == "application/json"
-    assert_secured(headers, api_path=True)
+    assert_secured(headers)
     for path, who in (("/no/such/page", {}), (f"/api/v1/cases/{DUMMY}", bearer)):  # 404s
         status, headers, body = send(api.base_url, "GET", path, who)
         assert status == 404, body
-        assert_secured(headers, api_path=path.startswith("/api/"))
+        assert_secured(headers)
     status, headers, body = send(api.base_url, "POST", "/api/v1/requests")  # 401 error
     assert status == 401 and headers["WWW-Authenticate"], body
-    assert_secured(headers, api_path=True)
+    assert_secured(headers)
     status, headers, _ = send(api.base_url, "DELETE", "/api/v1/cases", bearer)  # 405
     assert status == 405
-    assert_secured(headers, api_path=True)
+    assert_secured(headers)
 
-    status, headers, page = send(api.base_url, "GET", "/")  # the HTML home page
+    status, headers, page = send(api.base_url, "GET", "/")  # the HTML login page
     assert status == 200 and headers["Content-Type"].startswith("text/html"), page
-    assert_secured(headers, api_path=False)
-    # Nothing the policy would block: no inline script or style, only the served stylesheet.
-    assert "<script" not in page and "<style" not in page and " style=" not in page, page
-    assert re.search(r"""<link rel="stylesheet" href="/console.css">""", page), page
-    status, headers, css = send(api.base_url, "GET", "/console.css")
-    assert status == 200 and headers["Content-Type"].startswith("text/css"), css
-    assert "font-family" in css
-    assert_secured(headers, api_path=False)
+    assert_secured(headers)
+    # Nothing the policy would block: scripts and styles only from served files.
+    assert "<style" not in page and " style=" not in page, page
+    assert all('src="/static/' in tag for tag in re.findall(r"<script[^>]*>", page)), page
+    assert re.search(r"""<link rel="stylesheet" href="/static/console.css">""", page), page
+    for name, kind in (("console.css", "text/css"), ("console.js", "text/javascript")):
+        status, headers, body = send(api.base_url, "GET", f"/static/{name}")
+        assert status == 200 and headers["Content-Type"].startswith(kind), body
+        assert_secured(headers, no_store=False)
+    assert "font-family" in send(api.base_url, "GET", "/static/console.css")[2]
 
 
 def test_no_strict_transport_security_on_plain_http_laptops(embedded, monkeypatch):
@@ -203,10 +207,10 @@ def test_no_strict_transport_security_on_plain_http_laptops(embedded, monkeypatc
         base_url = f"http://127.0.0.1:{server.server_port}"
         status, headers, _ = send(base_url, "GET", "/healthz")
         assert status == 200
-        assert_secured(headers, api_path=False, hsts=False)
+        assert_secured(headers, hsts=False)
         status, headers, _ = send(base_url, "GET", "/api/v1/openapi.json")
         assert status == 200
-        assert_secured(headers, api_path=True, hsts=False)
+        assert_secured(headers, hsts=False)
     finally:
         server.shutdown()
         server.server_close()
@@ -224,7 +228,7 @@ def test_logout_revokes_the_session_and_clears_the_cookie(embedded, tokens):
     assert status == 200 and body == {"status": "logged_out"}, body
     cleared = response_headers["Set-Cookie"]
     assert cleared.startswith("cp247_session=;") and "Max-Age=0" in cleared, cleared
-    assert_secured(response_headers, api_path=True)
+    assert_secured(response_headers)
     status, _, body = send(api.base_url, "GET", "/api/v1/cases", cookie(session))
     assert status == 401 and body["error"] == "unauthorized", body
     bearer = {"Authorization": f"Bearer {session['token']}"}

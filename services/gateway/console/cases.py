@@ -1,0 +1,190 @@
+"""The two CPs' console: what needs action, cases, one case with its timeline, and a form
+for every action of the API. Both CPs see the same; what they may do follows the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from services.gateway.console.request_form import (
+    ART29_CHECKLIST,
+    REQUEST_TYPES,
+    request_body,
+)
+from services.gateway.console.web import ApiError, Session, page, see_other
+from services.intake.domain import ART29_6_REASONS, REFUSAL_GROUNDS, our_reference
+
+CP = ("police", "prosecution")
+CASE_FILTERS = ("type", "direction", "status", "country")
+
+
+def _case_path(case_id: str) -> str:
+    return f"/console/cases/{case_id}"
+
+
+class CasePages:
+    @page("/", "GET")
+    def front(self, s: Session) -> Response:
+        return self.login_form(s)  # type: ignore[attr-defined]
+
+    @page("/console", "GET", CP)
+    def work(self, s: Session) -> Response:
+        return s.render("work.html", work=s.api("GET", "/api/v1/work"))
+
+    @page("/console/cases", "GET", CP)
+    def cases(self, s: Session) -> Response:
+        filters = {k: s.request.args.get(k, "") for k in CASE_FILTERS}
+        cases = s.api("GET", "/api/v1/cases", **filters)["cases"]
+        for case in cases:
+            year = int(case["opened_at"][:4])
+            case["references"] = [our_reference(r, year) for r in case["request_ids"]]
+        query = s.request.args.get("q", "").strip()
+        if query:
+            needle = query.casefold()
+            cases = [c for c in cases if needle in _searchable(c)]
+        return s.render("cases.html", cases=cases, filters=filters, q=query,
+                        types=REQUEST_TYPES)  # fmt: skip
+
+    @page("/console/cases/<case_id>", "GET", CP)
+    def case(self, s: Session, case_id: str, errors: list[str] | None = None) -> Response:
+        case = s.api("GET", f"/api/v1/cases/{case_id}")
+        timeline = s.api("GET", f"/api/v1/cases/{case_id}/timeline")
+        mla = s.api("GET", f"/api/v1/cases/{case_id}/mla")["mla"]
+        messages = s.api("GET", f"/api/v1/cases/{case_id}/messages")["messages"]
+        return s.render(
+            "case.html", status=422 if errors else 200, case=case, timeline=timeline,
+            mla=mla, messages=messages, errors=errors, grounds=REFUSAL_GROUNDS,
+            notice_reasons=ART29_6_REASONS,
+        )  # fmt: skip
+
+    def _act(self, s: Session, case_id: str, path: str, body: Any, done: str) -> Response:
+        """Run one action through the API; back to the case with a note, or the reasons."""
+        try:
+            s.api("POST", path, body)
+        except ApiError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            return self.case(s, case_id, errors=exc.sentences)
+        return see_other(_case_path(case_id), done)
+
+    # --- actions on a case ---------------------------------------------------------------
+    @page("/console/cases/<case_id>/lead", "POST", CP)
+    def lead(self, s: Session, case_id: str) -> Response:
+        lead = s.form("lead")
+        return self._act(s, case_id, f"/api/v1/cases/{case_id}/lead", {"lead": lead},
+                         f"The {lead} CP now leads this case.")  # fmt: skip
+
+    @page("/console/cases/<case_id>/near-duplicates/<request_id>", "POST", CP)
+    def near_duplicate(self, s: Session, case_id: str, request_id: str) -> Response:
+        resolution = s.form("resolution")
+        path = f"/api/v1/cases/{case_id}/near-duplicates/{request_id}"
+        return self._act(s, case_id, path, {"resolution": resolution},
+                         f"Near-duplicate {resolution}.")  # fmt: skip
+
+    @page("/console/cases/<case_id>/orders", "POST", CP)
+    def new_order(self, s: Session, case_id: str) -> Response:
+        body = {
+            "provider_id": s.form("provider_id"),
+            "data_types": s.request.form.getlist("data_types"),
+            "identifiers": [
+                {"kind": kind, "value": value}
+                for kind, _, value in (
+                    line.strip().partition(" ") for line in s.form("identifiers").splitlines()
+                )
+                if value.strip()
+            ],
+        }
+        if s.form("period_days"):
+            body["period_days"] = _number(s.form("period_days"))
+        return self._act(s, case_id, f"/api/v1/cases/{case_id}/preservation-orders", body,
+                         "Preservation order created.")  # fmt: skip
+
+    @page("/console/orders/<order_id>/<action>", "POST", CP)
+    def order_action(self, s: Session, order_id: str, action: str) -> Response:
+        case_id = s.form("case_id")
+        bodies = {
+            "approve": (None, "Order approved and issued to the provider."),
+            "extend": ({"days": _number(s.form("days"))}, "Preservation extended."),
+            "release": ({"reason": s.form("reason")}, "Order released."),
+        }
+        if action not in bodies:
+            return self.case(s, case_id, errors=["There is no such action on an order."])
+        body, done = bodies[action]
+        return self._act(s, case_id, f"/api/v1/preservation-orders/{order_id}/{action}",
+                         body, done)  # fmt: skip
+
+    @page("/console/requests/<request_id>/refuse", "POST", CP)
+    def refuse(self, s: Session, request_id: str) -> Response:
+        body = {"grounds": s.request.form.getlist("grounds"), "explanation": s.form("explanation")}
+        return self._act(s, s.form("case_id"), f"/api/v1/requests/{request_id}/refuse", body,
+                         "Request refused; the requesting CP will be told.")  # fmt: skip
+
+    @page("/console/requests/<request_id>/art29-6-notice", "POST", CP)
+    def art29_6(self, s: Session, request_id: str) -> Response:
+        body = {"reason": s.form("reason"), "explanation": s.form("explanation")}
+        path = f"/api/v1/requests/{request_id}/art29-6-notice"
+        return self._act(s, s.form("case_id"), path, body, "Art 29(6) notice recorded.")
+
+    @page("/console/cases/<case_id>/mla", "POST", CP)
+    def record_mla(self, s: Session, case_id: str) -> Response:
+        body = {k: s.form(k) or None for k in ("direction", "authority", "reference", "stage",
+                                               "date")}  # fmt: skip
+        return self._act(s, case_id, f"/api/v1/cases/{case_id}/mla", body,
+                         "MLA request recorded.")  # fmt: skip
+
+    @page("/console/mla/<mla_id>/status", "POST", CP)
+    def mla_status(self, s: Session, mla_id: str) -> Response:
+        body = {"status": s.form("status"), "note": s.form("note")}
+        return self._act(s, s.form("case_id"), f"/api/v1/mla/{mla_id}/status", body,
+                         f"MLA request now {body['status']}.")  # fmt: skip
+
+    @page("/console/alerts/<alert_id>/ack", "POST", CP)
+    def acknowledge_alert(self, s: Session, alert_id: str) -> Response:
+        try:
+            s.api("POST", f"/api/v1/alerts/{alert_id}/acknowledge")
+        except ApiError as exc:
+            return s.render("work.html", status=exc.status, errors=exc.sentences,
+                            work=s.api("GET", "/api/v1/work"))  # fmt: skip
+        return see_other("/console", "Alert taken: it will not be escalated.")
+
+    # --- registering a request ---------------------------------------------------------------
+    @page("/console/requests/new", "GET", CP)
+    def new_request(self, s: Session) -> Response:
+        return s.render("request_new.html", values={}, checklist=ART29_CHECKLIST,
+                        types=REQUEST_TYPES)  # fmt: skip
+
+    @page("/console/requests/new", "POST", CP)
+    def register(self, s: Session) -> Response:
+        values = {k: v.strip() for k, v in s.request.form.items() if k != "csrf_token"}
+        values["data_types"] = s.request.form.getlist("data_types")
+        body, problems = request_body(values)
+        if not problems:
+            status, answer = s.api_status("POST", "/api/v1/requests", body)
+            if status in (200, 201):
+                note = (
+                    "Registered as a new case."
+                    if status == 201
+                    else "This request was already registered: it joins the existing case."
+                )
+                if answer.get("warnings"):
+                    note += " Check the warnings on the request."
+                return see_other(_case_path(answer["case_id"]), note)
+            problems = ApiError(status, answer).sentences
+        return s.render("request_new.html", status=422, values=values, errors=problems,
+                        checklist=ART29_CHECKLIST, types=REQUEST_TYPES)  # fmt: skip
+
+    @page("/console/inbox", "GET", CP)
+    def inbox(self, s: Session) -> Response:
+        return s.render("inbox.html", messages=s.api("GET", "/api/v1/inbox")["messages"])
+
+
+def _searchable(case: dict[str, Any]) -> str:
+    return " ".join(
+        [case["case_id"], case["country"] or "", case["type"], *case["references"]]
+    ).casefold()
+
+
+def _number(text: str) -> Any:
+    """A whole number, or the text itself (the API then says what is wrong with it)."""
+    return int(text) if text.strip().isdigit() else text

@@ -1,0 +1,118 @@
+"""The oversight dashboard: the seed's tables as figures and charts, with exports. It reads
+only ``/api/v1/stats`` and the audit verdict: no case, name, identifier or free text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from cp247.clock import utcnow
+from services.gateway.console.web import Session, page
+
+OVERSIGHT = ("oversight", "admin")
+FAMILIES = (("preservation", "Preservation (Arts 29, 30)"), ("mla", "MLA (Arts 31, 33, 34)"),
+            ("other", "Other"))  # fmt: skip
+MEDIANS = {
+    "receipt_to_acknowledgement": "Receipt to acknowledgement to the requesting CP",
+    "receipt_to_order_issued": "Receipt to preservation order issued",
+    "order_issued_to_provider_acknowledgement": "Order issued to provider's acknowledgement",
+    "mla_recorded_to_decision": "MLA recorded to decision",
+}
+
+
+def duration(seconds: Any) -> str:
+    if seconds is None:
+        return "no case yet"
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def bar_chart(title: str, bars: list[tuple[str, int]], width: int = 440) -> dict[str, Any]:
+    """Geometry of a horizontal bar chart; the template draws it as SVG (no script)."""
+    top = max([value for _, value in bars] + [1])
+    row, label_width = 26, 180
+    return {
+        "title": title,
+        "width": width,
+        "height": row * max(len(bars), 1) + 10,
+        "rows": [
+            {"y": i * row + 5, "label": label, "value": value,
+             "length": round((width - label_width - 60) * value / top), "x": label_width}
+            for i, (label, value) in enumerate(bars)
+        ],
+    }  # fmt: skip
+
+
+def _year(s: Session) -> int:
+    text = s.request.args.get("year", "")
+    return int(text) if text.isdigit() and 2000 <= int(text) <= 2100 else utcnow().year
+
+
+class OversightPages:
+    @page("/oversight", "GET", OVERSIGHT)
+    def oversight(self, s: Session) -> Response:
+        year = _year(s)
+        stats = s.api("GET", "/api/v1/stats", year=year)
+        requests = stats["requests"]
+        charts = [
+            bar_chart(f"Requests received in {year}",
+                      [(words, requests["received"][key]) for key, words in FAMILIES]),
+            bar_chart(f"Requests sent in {year}",
+                      [(words, requests["sent"][key]) for key, words in FAMILIES]),
+        ]  # fmt: skip
+        for direction in ("received", "sent"):
+            countries = sorted(stats["by_country"][direction].items(), key=lambda kv: -kv[1])
+            if countries:
+                charts.append(bar_chart(f"{direction.title()} by counterpart country",
+                                        countries[:12]))  # fmt: skip
+        medians = [(words, duration(stats["median_seconds"].get(key)))
+                   for key, words in MEDIANS.items()]  # fmt: skip
+        return s.render("oversight.html", stats=stats, year=year, charts=charts,
+                        medians=medians, families=FAMILIES)  # fmt: skip
+
+    @page("/oversight/audit", "GET", OVERSIGHT)
+    def oversight_audit(self, s: Session) -> Response:
+        return s.render("oversight_audit.html", report=s.api("GET", "/api/v1/audit/verify"))
+
+    @page("/oversight/export.<kind>", "GET", OVERSIGHT)
+    def oversight_export(self, s: Session, kind: str) -> Response:
+        year = _year(s)
+        stats = s.api("GET", "/api/v1/stats", year=year)
+        if kind == "json":
+            body, mimetype = json.dumps(stats, indent=2), "application/json"
+        elif kind == "csv":
+            body, mimetype = _csv(stats), "text/csv"
+        else:
+            return s.render("error.html", status=404, sentences=["Export as csv or json."])
+        response = Response(body, mimetype=mimetype)
+        response.headers["Content-Disposition"] = f'attachment; filename="cp247-{year}.{kind}"'
+        return response
+
+
+def _csv(stats: dict[str, Any]) -> str:
+    """One figure a row: section, item, value (what a spreadsheet for T-CY takes)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["year", "section", "item", "value"])
+    year = stats["year"]
+    for direction, families in stats["requests"].items():
+        for family, count in families.items():
+            writer.writerow([year, f"requests {direction}", family, count])
+    for direction, countries in stats["by_country"].items():
+        for country, count in sorted(countries.items()):
+            writer.writerow([year, f"by country {direction}", country, count])
+    for key, seconds in stats["median_seconds"].items():
+        writer.writerow([year, "median seconds", key, "" if seconds is None else seconds])
+    for key, value in stats["preservations"].items():
+        writer.writerow([year, "preservations", key, value])
+    return out.getvalue()

@@ -1,0 +1,13 @@
+"""All browser pages of the gateway, assembled."""
+
+from __future__ import annotations
+
+from services.gateway.console.auth import AuthPages
+from services.gateway.console.cases import CasePages
+from services.gateway.console.oversight import OversightPages
+from services.gateway.console.portal import PortalPages
+from services.gateway.console.web import Console
+
+
+class ConsolePages(AuthPages, CasePages, PortalPages, OversightPages, Console):
+    """Police and prosecution consoles, the ISP portal and the oversight dashboard."""

@@ -1,0 +1,145 @@
+"""The consoles in a real browser: a police officer registers a request, a prosecutor
+approves the order, the provider acknowledges it in the portal, and both CPs read the same
+timeline; oversight sees figures and no case; hostile text stays text."""
+
+from __future__ import annotations
+
+import time
+
+from selenium.webdriver.common.by import By
+from slice_driver import wait_for
+
+REQUEST = {
+    "ra_country": "DE",
+    "ra_contact_point": "BKA 24/7",
+    "ra_person": "K. Weber",
+    "ra_email": "cp247@bka.example",
+    "ra_reference": "DE-BROWSER-1",
+    "ra_time_zone": "Europe/Berlin",
+    "offence_description": "phishing against bank customers",
+    "offence_summary_of_facts": "<script>window.pwned = 1</script>kit hosted at the address",
+    "identifiers": "ip 192.0.2.44 40000 2026-11-27T22:14:05",
+    "data_relationship": "the phishing kit was served from it",
+    "provider_id": "telco-a",
+    "necessity": "logs are kept for 7 days",
+}
+
+
+def eventually(check, what: str, browser=None, timeout: float = 15.0):
+    """Poll, reloading the page, until ``check`` is true: effects travel by events."""
+    reload = browser.driver.refresh if browser is not None else None
+    return wait_for(check, timeout, what, pause=0.3, between=reload)
+
+
+def timeline_rows(browser) -> list[str]:
+    return [
+        row.text for row in browser.driver.find_elements(By.CSS_SELECTOR, "table.timeline tbody tr")
+    ]
+
+
+def register_as_police(browser) -> str:
+    browser.log_in("poe")
+    assert browser.driver.current_url.endswith("/console"), browser.text()
+    browser.screenshot("needs-action")
+    browser.open("/console/requests/new")
+    score = browser.driver.find_element(By.ID, "checklist-score")
+    assert score.text.startswith("0 of 6"), score.text  # the live checklist runs
+    browser.fill(REQUEST)
+    browser.driver.find_element(
+        By.CSS_SELECTOR, "input[name='data_types'][value='traffic']"
+    ).click()
+    browser.fill({"mla_intended": "yes", "urgency": "urgent"})
+    items = browser.driver.find_elements(By.CSS_SELECTOR, "#checklist li")
+    assert score.text == "6 of 6 Art 29(2) items given", [i.text for i in items]
+    browser.screenshot("register-request")
+    browser.press("#register-form button[type='submit']")
+    assert "/console/cases/" in browser.driver.current_url, browser.text()
+    assert "Registered as a new case" in browser.text()
+    return browser.driver.current_url.split("/console/cases/")[1].split("?")[0]
+
+
+def test_request_to_acknowledged_order_across_both_consoles_and_the_portal(browser):
+    case_id = register_as_police(browser)
+    page = browser.text()
+    # Local time read in the requester's zone, shown in UTC beside the original.
+    assert "2026-11-27 21:14 UTC" in page and "2026-11-27T22:14:05" in page
+    assert "timestamp local only" in page
+    # Police may not order alone under this policy, nor approve: the order waits.
+    eventually(lambda: "awaiting approval" in browser.text(), "the drafted order", browser)
+    assert "Approve and issue" not in browser.text()
+
+    browser.log_in("pat")
+    eventually(lambda: "Approve and issue" in browser.text(), "the approval on the start page",
+               browser)  # fmt: skip
+    browser.press(
+        browser.driver.find_element(
+            By.CSS_SELECTOR, f"form[action^='/console/orders/'] input[value='{case_id}']"
+        )
+        .find_element(By.XPATH, "..")
+        .find_element(By.TAG_NAME, "button")
+    )
+    assert "Order approved and issued" in browser.text()
+
+    browser.log_in_provider()
+    assert browser.driver.current_url.endswith("/portal")
+    order_link = eventually(
+        lambda: browser.driver.find_elements(By.CSS_SELECTOR, "a[href^='/portal/orders/']"),
+        "the order in the provider's portal", browser,
+    )  # fmt: skip
+    browser.screenshot("isp-portal")
+    browser.press(order_link[0])
+    browser.screenshot("isp-order")
+    browser.press("form[action$='/acknowledge'] button")
+    assert "Receipt of the order acknowledged" in browser.text()
+
+    views = {}
+    for username in ("pat", "poe"):
+        browser.log_in(username)
+        browser.open(f"/console/cases/{case_id}")
+        eventually(lambda: any("acknowledged" in r for r in timeline_rows(browser)),
+                   "the acknowledgement on the timeline", browser)  # fmt: skip
+        views[username] = timeline_rows(browser)
+    assert views["pat"] == views["poe"] and len(views["pat"]) >= 6
+    browser.screenshot("case")
+
+
+def test_hostile_text_is_shown_as_text_and_never_run(browser):
+    case_id = register_as_police(browser)
+    browser.open(f"/console/cases/{case_id}")
+    assert browser.driver.execute_script("return window.pwned === undefined")
+    assert "<script>window.pwned = 1</script>kit hosted" in browser.text()
+
+
+def test_oversight_sees_figures_and_cannot_open_a_case(browser):
+    case_id = register_as_police(browser)
+    browser.log_in("ovi")
+    assert browser.driver.current_url.endswith("/oversight")
+    year = time.gmtime().tm_year
+
+    def preservation_row() -> str:  # Preservation (Arts 29, 30) | received | sent
+        return browser.driver.find_elements(By.CSS_SELECTOR, "table tbody tr")[0].text
+
+    # The figures are a projection of the events: the new request is counted a moment later.
+    eventually(lambda: preservation_row().split()[-2:] == ["1", "0"], "the count", browser)
+    assert preservation_row().startswith("Preservation")
+    assert browser.driver.find_elements(By.CSS_SELECTOR, "svg rect.bar")
+    assert case_id not in browser.driver.page_source and "BKA" not in browser.driver.page_source
+    browser.screenshot("oversight")
+    browser.open(f"/console/cases/{case_id}")
+    assert "Your role (oversight) cannot open this page" in browser.text()
+    browser.open("/oversight")
+    link = browser.driver.find_element(By.PARTIAL_LINK_TEXT, "Export JSON").get_attribute("href")
+    exported = browser.driver.execute_async_script(
+        "fetch(arguments[0]).then(r => r.json()).then(arguments[1])", link
+    )  # what the download holds, fetched with the same session
+    assert exported["year"] == year and exported["requests"]["received"]["preservation"] == 1
+
+
+def test_login_page_and_wrong_code_are_plain_sentences(browser):
+    browser.driver.delete_all_cookies()
+    browser.open("/")
+    browser.screenshot("login")
+    browser.fill({"username": "pat", "password": "not-the-password", "totp": "000000"})
+    browser.press("form[action='/login'] button")
+    assert "Check the user name, the password and the 6-digit code." in browser.text()
+    assert "/login" in browser.driver.current_url or browser.driver.current_url.endswith("/")
