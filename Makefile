@@ -8,6 +8,7 @@ export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 export CP247_PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run run-distributed demo test test-unit lint format events-doc security-doc bench clean
+.PHONY: deploy-check chart-check compose-check yaml-lint
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 2; }
@@ -34,6 +35,21 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Deployment files, checked without a Docker engine or a cluster (infra/deploy_check.py):
+# the chart rendered with helm for its default and production values and validated against
+# the Kubernetes schemas, docker-compose.yml against the Compose Specification, yamllint.
+deploy-check: $(STAMP)
+	$(BIN)/python infra/deploy_check.py chart compose yaml
+
+chart-check: $(STAMP)
+	$(BIN)/python infra/deploy_check.py chart
+
+compose-check: $(STAMP)
+	$(BIN)/python infra/deploy_check.py compose
+
+yaml-lint: $(STAMP)
+	$(BIN)/python infra/deploy_check.py yaml
 
 format: $(STAMP)
 	$(BIN)/ruff format .

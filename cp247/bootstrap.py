@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hmac
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
 
@@ -25,8 +28,16 @@ def application_class(name: str) -> type[ServiceApplication]:
     return getattr(import_module(module), attr)
 
 
-def ensure_schema(settings: Settings, schema: str) -> None:
-    """Each service keeps its event store in its own PostgreSQL schema."""
+@contextmanager
+def ensure_schema(settings: Settings, schema: str) -> Iterator[None]:
+    """Each service keeps its event store in its own PostgreSQL schema.
+
+    Created here if missing (needs CREATE on the database); a schema made beforehand by
+    infra/postgres/init.sql is only looked up, so the service's own role needs no such right.
+    Until the block ends this process holds the schema's advisory lock: replicas starting
+    together on a fresh database would otherwise race to create the same tables (CREATE ...
+    IF NOT EXISTS is not safe against a concurrent CREATE).
+    """
     import psycopg
 
     env = settings.persistence_env(schema)
@@ -39,7 +50,15 @@ def ensure_schema(settings: Settings, schema: str) -> None:
         autocommit=True,
         connect_timeout=10,
     ) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        lock = zlib.crc32(f"cp247 schema {schema}".encode())
+        conn.execute("SELECT pg_advisory_lock(%s)", (lock,))
+        try:
+            found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if found.fetchone() is None:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
 
 
 def make_application(name: str, settings: Settings) -> Any:
@@ -52,5 +71,6 @@ def make_application(name: str, settings: Settings) -> Any:
     if name == "intake":  # names the identifier index by keyed digest; must survive rotation
         env["CP247_INDEX_KEY"] = hmac.new(settings.webhook_key(), b"index", "sha256").hexdigest()
     if settings.store == "postgres":
-        ensure_schema(settings, name)
+        with ensure_schema(settings, name):  # the application creates its tables
+            return application_class(name)(env=env)
     return application_class(name)(env=env)

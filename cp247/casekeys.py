@@ -92,7 +92,19 @@ class _Table:
             path = self.location.removeprefix("sqlite:")
             conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
         cur = conn.cursor()
-        cur.execute(_SCHEMA)
+        # Made by infra/postgres/init.sql where services connect as roles that may not
+        # create tables in public: only look it up then (CREATE needs that right even if
+        # the table exists).
+        missing = not self.postgres or (
+            cur.execute("SELECT to_regclass('cp247_case_keys')").fetchone()[0] is None
+        )
+        if missing:
+            try:
+                cur.execute(_SCHEMA)
+            except Exception as exc:  # psycopg's UniqueViolation: made by another process
+                if not (self.postgres and getattr(exc, "sqlstate", None) == "23505"):
+                    raise
+                conn.rollback()
         conn.commit()
         return conn
 

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,7 +43,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     platform = EmbeddedPlatform(settings)
     server = platform.serve(args.host, args.port)
     platform.start()
-    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+    # shutdown() waits for serve_forever to stop: from the signal handler (on the serving
+    # thread itself) it would wait forever, so a helper thread asks for it.
+    signal.signal(
+        signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()
+    )
     print(
         f"cp247 embedded: http://{args.host}:{server.server_port}/ "
         f"(data in {settings.data_dir.resolve()}); Ctrl+C stops",

@@ -17,6 +17,7 @@ from typing import Any
 import eventlet
 from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher
+from nameko.events import SERVICE_POOL, EventHandler
 from nameko.exceptions import get_module_path
 from nameko.exceptions import registry as remote_errors
 from nameko.extensions import DependencyProvider
@@ -40,14 +41,56 @@ for _cls in errors.ALL:
 log_redaction.install()  # every service process: no capability or token in access logs
 
 ALL_EVENTS = "#"  # topic binding: a consumer needs every notification id to see gaps
+# Every queue cp247 declares is a quorum queue (replicated, durable, never exclusive or
+# auto-deleted). infra/rabbitmq/definitions.json declares the same queues with the same
+# arguments: RabbitMQ refuses (406 PRECONDITION_FAILED) a declaration that differs.
+QUORUM = {"x-queue-type": "quorum"}
 DEAD_LETTER_EXCHANGE = Exchange("cp247.dead-letter", type="fanout", durable=True)
-DEAD_LETTER_QUEUE = Queue("cp247.dead-letter", exchange=DEAD_LETTER_EXCHANGE, durable=True)
+DEAD_LETTER_QUEUE = Queue(
+    "cp247.dead-letter",
+    exchange=DEAD_LETTER_EXCHANGE,
+    durable=True,
+    auto_delete=False,
+    queue_arguments=QUORUM,
+)
 RPC_TIMEOUT_SECONDS = 15
 
 
 def event_exchange(service: str) -> Exchange:
     """Exactly as nameko declares it, or RabbitMQ answers 406 PRECONDITION_FAILED."""
     return Exchange(f"{service}.events", type="topic", durable=True, auto_delete=False)
+
+
+class QuorumEventHandler(EventHandler):
+    """nameko's event handler, its queue a quorum queue shared by every replica.
+
+    Service-pool handlers only: the queue is named ``evt-<source>-<event>--<service>.<method>``
+    after the service, not the process, so the replicas of a service compete for its
+    messages (each message goes to one of them) and the queue outlives them all.
+    """
+
+    def __init__(self, source_service: str, event_type: str, **kwargs: Any):
+        if kwargs.get("handler_type", SERVICE_POOL) != SERVICE_POOL:
+            raise ValueError("cp247 consumers are service pools (one queue per service)")
+        if kwargs.get("reliable_delivery") is False:
+            raise ValueError("quorum queues cannot be auto-deleted: keep reliable delivery")
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self) -> None:
+        super().setup()  # names and binds the queue, then registers with the queue consumer
+        queue = self.queue  # read only when the consumer connects: replace it before start
+        self.queue = Queue(
+            queue.name,
+            exchange=queue.exchange,
+            routing_key=queue.routing_key,
+            durable=True,
+            auto_delete=False,
+            exclusive=False,
+            queue_arguments=QUORUM,
+        )
+
+
+event_handler = QuorumEventHandler.decorator
 
 
 class ApplicationProvider(DependencyProvider):
@@ -205,8 +248,9 @@ class ServiceBase:
     """What every domain service process has: outbox RPC, relay, catch-up, health, metrics.
 
     Subclasses declare ``name``, ``application = ApplicationProvider(name)``, one
-    ``RpcProxy`` attribute named after each upstream, and an ``@event_handler(upstream,
-    ALL_EVENTS)`` method per upstream that calls :meth:`consume`.
+    ``RpcProxy`` attribute named after each upstream, and an ``@ns.event_handler(upstream,
+    ALL_EVENTS)`` method per upstream (this module's, for quorum queues) that calls
+    :meth:`consume`.
     """
 
     application: ApplicationProvider

@@ -1,15 +1,19 @@
 """The distributed cluster used by the distributed tests: every service a separate
-``nameko run`` process against this machine's RabbitMQ and PostgreSQL, in a fresh vhost and
-database per run."""
+``nameko run`` process (or several: ``replicas``) against this machine's RabbitMQ and
+PostgreSQL, in a fresh vhost and database per run; with ``definitions``, the vhost is set up
+from ``infra/rabbitmq/definitions.json`` before any service starts."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import signal
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -25,15 +29,66 @@ AMQP_BASE = os.environ.get("CP247_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672
 
 
 SERVICES = ("intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway")
+DEFINITIONS = Path(__file__).resolve().parents[1] / "infra" / "rabbitmq" / "definitions.json"
+DEFINITIONS_VHOST = "cp247"
+# PostgreSQL connections of each application's pool: kept open, and at most that many more
+# at busy times. Two replicas of seven services must fit beside other test runs in this
+# machine's max_connections (100).
+POOL_SIZE, MAX_OVERFLOW = "2", "1"
 
 
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+def rabbitmqctl(*args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        ["rabbitmqctl", "-q", *args],
+        input=stdin,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.stdout
+
+
+def definitions_for(vhost: str) -> dict[str, Any]:
+    """infra/rabbitmq/definitions.json, moved from vhost ``cp247`` to ``vhost``."""
+    definitions = json.loads(DEFINITIONS.read_text())
+    definitions["vhosts"] = [{"name": vhost}]
+    for kind in ("exchanges", "queues", "bindings", "policies"):
+        for item in definitions.get(kind, []):
+            assert item["vhost"] == DEFINITIONS_VHOST, item
+            item["vhost"] = vhost
+    return definitions
+
+
+def queues(vhost: str, *columns: str) -> list[dict[str, str]]:
+    """``rabbitmqctl list_queues`` of one vhost, a dict per queue."""
+    names = ("name", *columns)
+    lines = rabbitmqctl("list_queues", "-p", vhost, "--no-table-headers", *names).splitlines()
+    return [dict(zip(names, line.split("\t"), strict=True)) for line in lines if line.strip()]
+
+
+class RoundRobinApi(Api):
+    """The API behind a load balancer: each call goes to the next gateway replica."""
+
+    def __init__(self, base_urls: list[str]):
+        super().__init__(base_urls[0])
+        self._next = itertools.cycle(Api(url) for url in base_urls)
+
+    def call(self, *args: Any, **kwargs: Any) -> tuple[int, Any]:
+        return next(self._next).call(*args, **kwargs)
 
 
 class Cluster:
-    def __init__(self, tmp: Path, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        tmp: Path,
+        extra_env: dict[str, str] | None = None,
+        replicas: int = 1,
+        definitions: bool = True,
+    ):
         suffix = uuid.uuid4().hex[:10]
+        self.replicas = replicas
+        self.definitions = definitions
         self.database = f"cp247_test_{suffix}"
         self.vhost = f"cp247-test-{suffix}"
         admin = re.sub(r"/[^/]*$", "", PG_ADMIN)
@@ -44,14 +99,18 @@ class Cluster:
             CP247_DATABASE_URL=self.database_url,
             # One data directory for keys shared by every process, as in a real deployment.
             CP247_DATA_DIR=str(tmp / "shared"),
+            **{f"{name.upper()}_POSTGRES_POOL_SIZE": POOL_SIZE for name in SERVICES},
+            **{f"{name.upper()}_POSTGRES_MAX_OVERFLOW": MAX_OVERFLOW for name in SERVICES},
             **(extra_env or {}),
         )
+        # Every process of a service: the first is known by the service's name, the others
+        # (replicas) as "<service>@<port>"; all of them consume from the service's queues.
         self.ports = {name: free_port() for name in SERVICES}
         self.gateway_port = self.ports["gateway"]
         self.log_dir = tmp / "logs"
         self.processes: dict[str, subprocess.Popen] = {}
         self.replica_ports: dict[str, int] = {}
-        self.api = Api(f"http://127.0.0.1:{self.gateway_port}")
+        self.api: Api = Api(f"http://127.0.0.1:{self.gateway_port}")
         self.cli = Cli(self.env)
 
     def create(self) -> None:
@@ -59,40 +118,77 @@ class Cluster:
             conn.execute(f'CREATE DATABASE "{self.database}"')
         rabbitmqctl("add_vhost", self.vhost)
         rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        if self.definitions:
+            self.import_definitions()
+
+    def import_definitions(self) -> None:
+        """What operators load into the broker, loaded before any service declares a thing."""
+        definitions = definitions_for(self.vhost)
+        # On stdin: the broker, not this user, would open a file (and not in a private tmp).
+        rabbitmqctl("import_definitions", stdin=json.dumps(definitions))
+        wanted = {q["name"] for q in definitions["queues"]}
+        # The import runs asynchronously: wait until every queue exists.
+        wait_for(
+            lambda: wanted <= {q["name"] for q in queues(self.vhost)},
+            timeout=30,
+            pause=0.5,
+            what="the definitions to be imported",
+        )
 
     def start(self, *services: str) -> None:
+        """Start the services (all by default), ``replicas`` processes of each."""
         names = services or SERVICES
         for name in names:
             self.processes[name] = spawn(
                 name, self.env, self.ports[name], self.log_dir / f"{name}.log"
             )
-        wait_for(self.ready, timeout=90, what=f"{', '.join(names)} to be ready")
+            for _ in range(self.replicas - 1):
+                self._spawn_replica(name)
+        if "gateway" in names:
+            gateways = [self.gateway_port] + [
+                port for key, port in self.replica_ports.items() if key.startswith("gateway@")
+            ]
+            self.api = RoundRobinApi([f"http://127.0.0.1:{port}" for port in gateways])
+        wait_for(self.ready, timeout=120, what=f"{', '.join(names)} to be ready")
 
     def ready(self) -> bool:
         for name, process in self.processes.items():
             assert process.poll() is None, f"{name} died:\n{self.log(name)}"
         try:
             for name in self.processes:
-                port = self.gateway_port if name == "gateway" else self.service_port(name)
-                if Api(f"http://127.0.0.1:{port}").call("GET", "/readyz")[0] != 200:
+                health = Api(f"http://127.0.0.1:{self.service_port(name)}")
+                status, body = health.call("GET", "/readyz")
+                if status != 200 or body.get("status") != "ready":  # the gateway may be degraded
                     return False
         except OSError:
             return False
         return True
 
-    def start_replica(self, name: str) -> int:
-        """Another process of the same service (competing for the same queues)."""
+    def _spawn_replica(self, name: str) -> str:
         port = free_port()
         key = f"{name}@{port}"
         self.processes[key] = spawn(name, self.env, port, self.log_dir / f"{key}.log")
         self.replica_ports[key] = port
+        return key
+
+    def start_replica(self, name: str) -> int:
+        """Another process of the same service (competing for the same queues)."""
+        key = self._spawn_replica(name)
         wait_for(self.ready, timeout=90, what=f"replica {key} to be ready")
-        return port
+        return self.replica_ports[key]
+
+    def processes_of(self, name: str) -> list[str]:
+        """The running processes of a service: its name first, then its replicas' keys."""
+        return [key for key in self.processes if key == name or key.startswith(f"{name}@")]
 
     def stop_service(self, name: str) -> None:
-        process = self.processes.pop(name)
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
+        """Stop every process of the service (``start(name)`` brings as many back)."""
+        keys = self.processes_of(name)
+        for key in keys:
+            self.processes[key].send_signal(signal.SIGTERM)
+        for key in keys:
+            self.processes.pop(key).wait(30)
+            self.replica_ports.pop(key, None)
 
     def service_port(self, name: str) -> int:
         return self.replica_ports.get(name) or self.ports[name]
@@ -106,6 +202,10 @@ class Cluster:
             if line.startswith(f"{name}{{{wanted}}}"):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
+
+    def total(self, service: str, name: str, /, **labels: str) -> float:
+        """A metric summed over every process of the service."""
+        return sum(self.metric(key, name, **labels) for key in self.processes_of(service))
 
     def application(self, name: str) -> ServiceApplication:
         # The cluster's own keys (events are encrypted at rest with the shared key).

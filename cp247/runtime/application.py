@@ -7,8 +7,10 @@ tracking record written atomically with whatever it produces, so redelivery is a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
@@ -133,6 +135,35 @@ class ServiceApplication(ProcessApplication):
             compressor=mapper.compressor,
             cipher=mapper.cipher,
         )
+
+    @contextmanager
+    def exclusive(self, job: str) -> Iterator[bool]:
+        """Whether this replica runs ``job`` now: one at a time across replicas.
+
+        For periodic jobs that act on the outside world (sending e-mail, pushing webhooks),
+        where the event store's conflict check comes only after the act. On PostgreSQL a
+        advisory lock, released when the job ends or the process dies;
+        SQLite stores belong to one process, so there it is always this one.
+        """
+        from eventsourcing.postgres import PostgresDatastore  # only where PostgreSQL is used
+
+        datastore = getattr(self.recorder, "datastore", None)
+        if not isinstance(datastore, PostgresDatastore):
+            yield True
+            return
+        digest = hashlib.sha256(f"cp247:{self.name}:{job}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        # A session lock on an autocommit connection, not a transaction: a delivery round
+        # may outlast the store's idle-in-transaction timeout (slow SMTP).
+        with datastore.get_connection() as conn:
+            mine = bool(
+                conn.execute("SELECT pg_try_advisory_lock(%s) AS m", (key,)).fetchone()["m"]
+            )
+            try:
+                yield mine
+            finally:
+                if mine:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def relay_position(self) -> int:
         return self.recorder.max_tracking_id(RELAY_POSITION) or 0

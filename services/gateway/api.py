@@ -57,6 +57,7 @@ READ_AUDITED = {
     "get_order": ("order", "order_id"),
     "isp_order": ("provider_order", "order_id"),
     "isp_order_document": ("document", "order_id"),
+    "order_document": ("document", "order_id"),
 }
 MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
 CP_ROLES = ("police", "prosecution")
@@ -235,8 +236,11 @@ class Gateway:
     @route("/readyz", "GET", None)
     def readyz(self, b: Backends, request: Request, _: None) -> tuple[int, Any]:
         checks = b.ready()
-        ok = all(checks.values())
-        return (200 if ok else 503), {"status": "ready" if ok else "not_ready", "checks": checks}
+        # Without intake no request can be taken: not ready. Any other service down leaves
+        # the consoles and the ISP API useful, so the gateway stays in service, degraded.
+        if not checks.get("intake", True):
+            return 503, {"status": "not_ready", "checks": checks}
+        return 200, {"status": "ready" if all(checks.values()) else "degraded", "checks": checks}
 
     @route("/metrics", "GET", None)
     def metrics(self, b: Backends, request: Request, _: None) -> Response:
@@ -441,6 +445,14 @@ class Gateway:
             f for f in b.mla.follow_ups_of_case(order["case_id"]) if f["order_id"] == order_id
         ]
         return 200, order
+
+    @route("/api/v1/preservation-orders/<order_id>/document", "GET", CP_ROLES)
+    def order_document(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> Response:
+        """The signed order exactly as the provider received it (404 until delivered)."""
+        order = b.preservation.get_order(order_id)
+        return self._pdf(b.isp_liaison.document(order["provider_id"], order_id))
 
     @route("/api/v1/preservation-orders/<order_id>/extend", "POST", CP_ROLES)
     def extend_order(

@@ -92,6 +92,9 @@ def openapi_document() -> dict[str, Any]:
             "post": _op("Order preservation", cp, "PreservationOrderRequest", "201")
         },
         "/api/v1/preservation-orders/{order_id}": {"get": _op("One order", cp)},
+        "/api/v1/preservation-orders/{order_id}/document": {
+            "get": _op("The signed order (PDF) as delivered to the provider", cp)
+        },
         "/api/v1/preservation-orders/{order_id}/approve": {
             "post": _op("Approve an order", "prosecution")
         },

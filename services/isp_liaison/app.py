@@ -173,8 +173,14 @@ class IspLiaisonApplication(ServiceApplication):
         return secret_hex(provider_id, self.webhook_master_key)
 
     def dispatch_webhooks(self, now: float | None = None) -> int:
-        """Attempt every webhook delivery that is due; returns how many were attempted."""
-        now = time.time() if now is None else now
+        """Attempt every webhook delivery that is due; returns how many were attempted.
+
+        One replica at a time, so that a provider never gets the same push twice at once.
+        """
+        with self.exclusive("dispatch_webhooks") as mine:
+            return self._dispatch_due(time.time() if now is None else now) if mine else 0
+
+    def _dispatch_due(self, now: float) -> int:
         attempted = 0
         for delivery in self.still_open(
             WebhookDelivery.WebhookScheduled, lambda d: d.state == "pending"

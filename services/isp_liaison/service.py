@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
@@ -19,7 +18,7 @@ class IspLiaisonService(ns.ServiceBase):
     relay = ns.OutboxRelay()
     preservation = RpcProxy("preservation")
 
-    @event_handler("preservation", ns.ALL_EVENTS)
+    @ns.event_handler("preservation", ns.ALL_EVENTS)
     def from_preservation(self, body: dict) -> None:
         self.consume("preservation", body)
 

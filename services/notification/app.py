@@ -505,10 +505,16 @@ class NotificationApplication(ServiceApplication):
                               message.message_id, None)  # fmt: skip
 
     def deliver_messages(self, now: float | None = None) -> int:
-        """Attempt every e-mail or push that is due; returns how many were attempted."""
+        """Attempt every e-mail or push that is due; returns how many were attempted.
+
+        One replica at a time, so that two replicas never send the same message at once.
+        """
         if self.smtp is None and not self.alert_webhook:
             return 0
-        now = time.time() if now is None else now
+        with self.exclusive("deliver_messages") as mine:
+            return self._deliver_due(time.time() if now is None else now) if mine else 0
+
+    def _deliver_due(self, now: float) -> int:
         attempted = 0
         for queued in self.still_open(
             OutgoingMessage.MessageQueued, lambda m: m.state == "pending"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
@@ -22,19 +21,19 @@ class NotificationService(ns.ServiceBase):
     preservation = RpcProxy("preservation")
     mla = RpcProxy("mla")
 
-    @event_handler("intake", ns.ALL_EVENTS)
+    @ns.event_handler("intake", ns.ALL_EVENTS)
     def from_intake(self, body: dict) -> None:
         self.consume("intake", body)
 
-    @event_handler("isp_liaison", ns.ALL_EVENTS)
+    @ns.event_handler("isp_liaison", ns.ALL_EVENTS)
     def from_isp_liaison(self, body: dict) -> None:
         self.consume("isp_liaison", body)
 
-    @event_handler("preservation", ns.ALL_EVENTS)
+    @ns.event_handler("preservation", ns.ALL_EVENTS)
     def from_preservation(self, body: dict) -> None:
         self.consume("preservation", body)
 
-    @event_handler("mla", ns.ALL_EVENTS)
+    @ns.event_handler("mla", ns.ALL_EVENTS)
     def from_mla(self, body: dict) -> None:
         self.consume("mla", body)
 

@@ -61,6 +61,10 @@ def test_who_read_a_case_or_a_document_is_recorded(embedded, tokens):
     api.call("GET", f"/api/v1/cases/{case_id}", tokens["police"])
     api.call("GET", f"/api/v1/isp/orders/{order_id}/document", tokens["isp_a"])
     api.call("GET", f"/api/v1/isp/orders/{order_id}/document", tokens["isp_b"])  # a 404
+    status, pdf = api.call(
+        "GET", f"/api/v1/preservation-orders/{order_id}/document", tokens["police"]
+    )
+    assert status == 200 and pdf.startswith(b"%PDF"), pdf
     status, reads = api.call("GET", f"/api/v1/audit/reads?target=case:{case_id}", tokens["admin"])
     assert status == 200 and [(r["username"], r["what"]) for r in reads["reads"]] == [
         ("poe", "case")
@@ -72,7 +76,8 @@ def test_who_read_a_case_or_a_document_is_recorded(embedded, tokens):
     _, documents = api.call(
         "GET", f"/api/v1/audit/reads?target=document:{order_id}", tokens["admin"]
     )
-    assert [r["username"] for r in documents["reads"]] == ["telco-a"]  # not the refused one
+    # The provider and the police officer; not the refused one.
+    assert [r["username"] for r in documents["reads"]] == ["telco-a", "poe"]
     assert api.call("GET", "/api/v1/audit/reads?target=x", tokens["admin"])[0] == 422
     assert api.call("GET", f"/api/v1/audit/reads?target=case:{case_id}", tokens["police"])[0] == 403
 

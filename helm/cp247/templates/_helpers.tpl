@@ -39,3 +39,41 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "cp247.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
+
+{{/* Labels of one service's pods (and what its Deployment, Service, PDB, ... select). */}}
+{{- define "cp247.componentSelectorLabels" -}}
+{{ include "cp247.selectorLabels" .root }}
+app.kubernetes.io/component: {{ include "cp247.component" .name }}
+{{- end }}
+
+{{/*
+Services that sign documents with the shared Ed25519 key (services/intake/app.py,
+services/isp_liaison/app.py): only their pods mount it.
+*/}}
+{{- define "cp247.signers" -}}
+{{- list "intake" "isp_liaison" | toJson }}
+{{- end }}
+
+{{/* Autoscaling settings of one service: its own `autoscaling` over the chart-wide ones. */}}
+{{- define "cp247.autoscaling" -}}
+{{- merge (deepCopy (.svc.autoscaling | default dict)) (deepCopy .root.Values.autoscaling) | toJson }}
+{{- end }}
+
+{{/* Where the national policy file is mounted when `policy.settings` is given. */}}
+{{- define "cp247.policyDir" -}}
+/etc/cp247/policy
+{{- end }}
+
+{{/* Where the document signing key is mounted in the signers' pods. */}}
+{{- define "cp247.signingKeyDir" -}}
+/etc/cp247/signing
+{{- end }}
+
+{{/* The URL people reach the gateway at, when the Ingress says it. */}}
+{{- define "cp247.publicUrl" -}}
+{{- with .Values.gateway.ingress }}
+{{- if and .enabled .host }}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty .tls.secretName))) .host }}
+{{- end }}
+{{- end }}
+{{- end }}

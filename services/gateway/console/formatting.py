@@ -3,7 +3,7 @@ left as a clock, overdue marked."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cp247.clock import parse_iso, utcnow
@@ -25,7 +25,7 @@ def when(value: Any) -> str:
     if not value:
         return ""
     try:
-        return parse_iso(str(value)).strftime("%Y-%m-%d %H:%M UTC")
+        return parse_iso(str(value)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         return str(value)
 

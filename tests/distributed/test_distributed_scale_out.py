@@ -1,0 +1,151 @@
+"""Scale-out: the broker set up from infra/rabbitmq/definitions.json, every consumer queue a
+quorum queue that all replicas of its service consume from, and the same outcome with one
+process per service as with two (the ``cluster`` fixture runs both set-ups)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from distributed_cluster import Cluster, definitions_for, queues
+from slice_driver import preservation_request, wait_for
+
+pytestmark = pytest.mark.distributed
+
+CPS = ("police", "prosecution")
+ONCE = (
+    "RequestReceived",
+    "ReceiptAcknowledged",
+    "OrderIssued",
+    "OrderDelivered",
+    "ProviderAcknowledgedOrder",
+    "OrderAcknowledged",
+    "MlaExpected",
+)
+
+
+def test_consumer_queues_are_the_quorum_queues_of_the_definitions(cluster: Cluster):
+    declared = {q["name"] for q in definitions_for(cluster.vhost)["queues"]}
+
+    def table() -> dict[str, dict[str, str]]:
+        return {q["name"]: q for q in queues(cluster.vhost, "type", "consumers", "policy")}
+
+    def every_replica_consumes() -> bool:
+        found = table()
+        return all(
+            int(q["consumers"]) == cluster.replicas
+            for name, q in found.items()
+            if name.startswith("evt-")
+        )
+
+    try:
+        wait_for(every_replica_consumes, timeout=30, pause=0.5, what="the consumers")
+    except AssertionError:
+        raise AssertionError(f"not {cluster.replicas} consumer(s) a queue: {table()}") from None
+    found = table()
+    consumer_queues = {name for name in found if name.startswith("evt-")}
+    # Declared by the definitions or by the services alone: the same names either way.
+    assert consumer_queues == {name for name in declared if name.startswith("evt-")}
+    if cluster.definitions:
+        assert {found[name]["policy"] for name in consumer_queues} == {"cp247-consumers"}
+        assert "cp247.dead-letter" in found
+    # (Without the definitions, services declare the dead-letter queue when they first use it.)
+    for name in consumer_queues | ({"cp247.dead-letter"} & set(found)):
+        assert found[name]["type"] == "quorum", found[name]
+
+
+def test_each_request_sent_by_both_cps_ends_in_one_case_one_order_one_acknowledgement(
+    cluster: Cluster,
+):
+    api, tokens = cluster.api, cluster.tokens
+    references = [f"US-SCALE-{cluster.replicas}-{n}" for n in range(4)]
+    bodies = {}
+    for reference in references:
+        bodies[reference] = preservation_request(reference)
+        bodies[reference]["requesting_authority"]["email"] = f"{reference.lower()}@us.example"
+
+    def submit(job: tuple[str, str]) -> tuple[str, int, dict]:
+        reference, role = job
+        status, answer = api.call("POST", "/api/v1/requests", tokens[role], bodies[reference])
+        return reference, status, answer
+
+    # Every request from both CPs at the same instant, spread over every gateway and intake.
+    jobs = [(reference, role) for reference in references for role in CPS]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        answers = list(pool.map(submit, jobs))
+    cases = {}
+    for reference in references:
+        mine = [(status, answer) for ref, status, answer in answers if ref == reference]
+        assert sorted(status for status, _ in mine) == [200, 201], mine
+        assert len({answer["case_id"] for _, answer in mine}) == 1, mine
+        cases[reference] = mine[0][1]["case_id"]
+    assert len(set(cases.values())) == len(references)
+    status, listed = api.call("GET", "/api/v1/cases?country=US", tokens["prosecution"])
+    assert status == 200
+    counts = Counter(case["case_id"] for case in listed["cases"])
+    assert all(counts[case_id] == 1 for case_id in cases.values()), counts
+
+    def orders_of(case_id: str) -> list[dict]:
+        _, inbox = api.call("GET", "/api/v1/isp/orders", tokens["isp_a"])
+        return [order for order in inbox["orders"] if order["case_id"] == case_id]
+
+    def drafted(case_id: str) -> list[dict]:
+        status, case = api.call("GET", f"/api/v1/cases/{case_id}", tokens["police"])
+        assert status == 200, case
+        return case["preservation_orders"]
+
+    for reference, case_id in cases.items():
+        (draft,) = wait_for(lambda c=case_id: drafted(c), what=f"the order of {reference}")
+        if draft["status"] == "awaiting_approval":  # the police's copy came first
+            approve = f"/api/v1/preservation-orders/{draft['order_id']}/approve"
+            status, approved = api.call("POST", approve, tokens["prosecution"])
+            assert status == 200 and approved["status"] == "issued", approved
+        (order,) = wait_for(lambda c=case_id: orders_of(c), what=f"{reference} in the inbox")
+        # The provider acknowledges twice at once (a double click over two gateways).
+        path = f"/api/v1/isp/orders/{order['order_id']}/acknowledge"
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            acks = list(pool.map(api.call, ["POST"] * 2, [path] * 2, [tokens["isp_a"]] * 2))
+        assert [status for status, _ in acks] == [200, 200], acks
+        assert acks[0][1]["status"] == acks[1][1]["status"] == "acknowledged", acks
+
+    def timeline(case_id: str) -> list[dict]:
+        status, body = api.call("GET", f"/api/v1/cases/{case_id}/timeline", tokens["police"])
+        assert status == 200, body
+        return body["entries"]
+
+    for reference, case_id in cases.items():
+        wait_for(
+            lambda c=case_id: set(ONCE) <= {e["event"] for e in timeline(c)},
+            timeout=40,
+            what=f"every step of {reference} on the timeline",
+        )
+    time.sleep(2.5)  # one more catch-up round of every consumer: nothing may come twice
+    for reference, case_id in cases.items():
+        entries = timeline(case_id)
+        steps = [(e["service"], e["event"], e["at"], e["summary"]) for e in entries]
+        assert len(steps) == len(set(steps)), f"{reference}: a step is on the timeline twice"
+        events = Counter(e["event"] for e in entries)
+        assert {event: events[event] for event in ONCE} == dict.fromkeys(ONCE, 1), events
+        status, case = api.call("GET", f"/api/v1/cases/{case_id}", tokens["police"])
+        assert status == 200, case
+        providers = Counter(order["provider_id"] for order in case["preservation_orders"])
+        assert providers and set(providers.values()) == {1}, case["preservation_orders"]
+
+    # The requesting CP is told once of each: e-mails leave from one replica at a time.
+    def subjects(reference: str) -> Counter:
+        mails = cluster.mailbox.to(f"{reference.lower()}@us.example")
+        return Counter(" ".join(mail["Subject"].split()) for mail in mails)
+
+    for reference in cases:
+        wait_for(
+            lambda r=reference: (
+                {"Confirmation of receipt", "Preservation order issued"}
+                <= {subject.split(" - ")[0] for subject in subjects(r)}
+            ),
+            what=f"the receipt and the order's notice for {reference}",
+        )
+    time.sleep(2.5)  # another delivery round of every notification process
+    for reference in cases:
+        assert set(subjects(reference).values()) == {1}, subjects(reference)
