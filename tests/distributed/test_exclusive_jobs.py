@@ -29,38 +29,38 @@ def database_url(tmp_path: Path):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_one_replica_at_a_time_holds_a_job(tmp_path: Path, database_url: str):
+@pytest.fixture
+def replicas(tmp_path: Path, database_url: str):
+    """Two notification processes' applications on one database."""
     settings = Settings(data_dir=tmp_path / "shared", database_url=database_url)
-    here, there = (make_application("notification", settings) for _ in range(2))
-    try:
-        with here.exclusive("deliver_messages") as mine:
-            assert mine
-            with there.exclusive("deliver_messages") as theirs:
-                assert not theirs  # the other replica skips this round
-            with there.exclusive("dispatch_something_else") as other_job:
-                assert other_job  # other jobs are not held up
+    pair = [make_application("notification", settings) for _ in range(2)]
+    yield pair
+    for app in pair:
+        app.close()
+
+
+def test_one_replica_at_a_time_holds_a_job(replicas):
+    here, there = replicas
+    with here.exclusive("deliver_messages") as mine:
+        assert mine
         with there.exclusive("deliver_messages") as theirs:
-            assert theirs  # released when the job ended
-    finally:
-        here.close()
-        there.close()
+            assert not theirs  # the other replica skips this round
+        with there.exclusive("dispatch_something_else") as other_job:
+            assert other_job  # other jobs are not held up
+    with there.exclusive("deliver_messages") as theirs:
+        assert theirs  # released when the job ended
 
 
-def test_a_long_round_keeps_its_hold(tmp_path: Path, database_url: str):
+def test_a_long_round_keeps_its_hold(replicas):
     """A delivery round slower than the store's idle-in-transaction timeout (5 s) keeps it."""
-    settings = Settings(data_dir=tmp_path / "shared", database_url=database_url)
-    here, there = (make_application("notification", settings) for _ in range(2))
-    try:
-        with here.exclusive("deliver_messages") as mine:
-            assert mine
-            time.sleep(6)  # slow SMTP
-            with there.exclusive("deliver_messages") as theirs:
-                assert not theirs
+    here, there = replicas
+    with here.exclusive("deliver_messages") as mine:
+        assert mine
+        time.sleep(6)  # slow SMTP
         with there.exclusive("deliver_messages") as theirs:
-            assert theirs
-    finally:
-        here.close()
-        there.close()
+            assert not theirs
+    with there.exclusive("deliver_messages") as theirs:
+        assert theirs
 
 
 def test_a_single_process_store_always_runs_its_jobs(tmp_path: Path):
