@@ -18,7 +18,7 @@ import eventlet
 from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
-from nameko.exceptions import get_module_path
+from nameko.exceptions import RemoteError, get_module_path
 from nameko.exceptions import registry as remote_errors
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
@@ -220,6 +220,10 @@ class AmqpDeadLetters:
         )
 
 
+# Errors of a service's event store (eventsourcing's names) that mean "try again later".
+STORE_UNAVAILABLE = frozenset({"OperationalError", "InterfaceError", "PoolTimeout"})
+
+
 class TimedProxy:
     """An RPC proxy whose calls fail with ``ServiceUnavailable`` instead of hanging."""
 
@@ -233,6 +237,12 @@ class TimedProxy:
                     return getattr(self._proxy, method)(*args, **kwargs)
             except eventlet.Timeout:
                 raise ServiceUnavailable(f"the {self._service} service did not answer") from None
+            except RemoteError as exc:
+                if exc.exc_type in STORE_UNAVAILABLE:  # its database is down or full
+                    raise ServiceUnavailable(
+                        f"the {self._service} service cannot reach its records just now"
+                    ) from None
+                raise
 
         return call
 

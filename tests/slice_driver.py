@@ -42,6 +42,18 @@ class Api:
         body: Any = None,
         raw: bytes | None = None,
     ) -> tuple[int, Any]:
+        status, answer, _ = self.call_with_headers(method, path, token, body, raw)
+        return status, answer
+
+    def call_with_headers(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        body: Any = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any, Any]:
+        """Like :meth:`call`, with the response headers as well."""
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -49,16 +61,16 @@ class Api:
             request.add_header("Authorization", f"Bearer {token}")
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                status, payload = response.status, response.read()
+                status, payload, headers = response.status, response.read(), response.headers
         except urllib.error.HTTPError as error:
-            status, payload = error.code, error.read()
+            status, payload, headers = error.code, error.read(), error.headers
         try:
-            return status, json.loads(payload)
+            return status, json.loads(payload), headers
         except ValueError:
             try:
-                return status, payload.decode()
+                return status, payload.decode(), headers
             except UnicodeDecodeError:
-                return status, payload  # a PDF, say
+                return status, payload, headers  # a PDF, say
 
 
 def cli_env(**extra: str) -> dict[str, str]:

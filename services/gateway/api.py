@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
@@ -59,6 +59,7 @@ READ_AUDITED = {
     "isp_order_document": ("document", "order_id"),
     "order_document": ("document", "order_id"),
 }
+RETRY_AFTER_SECONDS = "5"  # a dependency is down: clients try again, not hang
 MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
 CP_ROLES = ("police", "prosecution")
 ALL_ROLES = ("police", "prosecution", "oversight", "admin", "isp")
@@ -139,9 +140,20 @@ class Gateway:
             response = self._json(exc.http_status, exc.body())
             if isinstance(exc, Unauthorized):
                 response.headers["WWW-Authenticate"] = 'Bearer realm="cp247"'
+            if exc.http_status == 503:
+                response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         except IntegrityError:  # a command without retry_on_conflict lost a race: not a 500
             log.warning("concurrent change on %s %s", request.method, request.path)
             response = self._json(409, Conflict("changed at the same moment; try again").body())
+        except PersistenceError:  # the store is down or locked: nothing was recorded, say when
+            log.warning("event store unavailable on %s %s", request.method, request.path)
+            response = self._json(
+                503,
+                {"error": "service_unavailable",
+                 "message": "the records cannot be reached just now; nothing was recorded, "
+                            "send it again shortly"},
+            )  # fmt: skip
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         except MethodNotAllowed as exc:
             response = self._json(405, {"error": "method_not_allowed", "message": str(exc)})
             response.headers["Allow"] = ", ".join(exc.valid_methods or [])
