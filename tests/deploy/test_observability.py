@@ -167,9 +167,14 @@ def test_metric_labels_are_snake_case_and_not_reserved():
             assert label not in ("le", "quantile", "job", "instance"), (collector, label)
 
 
-def test_metrics_pass_promtool_lint(families):
+def require_promtool() -> None:
+    """promtool is part of what `make test` checks (README): .ci/run installs it."""
     if PROMTOOL is None:
-        pytest.skip("promtool not on PATH (Debian package prometheus)")
+        pytest.fail("promtool not on PATH: apt-get install prometheus (as .ci/run does)")
+
+
+def test_metrics_pass_promtool_lint(families):
+    require_promtool()
     text = "".join(exposition_of(typ, name, f"{name} help") for name, (typ, _) in families.items())
     result = subprocess.run(
         [PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60
@@ -359,8 +364,7 @@ def test_alerts_cover_the_essentials(alert_rules):
 
 
 def test_promtool_checks_config_and_rules():
-    if PROMTOOL is None:
-        pytest.skip("promtool not on PATH (Debian package prometheus)")
+    require_promtool()
     # `check config` also checks the rule files it names.
     result = subprocess.run(
         [PROMTOOL, "check", "config", str(PROMETHEUS_CONFIG)],
@@ -485,8 +489,7 @@ def test_dashboards_show_what_the_issue_asks_for(dashboards):
 
 
 def test_promtool_parses_dashboard_exprs(dashboards, tmp_path):
-    if PROMTOOL is None:
-        pytest.skip("promtool not on PATH (Debian package prometheus)")
+    require_promtool()
 
     def substitute(match: re.Match) -> str:
         name = match.group(0).strip("${}")

@@ -177,7 +177,8 @@ class Console:
             )  # fmt: skip
 
     def _session(self, request: Request, backends: Any) -> Session:
-        token = request.cookies.get(SESSION_COOKIE) or None
+        # Static files are the same for everyone: no token look-up for each of them.
+        token = None if request.path.startswith("/static/") else request.cookies.get(SESSION_COOKIE)
         principal = backends.identity.authenticate(token) if token else None
         csrf = backends.identity.csrf_token(token) if principal else None
         return Session(request, backends, self.gateway, token if principal else None,
