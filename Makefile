@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export AMQP_URI ?= amqp://guest:guest@127.0.0.1:5672/
 export CP247_PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run run-distributed demo test test-unit lint format events-doc security-doc bench clean
+.PHONY: run run-distributed demo test test-unit lint format events-doc security-doc bench soak clean
 .PHONY: deploy-check chart-check compose-check yaml-lint
 
 $(STAMP): pyproject.toml
@@ -63,6 +63,11 @@ security-doc: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake_latency --sizes 100,10000,100000 --store sqlite --output docs/benchmarks.md
+
+# The fault suite for SOAK_MINUTES (default 30) on this machine's RabbitMQ and PostgreSQL,
+# which it restarts: run nothing else against them meanwhile. Figures: docs/soak-latest.json.
+soak: $(STAMP)
+	$(BIN)/python tests/soak.py --minutes $${SOAK_MINUTES:-30} --replicas $${SOAK_REPLICAS:-2}
 
 clean:
 	rm -rf $(VENV) cp247-data .pytest_cache

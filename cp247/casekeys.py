@@ -72,15 +72,20 @@ class _Table:
     @contextmanager
     def cursor(self) -> Iterator[Any]:
         with self._lock:
+            if self.postgres and self._conn is not None and self._conn.broken:
+                self._conn = None  # the server restarted or cut it: connect again
             if self._conn is None:
                 self._conn = self._connect()
             try:
                 yield self._conn.cursor()
                 self._conn.commit()
             except Exception:
-                self._conn.rollback()
-                if self.postgres and self._conn.closed:
-                    self._conn = None  # reconnect next time
+                try:
+                    self._conn.rollback()
+                except Exception:
+                    pass  # a lost connection cannot roll back: it is replaced next time
+                if self.postgres and (self._conn.closed or self._conn.broken):
+                    self._conn = None
                 raise
 
     def _connect(self) -> Any:

@@ -165,6 +165,12 @@ class Settings:
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_SCHEMA": service,
             "POSTGRES_POOL_SIZE": "4",
+            # A pooled connection is checked before use: after a database restart the pool
+            # opens new ones instead of handing out dead ones.
+            "POSTGRES_PRE_PING": "y",
+            # The wait for a pooled connection. eventsourcing tries a store operation ten
+            # times: with the database down a caller hears 503 after about 12 s, not 52 s.
+            "POSTGRES_CONNECT_TIMEOUT": "1",
         }
 
 

@@ -26,6 +26,11 @@ EVENTS_DUPLICATE = Counter(
 EVENTS_GAP = Counter(
     "cp247_event_gaps_total", "Gaps in an upstream's notification ids", ["service", "upstream"]
 )
+EVENTS_DEFERRED = Counter(
+    "cp247_events_deferred_total",
+    "Pushed events left to the catch-up because their upstream was busy for over a second",
+    ["service", "upstream"],
+)
 DEAD_LETTERS = Counter(
     "cp247_dead_letters_total", "Messages rejected by the event contract", ["service"]
 )

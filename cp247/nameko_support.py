@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from typing import Any
 
+import amqp.exceptions
 import eventlet
-from kombu import Exchange, Queue
+import kombu.exceptions
+import psycopg
+import psycopg_pool
+from eventlet.semaphore import Semaphore
+from eventsourcing import persistence
+from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
-from nameko.exceptions import RemoteError, get_module_path
+from nameko.exceptions import RemoteError, UnknownService, get_module_path
 from nameko.exceptions import registry as remote_errors
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.rpc import Rpc, RpcProxy
 from nameko.timer import timer
 from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -54,6 +61,16 @@ DEAD_LETTER_QUEUE = Queue(
     queue_arguments=QUORUM,
 )
 RPC_TIMEOUT_SECONDS = 15
+# The database cannot be reached (down, restarting, out of connections): try again later.
+STORE_GONE = (
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg_pool.PoolTimeout,
+)
+# The broker connection broke under a publish or a reply: a restart, a network cut.
+BROKER_GONE = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError, OSError)
 
 
 def event_exchange(service: str) -> Exchange:
@@ -89,8 +106,46 @@ class QuorumEventHandler(EventHandler):
             queue_arguments=QUORUM,
         )
 
+    def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None):
+        # An acknowledgement lost with the broker connection must not kill the service (as
+        # nameko would): the broker delivers the message again and the inbox ignores it.
+        try:
+            super().handle_message_processed(message, result, exc_info)
+        except BROKER_GONE as exc:
+            log.warning("acknowledgement lost with the broker connection: %s", exc)
+
 
 event_handler = QuorumEventHandler.decorator
+
+
+class ResilientRpc(Rpc):
+    """nameko's RPC entrypoint, except that a reply lost with the broker connection does not
+    kill the service: nameko stops the whole container when a reply cannot be published
+    (a broker restart while a call is in flight). The caller times out and asks again; the
+    request itself is redelivered by the broker, and cp247's commands are idempotent."""
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
+        if exc_info is not None and isinstance(exc_info[1], STORE_GONE):
+            # Said as what it means to the caller (503, try again), not as a driver's error.
+            log.warning("%s: its records cannot be reached: %s", self.method_name, exc_info[1])
+            unavailable = ServiceUnavailable(
+                f"the {self.container.service_name} service cannot reach its records just now"
+            )
+            exc_info = (ServiceUnavailable, unavailable, exc_info[2])
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_GONE as exc:
+            log.warning("reply to %s lost with the broker connection: %s", self.method_name, exc)
+            return result, exc_info
+
+
+rpc = ResilientRpc.decorator
+
+
+def service_proxy(service: str) -> RpcProxy:
+    """An RPC proxy whose requests expire with the caller's patience: a call the caller gave
+    up on (its service was down) is dropped by the broker, never run late."""
+    return RpcProxy(service, expiration=RPC_TIMEOUT_SECONDS)
 
 
 class ApplicationProvider(DependencyProvider):
@@ -220,23 +275,38 @@ class AmqpDeadLetters:
         )
 
 
-# Errors of a service's event store (eventsourcing's names) that mean "try again later".
+# Errors of a service's event store (eventsourcing's names) that mean "try again later",
+# for a service older than this one that does not say ServiceUnavailable itself.
 STORE_UNAVAILABLE = frozenset({"OperationalError", "InterfaceError", "PoolTimeout"})
 
 
 class TimedProxy:
-    """An RPC proxy whose calls fail with ``ServiceUnavailable`` instead of hanging."""
+    """An RPC proxy whose calls fail with ``ServiceUnavailable`` instead of hanging: at once
+    when no process of the service is consuming (``watch``), else after ``timeout``."""
 
-    def __init__(self, proxy: Any, service: str, timeout: float = RPC_TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        proxy: Any,
+        service: str,
+        timeout: float = RPC_TIMEOUT_SECONDS,
+        watch: ConsumerWatch | None = None,
+    ):
         self._proxy, self._service, self._timeout = proxy, service, timeout
+        self._watch = watch
 
     def __getattr__(self, method: str) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
+            if self._watch is not None and self._watch.consumers(self._service) == 0:
+                raise ServiceUnavailable(f"the {self._service} service is not running")
             try:
                 with eventlet.Timeout(self._timeout):
                     return getattr(self._proxy, method)(*args, **kwargs)
             except eventlet.Timeout:
                 raise ServiceUnavailable(f"the {self._service} service did not answer") from None
+            except UnknownService:
+                raise ServiceUnavailable(f"the {self._service} service is not running") from None
+            except BROKER_GONE:
+                raise ServiceUnavailable("the message broker cannot be reached") from None
             except RemoteError as exc:
                 if exc.exc_type in STORE_UNAVAILABLE:  # its database is down or full
                     raise ServiceUnavailable(
@@ -245,6 +315,71 @@ class TimedProxy:
                 raise
 
         return call
+
+
+BROKER_DOWN = -1
+
+
+class ConsumerWatch(DependencyProvider):
+    """How many processes consume each service's RPC queue, asked of the broker at most once
+    a second per service: a call to a service with none is refused at once (503) instead of
+    waiting out the time-out while its request sits in the queue."""
+
+    fresh_seconds = 1.0
+
+    def setup(self) -> None:
+        self._uri = self.container.config["AMQP_URI"]
+        self._connection: Connection | None = None
+        self._lock = Semaphore()
+        self._seen: dict[str, tuple[int | None, float]] = {}
+
+    def stop(self) -> None:
+        if self._connection is not None:
+            self._connection.release()
+
+    def get_dependency(self, worker_ctx: Any) -> ConsumerWatch:
+        return self
+
+    def consumers(self, service: str) -> int | None:
+        """The number of consumers, or None when the broker could not say (then the call
+        goes ahead and its own time-out or error decides); ``ServiceUnavailable`` when the
+        broker cannot be reached at all."""
+        seen = self._seen.get(service)
+        if not seen or time.monotonic() - seen[1] >= self.fresh_seconds:
+            with self._lock:
+                seen = (self._ask(service), time.monotonic())
+            self._seen[service] = seen
+        if seen[0] == BROKER_DOWN:
+            raise ServiceUnavailable("the message broker cannot be reached")
+        return seen[0]
+
+    def _ask(self, service: str) -> int | None:
+        try:
+            if self._connection is None:
+                # One attempt: kombu would otherwise retry a refused connection for ever.
+                self._connection = Connection(
+                    self._uri, connect_timeout=2, transport_options={"max_retries": 0}
+                )
+            channel = self._connection.default_channel
+            return channel.queue_declare(f"rpc-{service}", passive=True).consumer_count
+        except amqp.exceptions.NotFound:
+            self._drop()  # the broker closed the channel; the queue is declared on first start
+            return 0
+        except BROKER_GONE:
+            self._drop()
+            return BROKER_DOWN
+        except Exception as exc:
+            log.warning("cannot ask the broker about %s: %s", service, exc)
+            self._drop()
+            return None
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:
+                pass
+        self._connection = None
 
 
 class ServiceUnavailable(errors.DomainError):
@@ -266,22 +401,22 @@ class ServiceBase:
     application: ApplicationProvider
     relay: OutboxRelay
     catch_up_seconds = 2.0
+    lock_wait_seconds = 1.0
 
     @property
     def app(self) -> Any:
         return self.application.app
 
-    def _inbox(self, upstream: str) -> Inbox:
-        """The process's inbox for ``upstream``, reading through this worker's RPC proxy.
-
-        Call with ``self.application.locks[upstream]`` held.
-        """
+    def _inbox(self, upstream: str, pull: bool = True) -> Inbox:
+        """The process's inbox for ``upstream``; with ``pull``, reading through this worker's
+        RPC proxy (then call with ``self.application.locks[upstream]`` held)."""
         proxy = TimedProxy(getattr(self, upstream), upstream)
         inbox = self.application.inboxes.get(upstream)
         if inbox is None:
             inbox = Inbox(self.app, upstream, proxy.outbox, self.relay.dead_letters)
             self.application.inboxes[upstream] = inbox
-        inbox.read_outbox = proxy.outbox
+        if pull:
+            inbox.read_outbox = proxy.outbox
         return inbox
 
     def _command(self, command: Any, *args: Any) -> Any:
@@ -292,9 +427,25 @@ class ServiceBase:
             self.relay.kick()
 
     def consume(self, upstream: str, body: Any) -> None:
-        """Apply a pushed event (or note a duplicate, or fill a gap first)."""
-        with self.application.locks[upstream]:
-            self._inbox(upstream).receive(body)
+        """Apply a pushed event (or note a duplicate, or fill a gap first).
+
+        If another worker holds this upstream for long (it is pulling a gap over RPC), the
+        pushed copy is left to the catch-up timer: workers waiting here would be missing from
+        the pool that answers other services' RPC calls, and two services pulling from each
+        other would starve one another until their calls time out.
+        """
+        message = self._inbox(upstream, pull=False).admit(body)
+        if message is None:
+            return  # dead-lettered
+        lock = self.application.locks[upstream]
+        if not lock.acquire(timeout=self.lock_wait_seconds):
+            metrics.EVENTS_DEFERRED.labels(self.app.name, upstream).inc()
+            log.debug("%s busy: the catch-up brings this event", upstream)
+            return
+        try:
+            self._inbox(upstream).deliver(message)
+        finally:
+            lock.release()
         self.relay.kick()
 
     @timer(interval=2.0)

@@ -177,11 +177,40 @@ THREATS: list[tuple[str, str, list[str]]] = [
     ),
     (
         "Oversized or malformed input crashes the service",
-        "Bodies over the size limit are refused before parsing (413); every schema error is a"
-        " 4xx naming the field, never a stack trace.",
+        "Bodies over the size limit are refused (413), announced or streamed; a body that is"
+        " not UTF-8 JSON text (lone surrogates, NaN) or nests deeper than 64 levels is a 400;"
+        " every schema error is a 4xx naming the field, never a stack trace; Schemathesis"
+        " fuzzes every operation of the OpenAPI document as every role for 5xx.",
         [
             "tests/e2e/test_hostile_bodies.py::test_a_body_of_megabytes_is_refused_before_it_is_parsed",
             "tests/e2e/test_hostile_bodies.py::test_hostile_body_is_answered_4xx_naming_the_field",
+            "tests/e2e/test_hostile_input.py::test_a_body_beyond_the_limit_is_413_on_every_endpoint",
+            "tests/e2e/test_hostile_input.py::test_deeply_nested_json_is_a_400",
+            "tests/e2e/test_hostile_input.py::"
+            "test_a_body_that_is_not_utf8_json_text_is_a_400_and_changes_nothing",
+            "tests/e2e/test_fuzz_api.py::test_no_generated_call_gets_a_server_error",
+        ],
+    ),
+    (
+        "Traversal or injection through ids and free text",
+        "Ids are looked up, never interpreted (no SQL, paths or templates built from them):"
+        " a hostile id is a 404; free text is stored as sent and shown escaped.",
+        [
+            "tests/e2e/test_hostile_input.py::test_traversal_and_injection_in_ids_find_nothing",
+            "tests/e2e/test_hostile_input.py::test_free_text_is_stored_verbatim_and_shown_escaped",
+            "tests/e2e/test_hostile_input.py::test_static_files_do_not_reach_outside_their_folder",
+        ],
+    ),
+    (
+        "A provider's leaked token, or its answers replayed",
+        "A revoked token is refused on every ISP endpoint and records nothing; each provider"
+        " action is recorded once, however often or late it is repeated.",
+        [
+            "tests/e2e/test_hostile_input.py::"
+            "test_a_revoked_provider_token_is_refused_everywhere_and_records_nothing",
+            "tests/e2e/test_hostile_input.py::test_a_replayed_earlier_action_changes_nothing",
+            "tests/e2e/test_hostile_input.py::"
+            "test_the_same_action_sent_at_once_many_times_is_recorded_once",
         ],
     ),
     (

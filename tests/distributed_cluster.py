@@ -12,12 +12,15 @@ import re
 import signal
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import psycopg
-from slice_driver import Api, Cli, cli_env, free_port, wait_for
+from slice_driver import PASSWORD, Api, Cli, cli_env, free_port, identities, wait_for
+from smtp_sink import serving
 
 from cp247.bootstrap import make_application
 from cp247.config import Settings
@@ -225,3 +228,30 @@ class Cluster:
         finally:
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+@contextmanager
+def running_cluster(tmp: Path, replicas: int = 1, definitions: bool = True) -> Iterator[Cluster]:
+    """A started cluster with its own mailbox (``cluster.mailbox``) and a token per role
+    (``cluster.tokens``: both CPs, two providers, an admin), destroyed afterwards."""
+    with serving() as (box, port):
+        smtp = {
+            "CP247_SMTP_HOST": "127.0.0.1",
+            "CP247_SMTP_PORT": str(port),
+            "CP247_SMTP_FROM": "cp247@cp.example.ro",
+            # Retention tests: services notice a key destroyed by the CLI within a second.
+            "CP247_CASE_KEY_CACHE_SECONDS": "1",
+        }
+        cluster = Cluster(tmp, smtp, replicas=replicas, definitions=definitions)
+        cluster.mailbox = box
+        cluster.create()
+        try:
+            cluster.start()
+            cluster.tokens = identities(cluster.cli)
+            cluster.cli.ok(
+                "users", "add", "--username", "ada", "--role", "admin", "--password", PASSWORD
+            )
+            cluster.tokens["admin"] = cluster.cli.ok("tokens", "issue", "--username", "ada")
+            yield cluster
+        finally:
+            cluster.destroy()

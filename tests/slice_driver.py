@@ -236,6 +236,25 @@ def run_slice(api: Api, tokens: dict[str, str], reference: str) -> dict[str, Any
     }
 
 
+def issued_order(api: Api, tokens: dict[str, str], reference: str) -> dict:
+    """A request registered by the prosecution CP, and its order once in telco-a's inbox."""
+    status, created = api.call(
+        "POST", "/api/v1/requests", tokens["prosecution"], preservation_request(reference)
+    )
+    assert status == 201, created
+
+    def in_inbox() -> dict | None:
+        _, inbox = api.call("GET", "/api/v1/isp/orders", tokens["isp_a"])
+        return next((o for o in inbox["orders"] if o["case_id"] == created["case_id"]), None)
+
+    return wait_for(in_inbox, what="the order in telco-a's inbox")
+
+
+def events_of(api: Api, tokens: dict[str, str], case_id: str) -> list[str]:
+    _, timeline = api.call("GET", f"/api/v1/cases/{case_id}/timeline", tokens["police"])
+    return [entry["event"] for entry in timeline["entries"]]
+
+
 def assert_chained(timeline: dict[str, Any]) -> None:
     entries = timeline["entries"]
     assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))

@@ -47,12 +47,21 @@ class Inbox:
         pushed message that breaks the contract is dead-lettered and the position stays where
         it is; the real event at that position is pulled from the producer.
         """
+        message = self.admit(body)
+        if message is not None:
+            self.deliver(message)
+
+    def admit(self, body: Any) -> Message | None:
+        """The pushed message if it keeps the contract and comes from this upstream; else it
+        is dead-lettered (needs no lock: nothing is applied)."""
         message = self._decode(body)
-        if message is None:
-            return
-        if message.source != self.upstream:
+        if message is not None and message.source != self.upstream:
             self.dead_letter(body, f"expected {self.upstream} events", self.app.name)
-            return
+            return None
+        return message
+
+    def deliver(self, message: Message) -> None:
+        """Apply an admitted message in order: drop it if seen, fill a gap before it."""
         position = self.app.position(self.upstream)
         if message.notification_id <= position:
             metrics.EVENTS_DUPLICATE.labels(self.app.name, self.upstream).inc()

@@ -18,13 +18,14 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError, PersistenceError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.wrappers import Request, Response
 
@@ -61,6 +62,10 @@ READ_AUDITED = {
 }
 RETRY_AFTER_SECONDS = "5"  # a dependency is down: clients try again, not hang
 MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
+# A request nests five levels deep; anything much deeper is hostile, and a document nested
+# thousands of levels deep would exhaust the parser's (and every later walker's) recursion.
+MAX_JSON_DEPTH = 64
+TOO_LARGE = f"the body is larger than {MAX_BODY_BYTES // 1_000_000} MB"
 CP_ROLES = ("police", "prosecution")
 ALL_ROLES = ("police", "prosecution", "oversight", "admin", "isp")
 SESSION_COOKIE = "cp247_session"
@@ -76,6 +81,38 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 HSTS = "max-age=31536000"
+
+
+def _not_plain_json(document: Any, max_depth: int) -> str | None:
+    """What makes parsed JSON unfit to take in, or None: nesting deeper than ``max_depth``
+    arrays/objects, or a string (key or value) with a lone UTF-16 surrogate (``"\\ud800"``
+    is valid JSON syntax, but no UTF-8 text, so it could be neither stored nor answered).
+    Iterative, so that hostile nesting cannot exhaust the stack here either."""
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return f"the body nests deeper than {max_depth} levels"
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            for text in (key, value):
+                if isinstance(text, str) and not _is_utf8_text(text):
+                    return "the body has a string that is not Unicode text (a lone surrogate)"
+            if isinstance(value, dict | list):
+                stack.append((value, depth + 1))
+    return None
+
+
+def _is_utf8_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 class CsrfTokenInvalid(Forbidden):
@@ -121,6 +158,10 @@ class Gateway:
         backends = backends or self.backends
         started = time.perf_counter()
         endpoint = "unmatched"
+        # Also bounds bodies sent without a Content-Length (chunked), read as they stream in:
+        # reading stops one byte past the limit, which tells a body at the limit from one
+        # beyond it (werkzeug would silently cut the latter short).
+        request.max_content_length = MAX_BODY_BYTES + 1
         try:
             if self.console.owns(request.path):  # the browser pages, over this same API
                 endpoint, response = self.console.handle(request, backends)
@@ -159,6 +200,8 @@ class Gateway:
             response.headers["Allow"] = ", ".join(exc.valid_methods or [])
         except RouteNotFound:
             response = self._json(404, {"error": "not_found", "message": "no such endpoint"})
+        except RequestEntityTooLarge:  # a form or a streamed body beyond MAX_BODY_BYTES
+            response = self._json(413, PayloadTooLarge(TOO_LARGE).body())
         except HTTPException as exc:
             response = self._json(exc.code or 400, {"error": "bad_request", "message": str(exc)})
         except Exception:
@@ -223,21 +266,45 @@ class Gateway:
             raise Forbidden(f"the {principal.role} role may not do this")
         return principal
 
+    @staticmethod
+    def _raw_body(request: Request) -> bytes:
+        """The body's bytes, at most :data:`MAX_BODY_BYTES` whether or not its length was
+        announced."""
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(TOO_LARGE)
+        try:
+            data = request.get_data()
+        except RequestEntityTooLarge:
+            raise PayloadTooLarge(TOO_LARGE) from None
+        if len(data) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(TOO_LARGE)
+        return data
+
     @classmethod
     def _body_or_empty(cls, request: Request) -> dict[str, Any]:
         """A body that may be left out altogether (``{}``)."""
-        return cls._body(request) if request.get_data() else {}
+        return cls._body(request) if cls._raw_body(request) else {}
 
-    @staticmethod
-    def _body(request: Request) -> dict[str, Any]:
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1_000_000} MB")
+    @classmethod
+    def _body(cls, request: Request) -> dict[str, Any]:
+        data = cls._raw_body(request)
         try:
-            body = json.loads(request.get_data(as_text=True) or "null")
-        except (ValueError, UnicodeDecodeError):
+            # Strict UTF-8 (werkzeug's as_text would quietly replace bad bytes, and the API
+            # would then store and answer something other than what was sent); NaN and
+            # Infinity are not JSON.
+            text = data.decode("utf-8")
+            body = json.loads(text or "null", parse_constant=_no_constant)
+        except UnicodeDecodeError:
+            raise BadRequest("the body is not UTF-8") from None
+        except ValueError:
             raise BadRequest("the body is not valid JSON") from None
+        except RecursionError:  # thousands of nested brackets: the parser gave up
+            raise BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels") from None
         if not isinstance(body, dict):
             raise BadRequest("the body must be a JSON object")
+        problem = _not_plain_json(body, MAX_JSON_DEPTH)
+        if problem:
+            raise BadRequest(problem)
         return body
 
     # --- public --------------------------------------------------------------------------
@@ -425,7 +492,7 @@ class Gateway:
         self, b: Backends, request: Request, who: Principal
     ) -> tuple[int, Any]:
         try:
-            text = request.get_data().decode("utf-8-sig")
+            text = self._raw_body(request).decode("utf-8-sig")
         except UnicodeDecodeError:
             raise BadRequest("the CSV must be UTF-8") from None
         return 200, b.intake.import_contact_points(text)
@@ -534,8 +601,9 @@ class Gateway:
     @route("/api/v1/stats", "GET", ("oversight", "admin"))
     def stats(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
         """Aggregates only: no case ids, names or identifiers."""
-        text = request.args.get("year") or str(utcnow().year)
-        if not text.isdigit() or not 1990 <= int(text) <= 2100:
+        text = request.args.get("year", str(utcnow().year))  # left out: this year
+        # ASCII digits only: str.isdigit() is also true of "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]{4}", text) or not 1990 <= int(text) <= 2100:
             raise Invalid("year must be a calendar year", {"year": ["e.g. 2026"]})
         return 200, b.timeline.statistics(int(text))
 

@@ -2,10 +2,14 @@
 
 Every protected operation takes a bearer token or the login session cookie; with the cookie,
 a request that changes something also needs ``X-CSRF-Token`` (the ``csrf_token`` of login).
+Templated paths declare their parameters, commands their bodies (:mod:`.bodies`), and every
+response that can come back is listed with its media type, so that a client generator or a
+fuzzer (``tests/e2e/test_fuzz_api.py``) can work from this document alone.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -14,6 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from cp247 import __version__
+from services.gateway.bodies import BODIES
 from services.intake.schemas import RequestSchema
 from services.preservation.schemas import OrderRequestSchema
 
@@ -25,32 +30,114 @@ class ErrorSchema(Schema):
     missing = fields.List(fields.String())
 
 
-def _op(summary: str, roles: str, body: str | None = None, ok: str = "200") -> dict[str, Any]:
+JSON = "application/json"
+PDF = "application/pdf"
+ERROR = {JSON: {"schema": "Error"}}
+ERRORS = {
+    "400": "malformed JSON or request",
+    "401": "no or invalid token",
+    "403": "role not allowed; or csrf_token_invalid: a session-cookie request other than "
+    "GET/HEAD without its X-CSRF-Token",
+    "404": "unknown or not visible to this caller",
+    "409": "state conflict (e.g. approving an issued order)",
+    "410": "erased at the end of its retention period",
+    "413": "the body is larger than 2 MB",
+    "422": "validation failed",
+    "429": "locked after repeated failures",
+    "503": "a store or service cannot be reached; nothing was recorded (Retry-After)",
+}
+UUID = {"type": "string", "format": "uuid"}
+PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
+    "case_id": (UUID, "a case"),
+    "request_id": (UUID, "a request"),
+    "order_id": (UUID, "a preservation order"),
+    "mla_id": (UUID, "an MLA request"),
+    "alert_id": (UUID, "a duty alert"),
+    "country": ({"type": "string"}, "ISO 3166-1 alpha-2 code, e.g. US (any case)"),
+    "kind": ({"type": "string"}, "police, prosecution or hybrid (any case)"),
+}
+
+
+def query(name: str, description: str, required: bool = False, **schema: Any) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+def _op(
+    summary: str,
+    roles: str | None,
+    body: str | None = None,
+    ok: str = "200",
+    *,
+    params: list[dict[str, Any]] | None = None,
+    media: str = JSON,
+    body_required: bool = True,
+    body_media: str = JSON,
+    errors: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """One operation; ``roles=None`` is public. Every operation may answer 400 and 503; a
+    protected one 401 and 403; one with a body 413 and 422; ``errors`` adds more (404 is
+    added to every operation of a templated path)."""
+    codes = {"400", "503", *errors}
+    if roles is not None:
+        codes |= {"401", "403"}
+    if body:
+        codes |= {"413", "422"}
     operation: dict[str, Any] = {
         "summary": summary,
-        "description": f"Roles: {roles}.",
         "responses": {
-            ok: {"description": "OK"},
-            "400": {"description": "malformed JSON"},
-            "401": {"description": "no or invalid token"},
-            "403": {
-                "description": "role not allowed; or csrf_token_invalid: a session-cookie "
-                "request other than GET/HEAD without its X-CSRF-Token"
-            },
-            "404": {"description": "unknown or not visible to this caller"},
-            "422": {
-                "description": "validation failed",
-                "content": {"application/json": {"schema": "Error"}},
-            },
+            ok: {"description": "OK", "content": {media: {"schema": {}}}},
+            **{code: {"description": ERRORS[code], "content": ERROR} for code in sorted(codes)},
         },
-        "security": [{"bearer": []}, {"session": []}],
     }
-    if body:
+    if roles is not None:
+        operation["description"] = f"Roles: {roles}."
+        operation["security"] = [{"bearer": []}, {"session": []}]
+    if params:
+        operation["parameters"] = params
+    if body:  # a schema's name, or for a body other than JSON its description
+        schema: Any = body if body_media == JSON else {"type": "string", "description": body}
         operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": body}},
+            "required": body_required,
+            "content": {body_media: {"schema": schema}},
         }
     return operation
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    parameters = []
+    for name in re.findall(r"{(\w+)}", path):
+        schema, description = PATH_PARAMETERS[name]
+        parameters.append(
+            {"name": name, "in": "path", "required": True, "description": description,
+             "schema": dict(schema)}
+        )  # fmt: skip
+    return parameters
+
+
+def _only_null(node: Any) -> Any:
+    """apispec renders an optional nested object as ``anyOf: [ref, {type: object, nullable}]``,
+    which admits any object at all; the second branch means ``null``, so say so."""
+    if isinstance(node, dict):
+        if node.get("anyOf"):
+            node["anyOf"] = [
+                {**branch, "enum": [None]}
+                if branch == {"type": "object", "nullable": True}
+                else _only_null(branch)
+                for branch in node["anyOf"]
+            ]
+        for key, value in node.items():
+            if key != "anyOf":
+                _only_null(value)
+    elif isinstance(node, list):
+        for item in node:
+            _only_null(item)
+    return node
 
 
 @cache
@@ -74,10 +161,24 @@ def openapi_document() -> dict[str, Any]:
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.schema("Request", schema=RequestSchema)
     spec.components.schema("PreservationOrderRequest", schema=OrderRequestSchema)
+    for name, body_schema in BODIES.items():
+        spec.components.schema(name, schema=body_schema)
     cp = "police, prosecution"
+    command = ("409",)  # a state change the current state may not allow
     paths = {
         "/api/v1/requests": {"post": _op("Register a request", cp, "Request", "201")},
-        "/api/v1/cases": {"get": _op("List cases (status, type, country, direction)", cp)},
+        "/api/v1/cases": {
+            "get": _op(
+                "List cases (status, type, country, direction)",
+                cp,
+                params=[
+                    query("status", "only cases in this status"),
+                    query("type", "only requests of this type, e.g. preservation"),
+                    query("country", "only this counterpart country, e.g. US"),
+                    query("direction", "incoming or outgoing"),
+                ],
+            )
+        },
         "/api/v1/work": {
             "get": _op(
                 "What needs action now: open alerts, orders awaiting approval or the "
@@ -93,113 +194,218 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/preservation-orders/{order_id}": {"get": _op("One order", cp)},
         "/api/v1/preservation-orders/{order_id}/document": {
-            "get": _op("The signed order (PDF) as delivered to the provider", cp)
+            "get": _op(
+                "The signed order (PDF) as delivered to the provider",
+                cp,
+                media=PDF,
+                errors=("410",),
+            )
         },
         "/api/v1/preservation-orders/{order_id}/approve": {
-            "post": _op("Approve an order", "prosecution")
+            "post": _op("Approve an order", "prosecution", errors=command)
         },
-        "/api/v1/isp/orders": {"get": _op("The provider's own orders (status)", "isp")},
+        "/api/v1/isp/orders": {
+            "get": _op(
+                "The provider's own orders (status)",
+                "isp",
+                params=[query("status", "only orders in this status, e.g. issued")],
+            )
+        },
         "/api/v1/isp/orders/{order_id}": {"get": _op("One own order", "isp")},
-        "/api/v1/isp/orders/{order_id}/document": {"get": _op("The order document", "isp")},
+        "/api/v1/isp/orders/{order_id}/document": {
+            "get": _op("The order document", "isp", media=PDF, errors=("410",))
+        },
         "/api/v1/isp/orders/{order_id}/acknowledge": {
-            "post": _op("Acknowledge an order (idempotent)", "isp")
+            "post": _op("Acknowledge an order (idempotent)", "isp", errors=command)
         },
         "/api/v1/isp/orders/{order_id}/preserved": {
-            "post": _op("Report the data preserved {note, records} (idempotent)", "isp")
+            "post": _op(
+                "Report the data preserved {note, records} (idempotent; the body may be left out)",
+                "isp",
+                "PreservedReport",
+                body_required=False,
+                errors=command,
+            )
         },
         "/api/v1/isp/orders/{order_id}/unavailable": {
-            "post": _op("Report the data not available {reason} (idempotent)", "isp")
+            "post": _op(
+                "Report the data not available {reason} (idempotent)",
+                "isp",
+                "UnavailableReport",
+                errors=command,
+            )
         },
         "/api/v1/isp/orders/{order_id}/foreign-provider": {
-            "post": _op("Art 30: another State's provider {country, provider_name, details}", "isp")
+            "post": _op(
+                "Art 30: another State's provider {country, provider_name, details}",
+                "isp",
+                "ForeignProviderReport",
+                errors=command,
+            )
         },
         "/api/v1/isp/orders/{order_id}/document.sig": {
-            "get": _op("Detached Ed25519 signature of the document", "isp")
+            "get": _op("Detached Ed25519 signature of the document", "isp", errors=("410",))
         },
-        "/api/v1/preservation-orders/{order_id}/extend": {"post": _op("Extend {days}", cp)},
-        "/api/v1/preservation-orders/{order_id}/release": {"post": _op("Release {reason}", cp)},
+        "/api/v1/preservation-orders/{order_id}/extend": {
+            "post": _op("Extend {days}", cp, "Extension", errors=command)
+        },
+        "/api/v1/preservation-orders/{order_id}/release": {
+            "post": _op("Release {reason}", cp, "Release", errors=command)
+        },
         "/api/v1/cases/{case_id}/mla": {
-            "post": _op("Record an MLA request", cp, ok="201"),
+            "post": _op("Record an MLA request", cp, "MlaRequest", "201", errors=command),
             "get": _op("MLA requests of a case", cp),
         },
         "/api/v1/mla/{mla_id}": {"get": _op("One MLA request", cp)},
-        "/api/v1/mla/{mla_id}/status": {"post": _op("Move an MLA request on {status, note}", cp)},
-        "/api/v1/cases/{case_id}/lead": {"post": _op("Make police or prosecution lead", cp)},
+        "/api/v1/mla/{mla_id}/status": {
+            "post": _op("Move an MLA request on {status, note}", cp, "MlaStatus", errors=command)
+        },
+        "/api/v1/cases/{case_id}/lead": {
+            "post": _op("Make police or prosecution lead", cp, "Lead", errors=command)
+        },
         "/api/v1/cases/{case_id}/near-duplicates/{request_id}": {
-            "post": _op("Confirm or split a near duplicate {resolution}", cp)
+            "post": _op(
+                "Confirm or split a near duplicate {resolution}",
+                cp,
+                "NearDuplicateResolution",
+                errors=command,
+            )
         },
         "/api/v1/requests/{request_id}": {"get": _op("One request", cp)},
         "/api/v1/requests/{request_id}/refuse": {
-            "post": _op("Refuse on Art 29(4)/(5) grounds", "prosecution")
+            "post": _op("Refuse on Art 29(4)/(5) grounds", "prosecution", "Refusal", errors=command)
         },
-        "/api/v1/requests/{request_id}/art29-6-notice": {"post": _op("Art 29(6) notice", cp)},
+        "/api/v1/requests/{request_id}/art29-6-notice": {
+            "post": _op("Art 29(6) notice", cp, "Art296Notice", errors=command)
+        },
         "/api/v1/requests/{request_id}/letter": {
-            "get": _op("Outgoing preservation request as a signed PDF letter", cp)
+            "get": _op(
+                "Outgoing preservation request as a signed PDF letter",
+                cp,
+                media=PDF,
+                errors=("409", "410"),
+            )
         },
         "/api/v1/requests/{request_id}/letter.sig": {
-            "get": _op("Detached signature of the letter", cp)
+            "get": _op("Detached signature of the letter", cp, errors=("409", "410"))
         },
         "/api/v1/contact-points": {
-            "get": _op("Directory of foreign contact points (country)", f"{cp}, admin"),
-            "post": _op("List or update one contact point", f"{cp}, admin"),
+            "get": _op(
+                "Directory of foreign contact points (country)",
+                f"{cp}, admin",
+                params=[query("country", "ISO 3166-1 alpha-2 code, e.g. US")],
+                errors=("422",),
+            ),
+            "post": _op(
+                "List or update one contact point", f"{cp}, admin", "ContactPoint", errors=command
+            ),
         },
         "/api/v1/inbox": {"get": _op("Console inbox of the duty officers", cp)},
         "/api/v1/cases/{case_id}/messages": {"get": _op("Messages sent about a case", cp)},
         "/api/v1/alerts": {"get": _op("Open duty alerts", cp)},
-        "/api/v1/alerts/{alert_id}/acknowledge": {"post": _op("Take a duty alert", cp)},
-        "/api/v1/alerts/ack": {
-            "get": {
-                "summary": "Take a duty alert by the signed link in its e-mail (token)",
-                "responses": {"200": {"description": "OK"}, "404": {"description": "bad link"}},
-            }
+        "/api/v1/alerts/{alert_id}/acknowledge": {
+            "post": _op("Take a duty alert", cp, errors=command)
         },
-        "/api/v1/audit/reads": {"get": _op("Who read a case, request, order or document", "admin")},
+        "/api/v1/alerts/ack": {
+            "get": _op(
+                "Take a duty alert by the signed link in its e-mail (token)",
+                None,
+                params=[query("token", "the signed token of the link", required=True)],
+                errors=("404", "409"),
+            )
+        },
+        "/api/v1/audit/reads": {
+            "get": _op(
+                "Who read a case, request, order or document",
+                "admin",
+                params=[
+                    query(
+                        "target",
+                        "what:id, e.g. case:<case_id> (also timeline:, request:, order:, "
+                        "document:)",
+                        required=True,
+                    )
+                ],
+                errors=("422",),
+            )
+        },
         "/api/v1/audit/verify": {
             "get": _op("Recompute the timeline from the event stores", "admin, oversight")
         },
         "/api/v1/stats": {
-            "get": _op("Figures for oversight (year): aggregates only", "oversight, admin")
+            "get": _op(
+                "Figures for oversight (year): aggregates only",
+                "oversight, admin",
+                params=[
+                    {
+                        "name": "year",
+                        "in": "query",
+                        "description": "calendar year; default: this year",
+                        "schema": {"type": "integer", "minimum": 1990, "maximum": 2100},
+                    }
+                ],
+                errors=("422",),
+            )
         },
-        "/api/v1/contact-points/import": {"post": _op("Import a CSV directory", "admin")},
-        "/api/v1/contact-points/{country}/{kind}": {"get": _op("One contact point", cp)},
-    }
-    for path, operations in paths.items():
-        spec.path(path=path, operations=operations)
-    spec.path(
-        path="/api/v1/login",
-        operations={
-            "post": {
-                "summary": "Log in with password and TOTP code {username, password, totp}",
-                "responses": {
-                    "200": {
-                        "description": "{token, role, expires_in_seconds, csrf_token}: a "
-                        "session token, also set as an HttpOnly cookie; send csrf_token as "
-                        "X-CSRF-Token with every cookie request other than GET/HEAD"
-                    },
-                    "401": {"description": "wrong username, password or code"},
-                    "403": {"description": "no second factor enrolled yet"},
-                    "429": {"description": "locked after repeated failures"},
-                },
-            }
+        "/api/v1/contact-points/import": {
+            "post": _op(
+                "Import a CSV directory (all rows or none)",
+                "admin",
+                "UTF-8 CSV: a header row naming every field of ContactPoint, then one entry "
+                "a row; list fields separated by ';', can_order_preservation yes/no",
+                body_media="text/csv",
+                errors=command,
+            )
         },
-    )
-    spec.path(
-        path="/api/v1/logout",
-        operations={
+        "/api/v1/contact-points/{country}/{kind}": {
+            "get": _op("One contact point", f"{cp}, admin")
+        },
+        "/api/v1/login": {
             "post": {
                 **_op(
-                    "End the session: revoke its token, clear the cookie",
-                    "police, prosecution, oversight, admin",
+                    "Log in with password and TOTP code {username, password, totp}",
+                    None,
+                    "Login",
+                    errors=("401", "403", "429"),
                 ),
+                "description": "200: {token, role, expires_in_seconds, csrf_token}: a session "
+                "token, also set as an HttpOnly cookie; send csrf_token as X-CSRF-Token with "
+                "every cookie request other than GET/HEAD. 401: wrong username, password or "
+                "code; 403: no second factor enrolled yet; 429: locked after repeated failures.",
+            }
+        },
+        "/api/v1/logout": {
+            "post": _op(
+                "End the session: revoke its token, clear the cookie (409 for an API token, "
+                "which is not a login session)",
+                "police, prosecution, oversight, admin",
+                errors=command,
+            )
+        },
+    }
+    for path, operations in paths.items():
+        parameters = _path_parameters(path)
+        for operation in operations.values() if parameters else ():
+            operation["parameters"] = parameters + operation.get("parameters", [])
+            operation["responses"]["404"] = {"description": ERRORS["404"], "content": ERROR}
+        spec.path(path=path, operations=operations)
+    ok = {"description": "OK", "content": {JSON: {"schema": {}}}}
+    spec.path(path="/healthz", operations={"get": {"summary": "Alive", "responses": {"200": ok}}})
+    spec.path(
+        path="/readyz",
+        operations={
+            "get": {
+                "summary": "Ready: every service reachable ({status, checks}; 'degraded' when "
+                "one other than intake is not)",
                 "responses": {
-                    "200": {"description": '{"status": "logged_out"}'},
-                    "401": {"description": "no or invalid token"},
-                    "403": {"description": "not a console user, or csrf_token_invalid"},
-                    "409": {"description": "an API token, not a login session"},
+                    "200": ok,
+                    "503": {"description": "not ready: intake cannot be reached", **ok},
                 },
             }
         },
     )
-    for path in ("/healthz", "/readyz", "/api/v1/openapi.json"):
-        spec.path(path=path, operations={"get": {"responses": {"200": {"description": "OK"}}}})
-    return spec.to_dict()
+    spec.path(
+        path="/api/v1/openapi.json",
+        operations={"get": {"summary": "This document", "responses": {"200": ok}}},
+    )
+    return _only_null(spec.to_dict())

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from cp247.errors import DomainError
-from cp247.nameko_support import ApplicationProvider, TimedProxy
+from cp247.nameko_support import ApplicationProvider, ConsumerWatch, TimedProxy, service_proxy
 from services.gateway.api import Gateway
 
 REMOTE = ("intake", "preservation", "isp_liaison", "mla", "timeline", "notification")
@@ -20,7 +19,7 @@ METHODS = "GET,POST,PUT,PATCH,DELETE"
 class RemoteBackends:
     def __init__(self, service: GatewayService):
         for name in REMOTE:
-            setattr(self, name, TimedProxy(getattr(service, name), name))
+            setattr(self, name, TimedProxy(getattr(service, name), name, watch=service.watch))
         self.identity = service.identity.app
         self._service = service
 
@@ -28,10 +27,15 @@ class RemoteBackends:
         """Events travel over RabbitMQ; nothing to do here."""
 
     def ready(self) -> dict[str, bool]:
-        checks = {}
+        try:
+            self.identity.outbox_head()  # its own records: users, sessions, tokens
+            checks = {"gateway": True}
+        except Exception:
+            checks = {"gateway": False}
         for name in REMOTE:
             try:
-                checks[name] = bool(TimedProxy(getattr(self._service, name), name, 3).ping())
+                proxy = TimedProxy(getattr(self._service, name), name, 3, self._service.watch)
+                checks[name] = bool(proxy.ping())
             except DomainError:
                 checks[name] = False
         return checks
@@ -40,12 +44,13 @@ class RemoteBackends:
 class GatewayService:
     name = "gateway"
     identity = ApplicationProvider("gateway")
-    intake = RpcProxy("intake")
-    preservation = RpcProxy("preservation")
-    isp_liaison = RpcProxy("isp_liaison")
-    mla = RpcProxy("mla")
-    timeline = RpcProxy("timeline")
-    notification = RpcProxy("notification")
+    watch = ConsumerWatch()
+    intake = service_proxy("intake")
+    preservation = service_proxy("preservation")
+    isp_liaison = service_proxy("isp_liaison")
+    mla = service_proxy("mla")
+    timeline = service_proxy("timeline")
+    notification = service_proxy("notification")
 
     _gateway: Gateway | None = None
 

@@ -183,8 +183,13 @@ def _phone(value: str) -> str | None:
 
 
 def _language(value: str) -> str | None:
-    lowered = value.lower()
+    lowered = value.lower() if value.isascii() else ""  # the Kelvin sign lowers to "k"
     return lowered if LANGUAGE.fullmatch(lowered) else None
+
+
+def _country_code(text: str) -> str:
+    """Upper-cased, ASCII only: ``"ß".upper()`` is ``"SS"``, which is no country code."""
+    return text.upper() if text.isascii() else text
 
 
 _LIST_HINTS = {
@@ -214,7 +219,7 @@ def clean_contact_point(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
     entry: dict[str, Any] = {}
 
     if "country" in values:
-        country = _text(values["country"], "country", errors).upper()
+        country = _country_code(_text(values["country"], "country", errors))
         if isinstance(values["country"], str) and not COUNTRY.fullmatch(country):
             errors.setdefault("country", []).append("an ISO 3166-1 alpha-2 code, e.g. RO")
         entry["country"] = country
@@ -421,7 +426,7 @@ class ContactPointDirectory:
         if country is None:
             listed = list(self.created(ForeignContactPoint.ContactPointListed))
         else:
-            code = country.strip().upper()
+            code = _country_code(country.strip())
             if not COUNTRY.fullmatch(code):
                 raise Invalid(
                     "the country is not valid",
@@ -433,7 +438,7 @@ class ContactPointDirectory:
 
     def contact_point(self, country: str, kind: str) -> dict[str, Any]:
         """One entry; raises :class:`NotFound` when the directory has none."""
-        code, kind = country.strip().upper(), kind.strip().lower()
+        code, kind = _country_code(country.strip()), kind.strip().lower()
         contact_point = self._load_contact_point(code, kind)
         if contact_point is None:
             raise NotFound(f"no {kind} contact point for {code} in the directory")

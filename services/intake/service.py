@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
 from cp247.errors import DomainError
@@ -16,27 +14,27 @@ class IntakeService(ns.ServiceBase):
     application = ns.ApplicationProvider("intake")
     relay = ns.OutboxRelay()
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def register_request(self, body: dict, actor: dict, custodian_listed: bool) -> dict[str, Any]:
         return self._command(self.app.register_request, body, actor, custodian_listed)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def get_case(self, case_id: str) -> dict[str, Any]:
         return self.app.get_case(case_id)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def list_cases(self, filters: dict) -> list[dict[str, Any]]:
         return self.app.list_cases(filters)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def get_request(self, request_id: str) -> dict[str, Any]:
         return self.app.get_request(request_id)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def assign_lead(self, case_id: str, lead: Any, actor: dict) -> dict[str, Any]:
         return self._command(self.app.assign_lead, case_id, lead, actor)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def resolve_near_duplicate(
         self, case_id: str, request_id: str, resolution: Any, actor: dict
     ) -> dict[str, Any]:
@@ -44,34 +42,34 @@ class IntakeService(ns.ServiceBase):
             self.app.resolve_near_duplicate, case_id, request_id, resolution, actor
         )
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def refuse_request(
         self, request_id: str, grounds: list, explanation: str, actor: dict
     ) -> dict[str, Any]:
         return self._command(self.app.refuse_request, request_id, grounds, explanation, actor)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def give_art29_6_notice(
         self, request_id: str, reason: str, explanation: str, actor: dict
     ) -> dict[str, Any]:
         return self._command(self.app.give_art29_6_notice, request_id, reason, explanation, actor)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def contact_points(self, country: str | None) -> list[dict[str, Any]]:
         return self.app.contact_points(country)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def contact_point(self, country: str, kind: str) -> dict[str, Any]:
         return self.app.contact_point(country, kind)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def list_contact_point(self, data: dict) -> dict[str, Any]:
         return self._command(self.app.list_contact_point, data)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def import_contact_points(self, csv_text: str) -> dict[str, int]:
         return self._command(self.app.import_contact_points, csv_text)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def outgoing_letter(self, request_id: str) -> dict[str, str]:
         return self.app.outgoing_letter(request_id)

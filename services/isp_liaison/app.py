@@ -270,7 +270,8 @@ class IspLiaisonApplication(ServiceApplication):
         self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
     ) -> dict:
         self._own(provider_id, order_id)  # another provider's order is a 404 first
-        note, records = body.get("note") or "", body.get("records")
+        note, records = body.get("note"), body.get("records")
+        note = "" if note is None else note
         errors = {}
         if not isinstance(note, str) or len(note) > 4000:
             errors["note"] = ["text of at most 4000 characters"]
@@ -302,7 +303,8 @@ class IspLiaisonApplication(ServiceApplication):
     ) -> dict:
         self._own(provider_id, order_id)  # another provider's order is a 404 first
         country, name = body.get("country"), body.get("provider_name")
-        details = body.get("details") or ""
+        details = body.get("details")
+        details = "" if details is None else details
         errors = {}
         if not isinstance(country, str) or not re.fullmatch(r"[A-Z]{2}", country):
             errors["country"] = ["ISO 3166-1 alpha-2, e.g. DE"]

@@ -43,7 +43,8 @@ class MlaApplication(ServiceApplication):
     def record_mla(self, case_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
         """Record an MLA request and link it to every preservation order of the case."""
         errors: dict[str, list[str]] = {}
-        direction, stage = body.get("direction"), body.get("stage") or "pre_trial"
+        direction, stage = body.get("direction"), body.get("stage")
+        stage = "pre_trial" if stage is None else stage  # left out; anything else must be one
         if direction not in DIRECTIONS:
             errors["direction"] = ["incoming or outgoing"]
         if stage not in STAGES:
@@ -98,7 +99,8 @@ class MlaApplication(ServiceApplication):
 
     @retry_on_conflict
     def change_status(self, mla_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
-        status, note = body.get("status"), body.get("note") or ""
+        status, note = body.get("status"), body.get("note")
+        note = "" if note is None else note
         if status not in STATUSES:
             raise Invalid("unknown MLA status", {"status": [" | ".join(STATUSES)]})
         if not isinstance(note, str) or len(note) > 4000:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 # Imported as a module so that `nameko run` finds only this file's service class.
@@ -16,33 +15,33 @@ class MlaService(ns.ServiceBase):
     name = "mla"
     application = ns.ApplicationProvider("mla")
     relay = ns.OutboxRelay()
-    preservation = RpcProxy("preservation")
+    preservation = ns.service_proxy("preservation")
 
     @ns.event_handler("preservation", ns.ALL_EVENTS)
     def from_preservation(self, body: dict) -> None:
         self.consume("preservation", body)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def follow_ups_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return self.app.follow_ups_of_case(case_id)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def open_follow_ups(self) -> list[dict[str, Any]]:
         return self.app.open_follow_ups()
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def record_mla(self, case_id: str, body: dict, actor: dict) -> dict[str, Any]:
         return self._command(self.app.record_mla, case_id, body, actor)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def change_status(self, mla_id: str, body: dict, actor: dict) -> dict[str, Any]:
         return self._command(self.app.change_status, mla_id, body, actor)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def get_mla(self, mla_id: str) -> dict[str, Any]:
         return self.app.get_mla(mla_id)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def mla_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return self.app.mla_of_case(case_id)
 

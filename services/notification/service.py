@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 # Imported as a module so that `nameko run` finds only this file's service class.
@@ -16,10 +15,10 @@ class NotificationService(ns.ServiceBase):
     name = "notification"
     application = ns.ApplicationProvider("notification")
     relay = ns.OutboxRelay()
-    intake = RpcProxy("intake")
-    isp_liaison = RpcProxy("isp_liaison")
-    preservation = RpcProxy("preservation")
-    mla = RpcProxy("mla")
+    intake = ns.service_proxy("intake")
+    isp_liaison = ns.service_proxy("isp_liaison")
+    preservation = ns.service_proxy("preservation")
+    mla = ns.service_proxy("mla")
 
     @ns.event_handler("intake", ns.ALL_EVENTS)
     def from_intake(self, body: dict) -> None:
@@ -47,22 +46,22 @@ class NotificationService(ns.ServiceBase):
         """Alert the next person for alerts nobody took in time."""
         self._command(self.app.escalate)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def inbox(self) -> list[dict[str, Any]]:
         return self.app.inbox()
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def messages_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return self.app.messages_of_case(case_id)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def open_alerts(self) -> list[dict[str, Any]]:
         return self.app.open_alerts()
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def acknowledge_alert(self, alert_id: str, username: str, via: str) -> dict[str, Any]:
         return self._command(self.app.acknowledge_alert, alert_id, username, via)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def acknowledge_by_link(self, token: str) -> dict[str, Any]:
         return self._command(self.app.acknowledge_by_link, token)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 # Imported as a module so that `nameko run` finds only this file's service class.
@@ -16,9 +15,9 @@ class PreservationService(ns.ServiceBase):
     name = "preservation"
     application = ns.ApplicationProvider("preservation")
     relay = ns.OutboxRelay()
-    intake = RpcProxy("intake")
-    isp_liaison = RpcProxy("isp_liaison")
-    mla = RpcProxy("mla")
+    intake = ns.service_proxy("intake")
+    isp_liaison = ns.service_proxy("isp_liaison")
+    mla = ns.service_proxy("mla")
 
     @ns.event_handler("intake", ns.ALL_EVENTS)
     def from_intake(self, body: dict) -> None:
@@ -38,30 +37,30 @@ class PreservationService(ns.ServiceBase):
         if self._command(self.app.expire_due):
             self.relay.kick()
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def extend_order(self, order_id: str, days: Any, actor: dict) -> dict[str, Any]:
         return self._command(self.app.extend_order, order_id, days, actor)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def release_order(self, order_id: str, reason: Any, actor: dict) -> dict[str, Any]:
         return self._command(self.app.release_order, order_id, reason, actor)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def create_order(self, case_id: str, body: dict, actor: dict) -> dict[str, Any]:
         return self._command(self.app.create_order, case_id, body, actor)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def approve_order(self, order_id: str, actor: dict) -> dict[str, Any]:
         return self._command(self.app.approve_order, order_id, actor)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def get_order(self, order_id: str) -> dict[str, Any]:
         return self.app.get_order(order_id)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def orders_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return self.app.orders_of_case(case_id)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def open_orders(self) -> list[dict[str, Any]]:
         return self.app.open_orders()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy, rpc
-
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
 from cp247.errors import DomainError
@@ -15,11 +13,11 @@ class TimelineService(ns.ServiceBase):
     name = "timeline"
     application = ns.ApplicationProvider("timeline")
     relay = ns.OutboxRelay()  # publishes nothing (a read model) but keeps the shape uniform
-    intake = RpcProxy("intake")
-    preservation = RpcProxy("preservation")
-    isp_liaison = RpcProxy("isp_liaison")
-    mla = RpcProxy("mla")
-    notification = RpcProxy("notification")
+    intake = ns.service_proxy("intake")
+    preservation = ns.service_proxy("preservation")
+    isp_liaison = ns.service_proxy("isp_liaison")
+    mla = ns.service_proxy("mla")
+    notification = ns.service_proxy("notification")
 
     @ns.event_handler("intake", ns.ALL_EVENTS)
     def from_intake(self, body: dict) -> None:
@@ -41,15 +39,15 @@ class TimelineService(ns.ServiceBase):
     def from_notification(self, body: dict) -> None:
         self.consume("notification", body)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def case_timeline(self, case_id: str) -> dict[str, Any]:
         return self.app.case_timeline(case_id)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def statistics(self, year: int) -> dict[str, Any]:
         return self.app.statistics(year)
 
-    @rpc(expected_exceptions=DomainError)
+    @ns.rpc(expected_exceptions=DomainError)
     def audit_verify(self) -> dict[str, Any]:
         def read(source: str, start: int, limit: int) -> list[dict[str, Any]]:
             return ns.TimedProxy(getattr(self, source), source).outbox(start, limit)

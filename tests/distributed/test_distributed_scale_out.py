@@ -10,20 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from distributed_cluster import Cluster, definitions_for, queues
-from slice_driver import preservation_request, wait_for
+from slice_driver import SLICE_EVENTS, preservation_request, wait_for
 
 pytestmark = pytest.mark.distributed
 
 CPS = ("police", "prosecution")
-ONCE = (
-    "RequestReceived",
-    "ReceiptAcknowledged",
-    "OrderIssued",
-    "OrderDelivered",
-    "ProviderAcknowledgedOrder",
-    "OrderAcknowledged",
-    "MlaExpected",
-)
+ONCE = (*sorted(SLICE_EVENTS), "OrderAcknowledged")
 
 
 def test_consumer_queues_are_the_quorum_queues_of_the_definitions(cluster: Cluster):

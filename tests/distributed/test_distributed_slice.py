@@ -64,9 +64,16 @@ def test_same_message_delivered_twice_changes_nothing(cluster: Cluster):
     }  # fmt: skip
     wait_for(lambda: settled <= set(timeline_events(cluster, case_id)), what="the case to settle")
     before = timeline_events(cluster, case_id)
-    redelivered_before = cluster.total(
-        "notification", "cp247_events_redelivered_total", service="notification", upstream="intake"
-    )
+
+    def set_aside() -> float:
+        """Duplicates the notification service ignored: seen as such, or left to the
+        catch-up (which finds its position past them) while the upstream was busy."""
+        labels = {"service": "notification", "upstream": "intake"}
+        return cluster.total(
+            "notification", "cp247_events_redelivered_total", **labels
+        ) + cluster.total("notification", "cp247_events_deferred_total", **labels)
+
+    redelivered_before = set_aside()
 
     intake = cluster.application("intake")
     try:
@@ -87,15 +94,7 @@ def test_same_message_delivered_twice_changes_nothing(cluster: Cluster):
             )
 
     wait_for(
-        lambda: (
-            cluster.total(
-                "notification",
-                "cp247_events_redelivered_total",
-                service="notification",
-                upstream="intake",
-            )
-            >= redelivered_before + 2
-        ),
+        lambda: set_aside() >= redelivered_before + 2,
         what="notification to see the redelivered message",
     )
     # What the redelivered RequestReceived would have caused, had it been applied again.

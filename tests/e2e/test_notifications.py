@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
 
@@ -14,40 +13,18 @@ import pytest
 from aiosmtpd.controller import Controller
 from embedded_runner import running_embedded
 from slice_driver import PASSWORD, free_port, preservation_request, wait_for
+from smtp_sink import Mailbox, serving
 
 from events import registry
 from services.notification.app import NotificationApplication
 
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives, and can refuse for a while."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-        self.refuse_with: str | None = None
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        if self.refuse_with:
-            return self.refuse_with
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def subjects(self) -> list[str]:
-        return [str(make_header(decode_header(m["Subject"]))) for m in self.messages]
-
-    def to(self, address: str) -> list:
-        return [m for m in self.messages if address in m["To"]]
+Inbox = Mailbox  # the requesting CP's mailbox, as these tests call it
 
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with serving() as (inbox, port):
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 def smtp_env(monkeypatch: pytest.MonkeyPatch, port: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from slice_driver import preservation_request, wait_for
+from slice_driver import events_of, issued_order, wait_for
 
 ISP_ACTIONS = {
     "acknowledge": None,
@@ -17,24 +17,6 @@ ISP_ACTIONS = {
         "details": "NAT gateway forwards to 192.0.2.10 at Beispiel",
     },
 }
-
-
-def issued_order(api, tokens, reference: str) -> dict:
-    status, created = api.call(
-        "POST", "/api/v1/requests", tokens["prosecution"], preservation_request(reference)
-    )
-    assert status == 201, created
-
-    def in_inbox() -> dict | None:
-        _, inbox = api.call("GET", "/api/v1/isp/orders", tokens["isp_a"])
-        return next((o for o in inbox["orders"] if o["case_id"] == created["case_id"]), None)
-
-    return wait_for(in_inbox, what="the order in the inbox")
-
-
-def events_of(api, tokens, case_id: str) -> list[str]:
-    _, timeline = api.call("GET", f"/api/v1/cases/{case_id}/timeline", tokens["police"])
-    return [entry["event"] for entry in timeline["entries"]]
 
 
 def test_another_provider_gets_404_on_every_endpoint(embedded, tokens):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -55,7 +56,10 @@ def bar_chart(title: str, bars: list[tuple[str, int]], width: int = 440) -> dict
 
 def _year(s: Session) -> int:
     text = s.request.args.get("year", "")
-    return int(text) if text.isdigit() and 2000 <= int(text) <= 2100 else utcnow().year
+    # ASCII digits only: "²" is a digit to str.isdigit(), not to int().
+    if re.fullmatch(r"[0-9]{4}", text) and 2000 <= int(text) <= 2100:
+        return int(text)
+    return utcnow().year
 
 
 class OversightPages:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.test import EnvironBuilder
 from werkzeug.utils import redirect
@@ -169,6 +169,8 @@ class Console:
             return endpoint, self._refusal(session, 404, "There is no such page.")
         except MethodNotAllowed:
             return endpoint, self._refusal(session, 405, "That address does not take this action.")
+        except RequestEntityTooLarge:
+            return endpoint, self._refusal(session, 413, "What was sent is too large.")
         except Exception:
             log.exception("page %s failed", request.path)
             return endpoint, self._refusal(

@@ -1,0 +1,163 @@
+"""The bodies of the smaller commands, as the OpenAPI document describes them.
+
+The two large bodies (a request, an officer's preservation order) are validated with their
+own marshmallow schemas in intake and preservation. The smaller ones are checked field by
+field by the service that owns them (it names every wrong field in a ``422``); the schemas
+here describe exactly what those checks accept, built from the same constants, so that the
+document (and a client or fuzzer generating from it) says what the services do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from services.intake.directory import KINDS
+from services.intake.domain import ART29_6_REASONS, LEADS, REFUSAL_GROUNDS
+from services.mla.app import DIRECTIONS as MLA_DIRECTIONS
+from services.mla.app import STAGES as MLA_STAGES
+from services.mla.app import STATUSES as MLA_STATUSES
+
+COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="an ISO 3166-1 alpha-2 code, e.g. RO")
+NOT_BLANK = validate.Regexp(r"\S", error="required text")
+
+
+def _text(maximum: int | None = None, **kwargs: Any) -> fields.String:
+    """Optional free text (``null`` or left out is the same as empty)."""
+    return fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=maximum), **kwargs
+    )
+
+
+def _required_text(maximum: int | None = None, **kwargs: Any) -> fields.String:
+    """Text that must say something (not only spaces)."""
+    return fields.String(
+        required=True, validate=[validate.Length(min=1, max=maximum), NOT_BLANK], **kwargs
+    )
+
+
+class _Body(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the services read the fields they know and ignore the rest
+
+
+class LoginBody(_Body):
+    username = fields.String(required=True)
+    password = fields.String(required=True)
+    totp = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the 6-digit code of the authenticator app (console roles)"},
+    )
+
+
+class ExtendBody(_Body):
+    days = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "days added; all extensions within the policy's maximum"},
+    )
+
+
+class ReleaseBody(_Body):
+    reason = _required_text()
+
+
+class PreservedBody(_Body):
+    note = _text(4000)
+    records = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=0), strict=True
+    )
+
+
+class UnavailableBody(_Body):
+    reason = _required_text(4000)
+
+
+class ForeignProviderBody(_Body):
+    country = fields.String(required=True, validate=COUNTRY)
+    provider_name = _required_text(200)
+    details = _text(4000)
+
+
+class MlaBody(_Body):
+    direction = fields.String(required=True, validate=validate.OneOf(MLA_DIRECTIONS))
+    authority = _text(500, metadata={"description": "default: by stage, from national policy"})
+    reference = _text(500)
+    stage = fields.String(
+        load_default="pre_trial", allow_none=True, validate=validate.OneOf(MLA_STAGES)
+    )
+    date = _text(500)
+
+
+class MlaStatusBody(_Body):
+    status = fields.String(required=True, validate=validate.OneOf(MLA_STATUSES))
+    note = _text(4000)
+
+
+class LeadBody(_Body):
+    lead = fields.String(required=True, validate=validate.OneOf(LEADS))
+
+
+class NearDuplicateBody(_Body):
+    resolution = fields.String(required=True, validate=validate.OneOf(("confirmed", "split")))
+
+
+class RefusalBody(_Body):
+    grounds = fields.List(
+        fields.String(validate=validate.OneOf(sorted(REFUSAL_GROUNDS))),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    explanation = _required_text()
+
+
+class Art296NoticeBody(_Body):
+    reason = fields.String(required=True, validate=validate.OneOf(sorted(ART29_6_REASONS)))
+    explanation = fields.String(required=True)
+
+
+class ContactPointBody(_Body):
+    """One entry of the directory of foreign contact points; the whole entry each time."""
+
+    country = fields.String(required=True, validate=COUNTRY)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    name = _required_text()
+    institutional_email = fields.String(
+        required=True, validate=validate.Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    )
+    personal_emails = fields.List(fields.String(), load_default=list, allow_none=True)
+    phones = fields.List(
+        fields.String(metadata={"description": "E.164, e.g. +40 21 123 4567"}),
+        load_default=list,
+        allow_none=True,
+    )
+    office_hours = _text()
+    time_zone = fields.String(
+        required=True, metadata={"description": "IANA time zone, e.g. Europe/Bucharest"}
+    )
+    languages = fields.List(
+        fields.String(metadata={"description": "ISO 639-1, e.g. en"}),
+        load_default=list,
+        allow_none=True,
+    )
+    required_format = _text()
+    can_order_preservation = fields.Boolean(required=True)
+
+
+BODIES: dict[str, type[Schema]] = {
+    "Login": LoginBody,
+    "Extension": ExtendBody,
+    "Release": ReleaseBody,
+    "PreservedReport": PreservedBody,
+    "UnavailableReport": UnavailableBody,
+    "ForeignProviderReport": ForeignProviderBody,
+    "MlaRequest": MlaBody,
+    "MlaStatus": MlaStatusBody,
+    "Lead": LeadBody,
+    "NearDuplicateResolution": NearDuplicateBody,
+    "Refusal": RefusalBody,
+    "Art296Notice": Art296NoticeBody,
+    "ContactPoint": ContactPointBody,
+}
