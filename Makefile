@@ -61,8 +61,12 @@ events-doc: $(STAMP)
 security-doc: $(STAMP)
 	$(BIN)/cp247 security-doc --output docs/security.md
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.intake_latency --sizes 100,10000,100000 --store sqlite --output docs/benchmarks.md
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	@touch $@
 
 # The fault suite for SOAK_MINUTES (default 30) on this machine's RabbitMQ and PostgreSQL,
 # which it restarts: run nothing else against them meanwhile. Figures: docs/soak-latest.json.

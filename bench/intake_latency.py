@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import os
 import platform
 import random
 import re
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +38,7 @@ from typing import Any
 from urllib.parse import urlparse, urlunparse
 from uuid import uuid4
 
+from bench.stats import commit, machine, percentile
 from cp247.bootstrap import make_application
 from cp247.config import Settings
 from cp247.samples import preservation_request
@@ -172,14 +171,6 @@ class Result:
 
     def control_p50(self) -> float | None:
         return 1000 * percentile(sorted(self.control), 0.5) if self.control else None
-
-
-def percentile(ordered: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    position = (len(ordered) - 1) * q
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 @dataclass
@@ -320,47 +311,6 @@ def duration(seconds: float) -> str:
 
 
 # --- reporting ------------------------------------------------------------------------------
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = "unknown memory"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB RAM"
-                break
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{platform.platform()}; {cpu}; {os.cpu_count()} CPUs; {memory}"
-
-
-def commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    if done.returncode != 0:
-        return "unknown"
-    return done.stdout.strip() + (" (with local changes)" if dirty.stdout.strip() else "")
 
 
 @dataclass

@@ -177,6 +177,55 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
+def cmd_timeline_rebuild(args: argparse.Namespace) -> int:
+    import time
+
+    from cp247.bootstrap import make_application
+    from services.timeline.app import RebuildProgress
+
+    settings = _settings(args)
+    timeline = make_application("timeline", settings)
+    sources = {name: make_application(name, settings) for name in timeline.upstreams}
+    total = sum(source.outbox_head() for source in sources.values())
+    shown = [0.0]
+
+    def progress(step: RebuildProgress) -> None:
+        if step.events < step.total and time.monotonic() - shown[0] < args.every:
+            return
+        shown[0] = time.monotonic()
+        eta = step.eta_seconds
+        print(
+            f"rebuild: {step.events:,}/{step.total:,} events, {step.rate:,.0f} events/s, "
+            f"ETA {'-' if eta is None else f'{eta:,.0f} s'}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    from cp247.errors import Conflict
+
+    try:
+        done = timeline.rebuild(
+            lambda source, start, limit: sources[source].outbox(start, limit),
+            total=total,
+            progress=progress,
+        )
+    except Conflict as exc:
+        print(f"cp247: {exc.message}", file=sys.stderr)
+        if settings.store == "sqlite":
+            print(
+                f"  stop cp247 run, then move {settings.data_dir / 'timeline.sqlite'} aside",
+                file=sys.stderr,
+            )
+        return 1
+    positions = ", ".join(f"{name} {timeline.position(name)}" for name in timeline.upstreams)
+    print(
+        f"rebuilt the timeline from {done.events:,} events in {done.seconds:.1f} s "
+        f"({done.rate:,.0f} events/s); positions: {positions}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_retention_apply(args: argparse.Namespace) -> int:
     from cp247.retention import apply_retention
 
@@ -385,6 +434,20 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", parents=[common], help="recompute the timeline from the event stores"
     )
     averify.set_defaults(func=cmd_audit_verify)
+
+    timeline = sub.add_parser("timeline", help="the timeline projection").add_subparsers(
+        dest="action", required=True
+    )
+    trebuild = timeline.add_parser(
+        "rebuild",
+        parents=[common],
+        help="rebuild the timeline and statistics from the event stores into an empty store "
+        "(stop the services and move the timeline store aside first)",
+    )
+    trebuild.add_argument(
+        "--every", type=float, default=2.0, help="seconds between progress lines (2)"
+    )
+    trebuild.set_defaults(func=cmd_timeline_rebuild)
 
     retention = sub.add_parser("retention", help="erase personal data after retention")
     rapply = retention.add_subparsers(dest="action", required=True).add_parser(

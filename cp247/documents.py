@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -674,16 +675,17 @@ _NOT_STATED = "Not stated."
 
 
 class _Document(FPDF):
-    """A4 page with the letterhead footer and "Page n of N" (N known from a first pass)."""
+    """A4 page with the letterhead footer and "Page n of N"."""
 
-    def __init__(self, letterhead: Letterhead, reference: str, total_pages: int | None):
+    def __init__(self, letterhead: Letterhead, reference: str):
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.letterhead = letterhead
         self.reference = reference
-        self.total_pages = total_pages
-        # No "{nb}" alias: fpdf2 would substitute it inside any text, including identifiers a
-        # requester typed. The page total comes from a first rendering pass instead.
-        self.alias_nb_pages(None)
+        # Not fpdf2's "{nb}": it would be substituted inside any text, including identifiers
+        # a requester typed. A fresh random alias cannot be typed in advance, and saves the
+        # second rendering pass that counting pages first would cost (half of an order's CPU).
+        self.pages_alias = "{" + secrets.token_hex(6) + "}"
+        self.alias_nb_pages(self.pages_alias)
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         self.set_auto_page_break(auto=True, margin=22)
         self.core_fonts_encoding = "latin-1"
@@ -692,12 +694,11 @@ class _Document(FPDF):
         self.set_y(-16)
         self.set_font("Helvetica", "", 7)
         self.set_text_color(90, 90, 90)
-        total = self.total_pages if self.total_pages is not None else "?"
         self.cell(
             0,
             3.5,
-            pdf_text(f"{self.reference} - page {self.page_no()} of {total}"),
-            align="R",
+            pdf_text(f"{self.reference} - page {self.page_no()} of ") + self.pages_alias,
+            align="L",  # fpdf2 sizes the alias as wide as itself: right-aligned it would drift
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
         )
@@ -829,18 +830,14 @@ def _render(
     creation: datetime,
     title: str,
 ) -> bytes:
-    """Render twice: the first pass only counts pages for the "of N" in the footer."""
-    total: int | None = None
-    for _ in range(2):
-        pdf = _Document(letterhead, reference, total)
-        pdf.set_creation_date(creation)
-        pdf.set_title(pdf_text(title))
-        pdf.set_author(pdf_text(letterhead.authority_name))
-        pdf.set_subject(pdf_text(reference))
-        pdf.set_creator("cp247")
-        pdf.add_page()
-        build(pdf)
-        total = pdf.pages_count
+    pdf = _Document(letterhead, reference)
+    pdf.set_creation_date(creation)
+    pdf.set_title(pdf_text(title))
+    pdf.set_author(pdf_text(letterhead.authority_name))
+    pdf.set_subject(pdf_text(reference))
+    pdf.set_creator("cp247")
+    pdf.add_page()
+    build(pdf)
     return bytes(pdf.output())
 
 

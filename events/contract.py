@@ -94,8 +94,18 @@ class Registry:
 
     def __init__(self, contracts: Iterable[EventContract] = ()):
         self._contracts: dict[str, EventContract] = {}
+        # One schema instance per contract: building one deep-copies every field and cost
+        # more than the load itself (marshmallow 4 schemas keep no state between loads).
+        self._schemas: dict[str, Schema] = {}
+        self._envelope = EnvelopeSchema()
         for contract in contracts:
             self.add(contract)
+
+    def _schema(self, contract: EventContract) -> Schema:
+        schema = self._schemas.get(contract.name)
+        if schema is None:
+            schema = self._schemas[contract.name] = contract.schema()
+        return schema
 
     def add(self, contract: EventContract) -> None:
         if contract.name in self._contracts:
@@ -137,10 +147,13 @@ class Registry:
         contract = self.get(event)
         if contract.source != source:
             raise ContractViolation(f"{event!r} belongs to {contract.source!r}, not {source!r}")
-        schema = contract.schema()
-        errors = schema.validate(dict(payload))
-        if errors:
-            raise ContractViolation(f"{event} v{contract.version} payload is invalid", errors)
+        schema = self._schema(contract)
+        try:
+            loaded = schema.load(dict(payload))
+        except ValidationError as exc:
+            raise ContractViolation(
+                f"{event} v{contract.version} payload is invalid", exc.messages
+            ) from None
         return {
             "source": source,
             "notification_id": notification_id,
@@ -149,7 +162,7 @@ class Registry:
             "originator_id": originator_id,
             "originator_version": originator_version,
             "recorded_at": recorded_at,
-            "payload": schema.dump(schema.load(dict(payload))),
+            "payload": schema.dump(loaded),
         }
 
     def decode(self, body: Any) -> Message:
@@ -157,7 +170,7 @@ class Registry:
         if not isinstance(body, Mapping):
             raise ContractViolation("message body is not an object")
         try:
-            envelope = EnvelopeSchema().load(dict(body))
+            envelope = self._envelope.load(dict(body))
         except ValidationError as exc:
             raise ContractViolation("message envelope is invalid", exc.messages) from None
         contract = self.get(envelope["event"])
@@ -176,7 +189,7 @@ class Registry:
                 raise ContractViolation(f"no upcaster for {contract.name} v{version}")
             payload, version = upcast(payload), version + 1
         try:
-            loaded = contract.schema().load(payload)
+            loaded = self._schema(contract).load(payload)
         except ValidationError as exc:
             raise ContractViolation(
                 f"{contract.name} v{contract.version} payload is invalid", exc.messages

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import psycopg
 from slice_driver import PASSWORD, Api, Cli, cli_env, free_port, identities, wait_for
-from smtp_sink import serving
+from smtp_sink import Mailbox, serving
 
 from cp247.bootstrap import make_application
 from cp247.config import Settings
@@ -231,11 +231,19 @@ class Cluster:
 
 
 @contextmanager
-def running_cluster(tmp: Path, replicas: int = 1, definitions: bool = True) -> Iterator[Cluster]:
-    """A started cluster with its own mailbox (``cluster.mailbox``) and a token per role
-    (``cluster.tokens``: both CPs, two providers, an admin), destroyed afterwards."""
-    with serving() as (box, port):
+def running_cluster(
+    tmp: Path,
+    replicas: int = 1,
+    definitions: bool = True,
+    mailbox: Mailbox | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Cluster]:
+    """A started cluster with its own mailbox (``cluster.mailbox``, or ``mailbox``) and a
+    token per role (``cluster.tokens``: both CPs, two providers, an admin), destroyed
+    afterwards."""
+    with serving(mailbox) as (box, port):
         smtp = {
+            **(extra_env or {}),
             "CP247_SMTP_HOST": "127.0.0.1",
             "CP247_SMTP_PORT": str(port),
             "CP247_SMTP_FROM": "cp247@cp.example.ro",

@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 from cp247.casekeys import case_keys_from_env
 from cp247.clock import iso
 from cp247.errors import Conflict, NotFound
+from cp247.runtime.durability import commit_without_waiting_for_disk
 from cp247.runtime.sealing import SealingMapper
 from events import Message, registry
 
@@ -96,6 +97,13 @@ class ServiceApplication(ProcessApplication):
     policies: ClassVar[dict[str, str]] = {}
     # Applications whose events are internal (identity, read models) do not publish.
     publishes: ClassVar[bool] = True
+    # A read model, rebuildable from the producers' stores: see cp247/runtime/durability.py.
+    read_model: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.read_model:
+            commit_without_waiting_for_disk(self.recorder)
 
     # --- outbox --------------------------------------------------------------------------
     def outbox(self, start: int, limit: int = 100) -> list[dict[str, Any]]:
@@ -179,8 +187,8 @@ class ServiceApplication(ProcessApplication):
     def created(self, created_event: type, page: int = 500) -> Iterator[Any]:
         """Every aggregate whose creation event is ``created_event``, oldest first.
 
-        A scan of the notification log by topic: fine for the skeleton's read paths; the
-        performance issue replaces hot ones with projections, here in one place.
+        A scan of the notification log by topic that loads every aggregate: fine for rare
+        reads; a hot read path keeps a :class:`cp247.runtime.read_index.ReadIndex` instead.
         """
         for _, aggregate in self._created_from(created_event, 1, page):
             yield aggregate

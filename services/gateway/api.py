@@ -43,7 +43,7 @@ from cp247.errors import (
 )
 from services.gateway.console.site import ConsolePages
 from services.gateway.identity import USER_ROLES, Principal
-from services.gateway.openapi import openapi_document
+from services.gateway.openapi import CASE_LIST_LIMIT, openapi_document
 from services.gateway.routing import Handler, declare, route_table
 
 log = logging.getLogger(__name__)
@@ -376,6 +376,15 @@ class Gateway:
     @route("/api/v1/cases", "GET", CP_ROLES)
     def list_cases(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
         filters = {k: request.args.get(k) for k in ("status", "type", "country", "direction")}
+        limit = request.args.get("limit")
+        if limit is not None:  # left out: every case, as v1 always answered
+            # ASCII digits only, as for the year: int() would also take " 5", "+5" or "٥".
+            if not re.fullmatch(r"[0-9]{1,4}", limit) or not 1 <= int(limit) <= CASE_LIST_LIMIT:
+                raise Invalid(
+                    f"limit must be a whole number from 1 to {CASE_LIST_LIMIT}",
+                    {"limit": ["e.g. 50"]},
+                )
+            filters["limit"] = limit
         return 200, {"cases": b.intake.list_cases(filters)}
 
     @route("/api/v1/work", "GET", CP_ROLES)

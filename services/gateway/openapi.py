@@ -58,6 +58,10 @@ PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
+# The most cases one ``GET /api/v1/cases?limit=`` returns (the gateway enforces it).
+CASE_LIST_LIMIT = 1000
+
+
 def query(name: str, description: str, required: bool = False, **schema: Any) -> dict:
     return {
         "name": name,
@@ -169,14 +173,23 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/requests": {"post": _op("Register a request", cp, "Request", "201")},
         "/api/v1/cases": {
             "get": _op(
-                "List cases (status, type, country, direction)",
+                "List cases, newest first (status, type, country, direction, limit)",
                 cp,
                 params=[
                     query("status", "only cases in this status"),
                     query("type", "only requests of this type, e.g. preservation"),
                     query("country", "only this counterpart country, e.g. US"),
                     query("direction", "incoming or outgoing"),
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "description": "only the newest that many cases (after the filters); "
+                        "default: all",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": CASE_LIST_LIMIT},
+                    },
                 ],
+                errors=("422",),
             )
         },
         "/api/v1/work": {

@@ -16,6 +16,7 @@ from cp247.config import ConfigurationError
 from cp247.documents import Letterhead, Signer, render_outgoing_request
 from cp247.errors import Conflict, Invalid
 from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
+from cp247.runtime.read_index import ReadIndex
 from cp247.validation import flatten_errors
 from services.intake.checklist import (
     ART29_ITEMS,
@@ -55,6 +56,8 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.letterhead = Letterhead.load(self.env.get("CP247_LETTERHEAD") or None)
         # The index's digests are keyed (no key in unit tests): a stolen index names nobody.
         self.index_pepper = bytes.fromhex(self.env.get("CP247_INDEX_KEY") or "")
+        # The case list reads this, not every case: summaries only, nothing personal.
+        self.case_index: ReadIndex[dict[str, Any]] = ReadIndex(self, Case, self._case_summary)
 
     # --- registration ----------------------------------------------------------------------
     def register_request(
@@ -364,12 +367,24 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
     def get_request(self, request_id: str) -> dict[str, Any]:
         return self.request_view(self._request(request_id))
 
-    def list_cases(self, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """Cases, newest first, filtered by status, type, country or direction."""
-        filters = {k: v for k, v in (filters or {}).items() if v}
-        cases = [self._case_summary(case) for case in self.created(Case.CaseOpened)]
-        cases = [c for c in cases if all(str(c.get(k)) == v for k, v in filters.items())]
-        return list(reversed(cases))
+    def list_cases(self, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Cases, newest first, filtered by status, type, country or direction.
+
+        ``filters["limit"]`` (optional) keeps only the newest that many of those.
+        """
+        filters = dict(filters or {})
+        limit = _case_limit(filters.pop("limit", None))
+        wanted = {k: str(v) for k, v in filters.items() if v}
+
+        def keep(summary: dict[str, Any]) -> bool:
+            return all(str(summary.get(k)) == v for k, v in wanted.items())
+
+        chosen = self.case_index.select(keep, limit, newest_first=True)
+        # The index's entries are shared: hand out copies of their lists and mappings too.
+        return [
+            {**c, "request_ids": list(c["request_ids"]), "opened_by": dict(c["opened_by"])}
+            for c in chosen
+        ]
 
     @staticmethod
     def _case_summary(case: Case) -> dict[str, Any]:
@@ -415,3 +430,16 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             "refusal": request.refusal,
             "art29_6_notices": request.notices,
         }
+
+
+def _case_limit(value: Any) -> int | None:
+    """``filters["limit"]`` as a count of cases, or None for all of them."""
+    if value is None or value == "":
+        return None
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        limit = 0
+    if isinstance(value, bool) or limit < 1:
+        raise Invalid("limit must be a whole number of cases", {"limit": ["e.g. 50"]})
+    return limit

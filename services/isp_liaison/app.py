@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.application import ProcessingEvent
@@ -16,6 +16,7 @@ from cp247.clock import iso, utcnow
 from cp247.documents import Letterhead, Signer, order_number, render_signed_order
 from cp247.errors import AlreadyExists, Conflict, Erased, Invalid, NotFound
 from cp247.runtime.application import ServiceApplication, load, retry_on_conflict
+from cp247.runtime.read_index import ReadIndex
 from cp247.webhooks import (
     EVENT_ORDER_ISSUED,
     MAX_ATTEMPTS,
@@ -35,6 +36,18 @@ PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 WEBHOOK_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/webhook-deliveries")
 
 
+class InboxEntry(NamedTuple):
+    """What the inbox index keeps of an order: nothing personal (identifiers stay sealed)."""
+
+    order_id: str
+    provider_id: str
+    status: str
+
+
+def inbox_entry(order: ProviderOrder) -> InboxEntry:
+    return InboxEntry(order.order_id, order.provider_id, order.status)
+
+
 class IspLiaisonApplication(ServiceApplication):
     name = "isp_liaison"
     upstreams = ("preservation",)
@@ -48,6 +61,7 @@ class IspLiaisonApplication(ServiceApplication):
         self.local_zone = policy.local_time_zone
         master = self.env.get("CP247_WEBHOOK_MASTER_KEY") or ""
         self.webhook_master_key = bytes.fromhex(master) if master else None
+        self.inbox_index: ReadIndex[InboxEntry] = ReadIndex(self, ProviderOrder, inbox_entry)
 
     policies = {
         "OrderIssued": "on_order_issued",
@@ -252,10 +266,18 @@ class IspLiaisonApplication(ServiceApplication):
         return order
 
     def list_orders(self, provider_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The provider's own orders, oldest first, optionally only those in ``status``."""
+        entries = self.inbox_index.select(
+            lambda e: e.provider_id == provider_id and (status is None or e.status == status)
+        )
+        # Loaded per request, so a case key destroyed by retention is honoured on read.
+        orders = (load(self.repository, e.order_id, ProviderOrder) for e in entries)
         return [
             self.order_view(order)
-            for order in self.created(ProviderOrder.OrderDelivered)
-            if order.provider_id == provider_id and (status is None or order.status == status)
+            for order in orders
+            if order is not None
+            and order.provider_id == provider_id
+            and (status is None or order.status == status)  # it may have moved on since
         ]
 
     def get_order(self, provider_id: str, order_id: str) -> dict[str, Any]:

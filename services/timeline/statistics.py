@@ -5,7 +5,6 @@ never scans cases; and aggregates only: no case ids, names or identifiers leave 
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -30,6 +29,12 @@ DURATIONS = {
     "order_issued_to_provider_acknowledgement": ("issued", "provider_acknowledged"),
     "mla_recorded_to_decision": ("mla_recorded", "mla_decided"),
 }
+
+
+# Durations are kept as counts per value rounded to this many significant figures: a year's
+# figures stay a few kilobytes however many cases it has (a list of every duration made each
+# snapshot, and so a rebuild, grow without bound), and a median is still within 0.5 %.
+SIGNIFICANT_FIGURES = 3
 
 
 def family(request_type: str) -> str:
@@ -64,8 +69,32 @@ def figures_id(year: int) -> UUID:
     return uuid5(FIGURES_NAMESPACE, str(year))
 
 
+def duration_key(seconds: float) -> str:
+    """The bucket of a duration: its value to :data:`SIGNIFICANT_FIGURES` figures."""
+    return f"{seconds:.{SIGNIFICANT_FIGURES}g}"
+
+
+def median_of(counts: dict[str, int]) -> float | None:
+    """The median of the bucketed values (the mean of the middle two for an even count)."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    ranks = ((total - 1) // 2, total // 2)  # 0-based ranks of the middle value(s)
+    found: list[float] = []
+    seen = 0
+    for value, count in sorted((float(key), count) for key, count in counts.items()):
+        seen += count
+        while len(found) < 2 and ranks[len(found)] < seen:
+            found.append(value)
+        if len(found) == 2:
+            break
+    return (found[0] + found[1]) / 2
+
+
 class YearFigures(Aggregate):
     """What oversight may see about one calendar year."""
+
+    class_version = 2  # v1 snapshots kept every duration in a list
 
     @staticmethod
     def create_id(year: int, **_: Any) -> UUID:
@@ -76,7 +105,7 @@ class YearFigures(Aggregate):
         self.year = year
         self.requests: dict[str, dict[str, int]] = {"received": {}, "sent": {}}
         self.countries: dict[str, dict[str, int]] = {"received": {}, "sent": {}}
-        self.durations: dict[str, list[float]] = {kind: [] for kind in DURATIONS}
+        self.durations: dict[str, dict[str, int]] = {kind: {} for kind in DURATIONS}
         self.orders: dict[str, int] = {"issued": 0, "followed_by_mla_in_time": 0,
                                        "expired_without_mla": 0}  # fmt: skip
 
@@ -88,11 +117,23 @@ class YearFigures(Aggregate):
 
     @event("DurationMeasured")
     def measure(self, kind: str, seconds: float) -> None:
-        self.durations.setdefault(kind, []).append(seconds)
+        counts = self.durations.setdefault(kind, {})
+        key = duration_key(seconds)
+        counts[key] = counts.get(key, 0) + 1
 
     @event("OrderCounted")
     def count_order(self, outcome: str) -> None:
         self.orders[outcome] += 1
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken when every duration was listed: count them into buckets."""
+        buckets: dict[str, dict[str, int]] = {}
+        for kind, values in state["durations"].items():
+            counts = buckets.setdefault(kind, {})
+            for seconds in values:
+                counts[duration_key(seconds)] = counts.get(duration_key(seconds), 0) + 1
+        state["durations"] = buckets
 
     def report(self) -> dict[str, Any]:
         def totals(counts: dict[str, int]) -> dict[str, int]:
@@ -107,10 +148,7 @@ class YearFigures(Aggregate):
             "by_country": {
                 side: dict(sorted(self.countries[side].items())) for side in ("received", "sent")
             },  # fmt: skip
-            "median_seconds": {
-                kind: statistics.median(values) if (values := self.durations.get(kind)) else None
-                for kind in DURATIONS
-            },
+            "median_seconds": {kind: median_of(self.durations.get(kind, {})) for kind in DURATIONS},
             "preservations": {
                 "issued": issued,
                 "followed_by_mla_in_time": followed,

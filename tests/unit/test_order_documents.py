@@ -517,3 +517,19 @@ def test_outgoing_request_renders_the_same_bytes_twice():
     changed = copy.deepcopy(REQUEST)
     changed["data"]["period_days"] = 120
     assert render_outgoing_request(changed, letterhead) != first
+
+
+def test_page_numbers_count_every_page_and_leave_typed_aliases_alone():
+    """One rendering pass: the page total comes from a per-document alias that no requester
+    can type in advance; fpdf2's own "{nb}" in an identifier stays as typed."""
+    order = copy.deepcopy(ORDER)
+    typed = {**order["identifiers"][0], "kind": "account", "value": "user{nb}@example.org"}
+    order["identifiers"] = [typed] + [
+        {**order["identifiers"][0], "value": f"203.0.113.{n}"} for n in range(1, 120)
+    ]
+    pdf = render_preservation_order(order, Letterhead.default(), "Europe/Bucharest")
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    assert len(pages) > 1
+    for number, text in enumerate(pages, start=1):
+        assert f"page {number} of {len(pages)}" in text
+    assert "user{nb}@example.org" in "".join(pages).replace("\n", "")

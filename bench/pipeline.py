@@ -1,0 +1,490 @@
+"""End-to-end latency, pipeline throughput and memory per process, embedded and distributed.
+
+A request is timed from the start of its ``POST /api/v1/requests`` until
+
+- **order in the ISP's inbox**: the provider's system polls ``GET /api/v1/isp/orders?status=
+  issued`` every 20 ms (as a prompt ISP would) and acknowledges what it finds; the time is when
+  the poll first lists the order, so it includes up to 20 ms of polling;
+- **receipt confirmation recorded**: the recorded time of the ``ReceiptAcknowledged`` entry on
+  the case's timeline (the notification service records it once the requesting CP's mail
+  server accepted the confirmation), read after the phase for up to ``--timeline-sample``
+  requests.
+
+Phases, per deployment: *light* (one request at a time), *max* (``--clients`` registering as
+fast as they are answered for ``--seconds``, then drained: throughput is the requests whose
+order reached the inbox and whose receipt confirmation reached the requesting CP's mailbox,
+divided by the time from the first POST to the last of those), then open-loop load at 50% and
+90% of that throughput (requests sent on a fixed schedule; latency counted from the scheduled
+time, so a slow answer cannot hide the queue behind it). Resident memory (VmRSS) of every
+process is read when idle and every second under load (the maximum is reported).
+
+Deployments: ``embedded`` (``cp247 run`` in its own process, SQLite) and ``distributed``
+(every service a ``nameko run`` process on this machine's RabbitMQ and PostgreSQL, in a fresh
+vhost and database, with ``--replicas`` processes per service; ``--replicas 2`` runs the max
+phase only, for the scale-out figure).
+
+    .venv/bin/python -m bench.pipeline --mode embedded --json /tmp/embedded.json
+    .venv/bin/python -m bench.pipeline --mode distributed --replicas 1 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the clusters and drivers the tests use
+
+from slice_driver import Api, Cli, cli_env, free_port, identities, wait_for  # noqa: E402
+from smtp_sink import Mailbox, serving  # noqa: E402
+
+from bench.stats import machine, summary  # noqa: E402
+from cp247.clock import parse_iso  # noqa: E402
+from cp247.samples import preservation_request  # noqa: E402
+
+RECEIPT_SUBJECT = "Confirmation of receipt"
+STORES = ("intake", "preservation", "isp_liaison", "mla", "notification", "timeline")
+POLL_SECONDS = 0.02
+
+
+@dataclass
+class Deployment:
+    """What the load needs from a running cp247, whichever way it runs."""
+
+    mode: str
+    api: Any
+    tokens: dict[str, str]
+    mailbox: ReceiptLog
+    processes: dict[str, int]  # name -> pid
+    count_events: Callable[[], int]  # events in every service store
+
+
+class ReceiptLog(Mailbox):
+    """The requesting CPs' mail server: notes when each receipt confirmation arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.receipts: dict[str, float] = {}  # recipient -> arrival (wall clock)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        arrived = time.time()
+        subject = str(make_header(decode_header(message_from_bytes(envelope.content)["Subject"])))
+        if subject.startswith(RECEIPT_SUBJECT):
+            for recipient in envelope.rcpt_tos:
+                self.receipts.setdefault(recipient.lower(), arrived)
+        return "250 OK"
+
+
+def address(reference: str) -> str:
+    return f"{reference.lower()}@us.example"
+
+
+@dataclass
+class Sent:
+    reference: str
+    start: float  # wall clock: scheduled (open loop) or actual (closed loop) start
+    status: int = 0
+    case_id: str = ""
+    answered: float = 0.0
+
+
+@dataclass
+class Phase:
+    name: str
+    sent: list[Sent] = field(default_factory=list)
+    begun: float = 0.0
+    rss_peak: dict[str, int] = field(default_factory=dict)
+
+
+class Provider:
+    """The ISP's system: polls the inbox, notes when each order appears, acknowledges it."""
+
+    def __init__(self, deployment: Deployment):
+        self.api, self.token = deployment.api, deployment.tokens["isp_a"]
+        self.seen: dict[str, float] = {}  # case id -> first listed (wall clock)
+        self.errors = 0
+        self._stop = threading.Event()
+        self._acks = ThreadPoolExecutor(4, thread_name_prefix="ack")
+        self._thread = threading.Thread(target=self._poll, daemon=True, name="provider")
+
+    def __enter__(self) -> Provider:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self._acks.shutdown(wait=True)
+
+    def _poll(self) -> None:
+        acked: set[str] = set()
+        while not self._stop.is_set():
+            try:
+                status, inbox = self.api.call("GET", "/api/v1/isp/orders?status=issued", self.token)
+            except OSError:
+                status, inbox = 0, None
+            now = time.time()
+            if status != 200:
+                self.errors += 1
+            else:
+                for order in inbox["orders"]:
+                    self.seen.setdefault(order["case_id"], now)
+                    if order["order_id"] not in acked:
+                        acked.add(order["order_id"])
+                        self._acks.submit(self._acknowledge, order["order_id"])
+            self._stop.wait(POLL_SECONDS)
+
+    def _acknowledge(self, order_id: str) -> None:
+        try:
+            status, _ = self.api.call(
+                "POST", f"/api/v1/isp/orders/{order_id}/acknowledge", self.token
+            )
+        except OSError:
+            status = 0
+        if status not in (200, 409):
+            self.errors += 1
+
+
+class Load:
+    """Registers requests from the prosecution CP (whose orders are issued at once)."""
+
+    def __init__(self, deployment: Deployment, prefix: str):
+        self.deployment, self.prefix = deployment, prefix
+        self.numbers = iter(range(10**9))
+        self.lock = threading.Lock()
+        self.errors: list[str] = []
+
+    def one(self, start: float | None = None) -> Sent:
+        with self.lock:
+            reference = f"{self.prefix}-{next(self.numbers)}"
+        body = preservation_request(reference)
+        body["requesting_authority"]["email"] = address(reference)
+        sent = Sent(reference, start if start is not None else time.time())
+        try:
+            status, answer = self.deployment.api.call(
+                "POST", "/api/v1/requests", self.deployment.tokens["prosecution"], body
+            )
+        except OSError as exc:
+            status, answer = 0, str(exc)
+        sent.status, sent.answered = status, time.time()
+        if status == 201:
+            sent.case_id = answer["case_id"]
+        else:
+            self.errors.append(f"{status}: {str(answer)[:200]}")
+        return sent
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+@contextmanager
+def sampling_memory(deployment: Deployment, phase: Phase) -> Iterator[None]:
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            for name, pid in deployment.processes.items():
+                phase.rss_peak[name] = max(phase.rss_peak.get(name, 0), rss_kib(pid))
+            stop.wait(1.0)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def drained(deployment: Deployment, provider: Provider, phase: Phase, timeout: float) -> None:
+    """Wait until every accepted request's order is in the inbox and its receipt went out."""
+    accepted = [s for s in phase.sent if s.case_id]
+
+    def done() -> bool:
+        receipts = deployment.mailbox.receipts
+        return all(
+            s.case_id in provider.seen and address(s.reference) in receipts for s in accepted
+        )
+
+    wait_for(done, timeout=timeout, pause=0.2, what=f"the {phase.name} phase to drain")
+
+
+def light(deployment: Deployment, load: Load, provider: Provider, count: int) -> Phase:
+    phase = Phase("light", begun=time.time())
+    for _ in range(count):
+        sent = load.one()
+        phase.sent.append(sent)
+        if sent.case_id:
+            wait_for(lambda s=sent: s.case_id in provider.seen, timeout=60, pause=0.005)
+        time.sleep(0.1)
+    drained(deployment, provider, phase, 120)
+    return phase
+
+
+def saturate(
+    deployment: Deployment, load: Load, provider: Provider, clients: int, seconds: float
+) -> Phase:
+    phase = Phase("max", begun=time.time())
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        while time.monotonic() < deadline:
+            phase.sent.append(load.one())
+
+    with sampling_memory(deployment, phase):
+        threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        drained(deployment, provider, phase, 300)
+    return phase
+
+
+def open_loop(
+    deployment: Deployment, load: Load, provider: Provider, name: str, rate: float, seconds: float
+) -> Phase:
+    """Requests on a fixed schedule, whatever the answers do."""
+    phase = Phase(name, begun=time.time())
+    count = max(1, int(rate * seconds))
+    begun = time.time() + 0.2
+    with sampling_memory(deployment, phase), ThreadPoolExecutor(64) as pool:
+        futures = []
+        for i in range(count):
+            scheduled = begun + i / rate
+            time.sleep(max(0.0, scheduled - time.time()))
+            futures.append(pool.submit(load.one, scheduled))
+        phase.sent = [f.result() for f in futures]
+        drained(deployment, provider, phase, 300)
+    return phase
+
+
+def receipt_times(deployment: Deployment, phase: Phase, sample: int) -> dict[str, float]:
+    """Case id -> recorded time of its receipt confirmation, for a sample of the phase."""
+    accepted = [s for s in phase.sent if s.case_id]
+    chosen = random.Random(7).sample(accepted, min(sample, len(accepted)))
+    recorded: dict[str, float] = {}
+    for sent in chosen:
+
+        def entry(s: Sent = sent) -> dict | None:
+            path = f"/api/v1/cases/{s.case_id}/timeline"
+            status, body = deployment.api.call("GET", path, deployment.tokens["police"])
+            if status != 200:
+                return None
+            return next((e for e in body["entries"] if e["event"] == "ReceiptAcknowledged"), None)
+
+        found = wait_for(entry, timeout=60, pause=0.2, what=f"the receipt of {sent.reference}")
+        recorded[sent.case_id] = parse_iso(found["at"]).timestamp()
+    return recorded
+
+
+def phase_figures(
+    deployment: Deployment, provider: Provider, phase: Phase, sample: int
+) -> dict[str, Any]:
+    accepted = [s for s in phase.sent if s.case_id]
+    inbox_ms = [(provider.seen[s.case_id] - s.start) * 1000 for s in accepted]
+    answer_ms = [(s.answered - s.start) * 1000 for s in accepted]
+    receipts = receipt_times(deployment, phase, sample)
+    receipt_ms = [(receipts[s.case_id] - s.start) * 1000 for s in accepted if s.case_id in receipts]
+    mailed = deployment.mailbox.receipts
+    last = max(max(provider.seen[s.case_id], mailed[address(s.reference)]) for s in accepted)
+    first = min(s.start for s in accepted)
+    figures: dict[str, Any] = {
+        "requests": len(phase.sent),
+        "accepted": len(accepted),
+        "refused": len(phase.sent) - len(accepted),
+        "latency_ms": {
+            "answer": summary(answer_ms),
+            "order in ISP inbox": summary(inbox_ms),
+            "receipt confirmation recorded": summary(receipt_ms),
+        },
+        "pipeline_rps": round(len(accepted) / max(last - first, 1e-9), 2),
+        "seconds": round(last - first, 1),
+    }
+    if phase.rss_peak:
+        figures["rss_peak_mib"] = {k: round(v / 1024, 1) for k, v in phase.rss_peak.items()}
+    return figures
+
+
+def measure(deployment: Deployment, args: argparse.Namespace, say: Callable[[str], None]) -> dict:
+    result: dict[str, Any] = {
+        "bench": "pipeline",
+        "mode": deployment.mode,
+        "replicas": args.replicas if deployment.mode == "distributed" else 1,
+        "machine": machine(),
+        "options": {"clients": args.clients, "seconds": args.seconds, "light": args.light},
+    }
+    result["rss_idle_mib"] = {
+        k: round(rss_kib(pid) / 1024, 1) for k, pid in deployment.processes.items()
+    }
+    load = Load(deployment, f"US-BENCH-{deployment.mode[:4].upper()}-{os.getpid()}")
+    phases: dict[str, Any] = {}
+    with Provider(deployment) as provider:
+        for _ in range(5):  # first calls compile templates, open pools, fill caches
+            load.one()
+        if args.replicas == 1:
+            say(f"{deployment.mode}: light load, {args.light} requests one at a time")
+            phases["light"] = phase_figures(
+                deployment, provider, light(deployment, load, provider, args.light), args.sample
+            )
+        say(f"{deployment.mode}: max, {args.clients} clients for {args.seconds:g} s")
+        events_before = deployment.count_events()
+        peak = saturate(deployment, load, provider, args.clients, args.seconds)
+        time.sleep(2)  # the provider's acknowledgements of the last orders travel on
+        events = deployment.count_events() - events_before
+        phases["max"] = phase_figures(deployment, provider, peak, args.sample)
+        accepted = phases["max"]["accepted"]
+        phases["max"]["events_per_request"] = round(events / max(accepted, 1), 2)
+        phases["max"]["intake_rps"] = round(accepted / args.seconds, 2)
+        top = phases["max"]["pipeline_rps"]
+        say(f"{deployment.mode}: max {top} requests/s through the pipeline")
+        if args.replicas == 1:
+            for share in (0.5, 0.9):
+                name = f"{int(share * 100)}%"
+                say(f"{deployment.mode}: {name} of max = {share * top:.1f} requests/s")
+                phase = open_loop(
+                    deployment, load, provider, name, share * top, args.seconds * 2 / 3
+                )
+                phases[name] = phase_figures(deployment, provider, phase, args.sample)
+                phases[name]["offered_rps"] = round(share * top, 2)
+        result["provider_errors"] = provider.errors
+    result["phases"] = phases
+    result["errors"] = load.errors[:20]
+    return result
+
+
+# --- deployments ------------------------------------------------------------------------------
+@contextmanager
+def embedded(tmp: Path) -> Iterator[Deployment]:
+    box = ReceiptLog()
+    with serving(box) as (_, smtp_port):
+        data = tmp / "data"
+        env = cli_env(
+            CP247_SMTP_HOST="127.0.0.1",
+            CP247_SMTP_PORT=str(smtp_port),
+            CP247_SMTP_FROM="cp247@cp.example.ro",
+        )
+        port = free_port()
+        log = (tmp / "cp247-run.log").open("wb")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cp247.cli", "run", "--port", str(port)]
+            + ["--data-dir", str(data)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        api = Api(f"http://127.0.0.1:{port}")
+        try:
+            wait_for(lambda: _ready(api), timeout=60, pause=0.2, what="cp247 run to be ready")
+            tokens = identities(Cli(env, str(data)))
+            yield Deployment(
+                "embedded", api, tokens, box, {"cp247 run": server.pid}, _counter(data, None)
+            )
+        finally:
+            server.terminate()
+            server.wait(30)
+            log.close()
+
+
+@contextmanager
+def distributed(tmp: Path, replicas: int) -> Iterator[Deployment]:
+    from distributed_cluster import running_cluster
+
+    box = ReceiptLog()
+    # Pools big enough for load (tests keep them small to share the server with other runs).
+    pools = {f"{s.upper()}_POSTGRES_POOL_SIZE": "4" for s in (*STORES, "gateway")}
+    with running_cluster(tmp, replicas, mailbox=box, extra_env=pools) as cluster:
+        pids = {key: process.pid for key, process in cluster.processes.items()}
+        yield Deployment(
+            "distributed",
+            cluster.api,
+            cluster.tokens,
+            box,
+            pids,
+            _counter(Path(cluster.env["CP247_DATA_DIR"]), cluster.database_url),
+        )
+
+
+def _ready(api: Api) -> bool:
+    try:
+        status, _ = api.call("GET", "/readyz")
+    except OSError:
+        return False
+    return status == 200
+
+
+def _counter(data_dir: Path, database_url: str | None) -> Callable[[], int]:
+    """Counts the events in every service's store (the notification logs' heads)."""
+    from cp247.bootstrap import make_application
+    from cp247.config import Settings
+
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    apps: dict[str, Any] = {}
+
+    def count() -> int:
+        total = 0
+        for name in STORES:
+            if name not in apps:
+                apps[name] = make_application(name, settings)
+            total += apps[name].recorder.max_notification_id() or 0
+        return total
+
+    return count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=("embedded", "distributed"), default="embedded")
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=12, help="closed-loop clients, max phase")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the max phase")
+    parser.add_argument("--light", type=int, default=40, help="requests in the light phase")
+    parser.add_argument("--sample", type=int, default=150, help="timelines read per phase")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    args = parser.parse_args()
+    started = time.monotonic()
+
+    def say(text: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f} s] {text}", file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="cp247-bench-") as tmp:
+        if args.mode == "embedded":
+            context = embedded(Path(tmp))
+        else:
+            context = distributed(Path(tmp), args.replicas)
+        say(f"starting {args.mode} ({args.replicas} process(es) per service)")
+        with context as deployment:
+            say("ready")
+            result = measure(deployment, args, say)
+    result["total_seconds"] = round(time.monotonic() - started, 1)
+    text = json.dumps(result, indent=2)
+    if args.json:
+        args.json.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
