@@ -33,7 +33,7 @@ from typing import Any
 from eventsourcing.system import ProcessApplication
 
 from bench.intake_latency import ACTOR, duration, open_store, sizes_argument
-from bench.stats import machine, percentile
+from bench.stats import machine, summary
 from cp247.clock import utcnow
 from cp247.runtime.read_index import ReadIndex
 from cp247.samples import address_for, preservation_request
@@ -205,16 +205,6 @@ def case_keys_in_one_transaction(app: Any) -> Iterator[None]:
             table._conn.rollback()
 
 
-def stats(timings: list[float]) -> dict[str, float]:
-    ordered = sorted(timings)
-    return {
-        "p50": round(percentile(ordered, 0.50), 3),
-        "p95": round(percentile(ordered, 0.95), 3),
-        "p99": round(percentile(ordered, 0.99), 3),
-        "mean": round(sum(ordered) / len(ordered), 3),
-    }
-
-
 def run(sizes: list[int], samples: int) -> dict[str, Any]:
     began = time.monotonic()
     latency: dict[str, dict[str, dict[str, float]]] = {figure: {} for figure in FIGURES}
@@ -234,7 +224,7 @@ def run(sizes: list[int], samples: int) -> dict[str, Any]:
                 file=sys.stderr,
             )
             for figure in FIGURES:
-                latency[figure][str(size)] = stats(growth.time_calls(figure, samples))
+                latency[figure][str(size)] = summary(growth.time_calls(figure, samples))
                 print(f"  {figure}: {latency[figure][str(size)]}", file=sys.stderr)
         events = store.app.recorder.max_notification_id() or 0
     return {

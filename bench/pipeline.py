@@ -30,7 +30,6 @@ phase only, for the scale-out figure).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import subprocess
@@ -53,7 +52,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the clusters and drivers the tests us
 from slice_driver import Api, Cli, cli_env, free_port, identities, wait_for  # noqa: E402
 from smtp_sink import Mailbox, serving  # noqa: E402
 
-from bench.stats import machine, summary  # noqa: E402
+from bench.stats import emit, machine, summary  # noqa: E402
 from cp247.clock import parse_iso  # noqa: E402
 from cp247.samples import preservation_request  # noqa: E402
 
@@ -479,10 +478,7 @@ def main() -> int:
             say("ready")
             result = measure(deployment, args, say)
     result["total_seconds"] = round(time.monotonic() - started, 1)
-    text = json.dumps(result, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
-    print(text)
+    emit(result, args.json)
     return 0
 
 

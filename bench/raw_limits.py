@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -33,7 +32,7 @@ from urllib.parse import quote, urlparse
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from bench.stats import machine
+from bench.stats import emit, machine
 
 PG_ADMIN = os.environ.get("CP247_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_BASE = re.sub(
@@ -203,10 +202,7 @@ def main() -> int:
     result["broker"] = broker(args.messages)
     print(f"broker: {result['broker']}", file=sys.stderr)
     result["total_seconds"] = round(time.monotonic() - started, 1)
-    text = json.dumps(result, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
-    print(text)
+    emit(result, args.json)
     return 0
 
 

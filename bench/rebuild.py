@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from bench.stats import machine, percentile
+from bench.stats import machine, summary
 from cp247.bootstrap import make_application
 from cp247.config import Settings
 from events import registry
@@ -171,13 +171,7 @@ def latencies(call: Any, arguments: list[Any]) -> dict[str, float]:
         started = time.perf_counter()
         call(argument)
         timings.append((time.perf_counter() - started) * 1000)
-    ordered = sorted(timings)
-    return {
-        "p50": round(percentile(ordered, 0.50), 3),
-        "p95": round(percentile(ordered, 0.95), 3),
-        "p99": round(percentile(ordered, 0.99), 3),
-        "mean": round(sum(ordered) / len(ordered), 3),
-    }
+    return summary(timings)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

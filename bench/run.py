@@ -224,6 +224,23 @@ def growth_rows(figures: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def axes_of(ax: Any, title: str, xlabel: str) -> None:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("latency (ms)")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def save(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plots(figures: dict[str, Any], folder: Path) -> list[str]:
     """docs/bench-latency.png and docs/bench-growth.png; returns the names written."""
     import matplotlib
@@ -246,15 +263,8 @@ def plots(figures: dict[str, Any], folder: Path) -> list[str]:
                 xs = [p[0] for p in points]
                 ax.plot(xs, [p[1]["p50"] for p in points], style, label=f"{name} p50")
                 ax.plot(xs, [p[1]["p95"] for p in points], style, alpha=0.5, label=f"{name} p95")
-        ax.set_title(f"POST /requests -> {path}")
-        ax.set_xlabel("offered load (requests/s)")
-        ax.set_ylabel("latency (ms)")
-        ax.set_yscale("log")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(folder / "bench-latency.png", dpi=110)
-    plt.close(fig)
+        axes_of(ax, f"POST /requests -> {path}", "offered load (requests/s)")
+    save(fig, folder / "bench-latency.png")
     written.append("bench-latency.png")
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -263,15 +273,8 @@ def plots(figures: dict[str, Any], folder: Path) -> list[str]:
             xs = sorted(int(s) for s in sizes)
             ax.plot(xs, [sizes[str(x)]["p50"] for x in xs], "o-", label=f"{name} p50")
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("cases already stored")
-    ax.set_ylabel("latency (ms)")
-    ax.set_title("Growth")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(folder / "bench-growth.png", dpi=110)
-    plt.close(fig)
+    axes_of(ax, "Growth", "cases already stored")
+    save(fig, folder / "bench-growth.png")
     written.append("bench-growth.png")
     return written
 

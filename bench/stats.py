@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -26,11 +27,11 @@ def summary(values_ms: list[float]) -> dict[str, float]:
     ordered = sorted(values_ms)
     return {
         "n": len(ordered),
-        "p50": round(percentile(ordered, 0.50), 2),
-        "p95": round(percentile(ordered, 0.95), 2),
-        "p99": round(percentile(ordered, 0.99), 2),
-        "mean": round(sum(ordered) / len(ordered), 2),
-        "max": round(ordered[-1], 2),
+        "p50": round(percentile(ordered, 0.50), 3),
+        "p95": round(percentile(ordered, 0.95), 3),
+        "p99": round(percentile(ordered, 0.99), 3),
+        "mean": round(sum(ordered) / len(ordered), 3),
+        "max": round(ordered[-1], 3),
     }
 
 
@@ -69,3 +70,11 @@ def commit() -> str:
         return "unknown"
     dirty = git("status", "--porcelain", "--untracked-files=no")
     return head + (" (with local changes)" if dirty else "")
+
+
+def emit(result: dict, path: Path | None) -> None:
+    """A benchmark's figures: printed, and written to ``path`` (for ``make bench``) if given."""
+    text = json.dumps(result, indent=2)
+    if path:
+        Path(path).write_text(text + "\n")
+    print(text)
