@@ -435,11 +435,25 @@ def _ready(api: Api) -> bool:
 
 
 def _counter(data_dir: Path, database_url: str | None) -> Callable[[], int]:
-    """Counts the events in every service's store (the notification logs' heads)."""
+    """Counts the events in every service's store (the heads of their notification logs)."""
+    if database_url is not None:  # one connection, not an application (and a pool) per store
+        import psycopg
+
+        def count_postgres() -> int:
+            with psycopg.connect(database_url) as conn:
+                return sum(
+                    conn.execute(
+                        f'SELECT coalesce(max(notification_id), 0) FROM "{s}".{s}_events'
+                    ).fetchone()[0]
+                    for s in STORES
+                )
+
+        return count_postgres
+
     from cp247.bootstrap import make_application
     from cp247.config import Settings
 
-    settings = Settings(data_dir=data_dir, database_url=database_url)
+    settings = Settings(data_dir=data_dir)
     apps: dict[str, Any] = {}
 
     def count() -> int:
