@@ -378,7 +378,7 @@ def write_report(output: Path, text: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(STEPS), help="comma-separated steps")
-    parser.add_argument("--seconds", type=float, default=20.0, help="pipeline max phase")
+    parser.add_argument("--seconds", type=float, default=15.0, help="pipeline max phase")
     parser.add_argument("--from-json", type=Path, default=None, help="report kept figures")
     parser.add_argument("--keep", type=Path, default=None, help="keep the figures here")
     parser.add_argument("--output", default="docs/benchmarks.md", help="'-': print only")

@@ -98,13 +98,15 @@ class Cluster:
         self.database_url = f"{admin}/{self.database}"
         self.amqp_uri = f"{AMQP_BASE}/{quote(self.vhost, safe='')}"
         self.env = cli_env(
-            AMQP_URI=self.amqp_uri,
-            CP247_DATABASE_URL=self.database_url,
-            # One data directory for keys shared by every process, as in a real deployment.
-            CP247_DATA_DIR=str(tmp / "shared"),
-            **{f"{name.upper()}_POSTGRES_POOL_SIZE": POOL_SIZE for name in SERVICES},
-            **{f"{name.upper()}_POSTGRES_MAX_OVERFLOW": MAX_OVERFLOW for name in SERVICES},
-            **(extra_env or {}),
+            **{
+                "AMQP_URI": self.amqp_uri,
+                "CP247_DATABASE_URL": self.database_url,
+                # One data directory for keys shared by every process, as in a deployment.
+                "CP247_DATA_DIR": str(tmp / "shared"),
+                **{f"{name.upper()}_POSTGRES_POOL_SIZE": POOL_SIZE for name in SERVICES},
+                **{f"{name.upper()}_POSTGRES_MAX_OVERFLOW": MAX_OVERFLOW for name in SERVICES},
+                **(extra_env or {}),  # last: a caller's settings win
+            }
         )
         # Every process of a service: the first is known by the service's name, the others
         # (replicas) as "<service>@<port>"; all of them consume from the service's queues.
