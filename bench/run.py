@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,7 @@ STEPS: dict[str, tuple[str, list[str], int]] = {
     "raw_limits": ("bench.raw_limits", [], 180),
     "distributed": ("bench.pipeline", ["--mode", "distributed", "--replicas", "1"], 420),
     "distributed_2": ("bench.pipeline", ["--mode", "distributed", "--replicas", "2"], 300),
-    "embedded": ("bench.pipeline", ["--mode", "embedded"], 360),
+    "embedded": ("bench.pipeline", ["--mode", "embedded", "--clients", "2"], 360),
     "growth": ("bench.growth", [], 420),
     "rebuild": ("bench.rebuild", ["--events", "1000000"], 420),
 }
@@ -49,15 +51,19 @@ def run_steps(names: list[str], folder: Path, pipeline_seconds: float) -> dict[s
         out = folder / f"{name}.json"
         print(f"== {name}: python -m {module} {' '.join(extra)}", file=sys.stderr, flush=True)
         begun = time.monotonic()
+        # Its own process group: a step stopped at its time limit takes its servers with it.
+        step = subprocess.Popen(
+            [sys.executable, "-m", module, *extra, "--json", str(out)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
-            done = subprocess.run(
-                [sys.executable, "-m", module, *extra, "--json", str(out)],
-                cwd=ROOT,
-                timeout=limit,
-                stdout=subprocess.DEVNULL,
-            )
-            failed = None if done.returncode == 0 else f"exit status {done.returncode}"
+            code = step.wait(timeout=limit)
+            failed = None if code == 0 else f"exit status {code}"
         except subprocess.TimeoutExpired:
+            os.killpg(step.pid, signal.SIGTERM)
+            step.wait(30)
             failed = f"stopped after its time limit of {limit} s"
         if failed or not out.exists():
             figures[name] = {"failed": failed or "no figures written"}
