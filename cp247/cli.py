@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cp247.config import ConfigurationError, Settings
-from cp247.errors import DomainError
+from cp247.errors import Conflict, DomainError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -200,8 +200,6 @@ def cmd_timeline_rebuild(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-
-    from cp247.errors import Conflict
 
     try:
         done = timeline.rebuild(
