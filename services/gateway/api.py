@@ -398,7 +398,7 @@ class Gateway:
             "awaiting_acknowledgement": [o for o in orders if o["status"] == "issued"],
             "expiring": sorted(running, key=lambda o: o["expires_at"] or "")[:20],
             "follow_ups": b.mla.open_follow_ups(),
-            "flagged_cases": [c for c in b.intake.list_cases({}) if c["open_flags"]],
+            "flagged_cases": b.intake.list_cases({"flagged": "1"}),
         }
 
     @route("/api/v1/cases/<case_id>", "GET", CP_ROLES)

@@ -370,13 +370,17 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
     def list_cases(self, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Cases, newest first, filtered by status, type, country or direction.
 
-        ``filters["limit"]`` (optional) keeps only the newest that many of those.
+        ``filters["limit"]`` (optional) keeps only the newest that many of those;
+        ``filters["flagged"]`` only cases with an open flag (the consoles' start page).
         """
         filters = dict(filters or {})
         limit = _case_limit(filters.pop("limit", None))
+        flagged = bool(filters.pop("flagged", None))
         wanted = {k: str(v) for k, v in filters.items() if v}
 
         def keep(summary: dict[str, Any]) -> bool:
+            if flagged and not summary["open_flags"]:
+                return False
             return all(str(summary.get(k)) == v for k, v in wanted.items())
 
         chosen = self.case_index.select(keep, limit, newest_first=True)

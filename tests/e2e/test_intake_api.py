@@ -162,9 +162,13 @@ def test_near_duplicate_joins_the_case_flagged_and_can_be_split(embedded, tokens
                 "status": "open",
             }
         ]
+    status, work = api.call("GET", "/api/v1/work", tokens["police"])
+    assert status == 200 and [c["case_id"] for c in work["flagged_cases"]] == [one["case_id"]]
     path = f"/api/v1/cases/{one['case_id']}/near-duplicates/{two['request_id']}"
     status, split = api.call("POST", path, tokens["prosecution"], {"resolution": "split"})
     assert status == 200, split
+    _, work = api.call("GET", "/api/v1/work", tokens["police"])
+    assert work["flagged_cases"] == []  # split: no open flag left
     assert split["case_id"] != one["case_id"] and split["request_ids"] == [two["request_id"]]
     _, case = api.call("GET", f"/api/v1/cases/{one['case_id']}", tokens["police"])
     assert case["flags"][0]["status"] == "split" and case["request_ids"] == [one["request_id"]]
