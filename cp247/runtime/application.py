@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, ClassVar, ParamSpec, TypeVar
@@ -24,6 +25,7 @@ from cp247.casekeys import case_keys_from_env
 from cp247.clock import iso
 from cp247.errors import Conflict, NotFound
 from cp247.runtime.durability import commit_without_waiting_for_disk
+from cp247.runtime.read_index import ReadIndex
 from cp247.runtime.sealing import SealingMapper
 from events import Message, registry
 
@@ -39,9 +41,12 @@ Policy = Callable[[Message, ProcessingEvent], None]
 RELAY_POSITION = "cp247.relay"
 
 T = TypeVar("T")
+A = TypeVar("A")
 P = ParamSpec("P")
 
 COMMAND_ATTEMPTS = 5
+
+_INDEXES_LOCK = threading.Lock()  # makes each application's read indexes once
 
 
 def retry_on_conflict(command: Callable[P, T]) -> Callable[P, T]:
@@ -193,27 +198,43 @@ class ServiceApplication(ProcessApplication):
         for _, aggregate in self._created_from(created_event, 1, page):
             yield aggregate
 
-    def still_open(self, created_event: type, is_open: Callable[[Any], bool]) -> Iterator[Any]:
-        """The aggregates a periodic sweep must look at: those not yet closed for good.
+    def still_open(self, aggregate_class: type[A], is_open: Callable[[A], bool]) -> Iterator[A]:
+        """The aggregates of that class a periodic sweep must look at: those ``is_open`` accepts,
+        oldest first.
 
-        Closed ones never reopen, so each sweep starts where the first open one stood last
-        time instead of loading every message or order ever made (kept per process: after a
-        restart the first sweep reads from the beginning once).
+        A read index (per process) remembers whether each aggregate was open when it last
+        changed; a sweep reads only what was recorded since the previous one and loads just
+        the open aggregates. A message pending for days must not make every sweep read every
+        message recorded after it.
         """
-        cursors: dict[Any, int] = self.__dict__.setdefault("_sweep_cursors", {})
-        # One cursor per question asked: sweeps with other ideas of "open" must not skip ahead.
-        key = (created_event, getattr(is_open, "__code__", is_open))
-        start = cursors.get(key, 1)
-        first_open = last = None
-        for notification_id, aggregate in self._created_from(created_event, start):
-            last = notification_id
-            if is_open(aggregate):
-                first_open = first_open or notification_id
+        # One index per question asked: sweeps with other ideas of "open" keep their own.
+        key = ("open", aggregate_class, getattr(is_open, "__code__", is_open))
+        index = self._read_index(
+            key, lambda: ReadIndex(self, aggregate_class, lambda a: (a.id, is_open(a)))
+        )
+        for aggregate_id, _ in index.select(lambda entry: entry[1]):
+            aggregate = load(self.repository, str(aggregate_id), aggregate_class)
+            if aggregate is not None and is_open(aggregate):  # it may have closed meanwhile
                 yield aggregate
-        if first_open is not None:
-            cursors[key] = first_open
-        elif last is not None:
-            cursors[key] = last + 1
+
+    def of_case(self, aggregate_class: type[A], case_id: str) -> list[A]:
+        """The aggregates of that class (they have a ``case_id``) of one case, oldest first:
+        an index look-up and a load each, never a scan of every case's."""
+        index = self._read_index(
+            ("case", aggregate_class),
+            lambda: ReadIndex(
+                self, aggregate_class, lambda a: (a.id, a.case_id), group=lambda e: e[1]
+            ),
+        )
+        found = (load(self.repository, str(i), aggregate_class) for i, _ in index.in_group(case_id))
+        return [aggregate for aggregate in found if aggregate is not None]
+
+    def _read_index(self, key: Hashable, make: Callable[[], ReadIndex]) -> ReadIndex:
+        indexes: dict[Hashable, ReadIndex] = self.__dict__.setdefault("_read_indexes", {})
+        with _INDEXES_LOCK:
+            if key not in indexes:
+                indexes[key] = make()
+            return indexes[key]
 
     def _created_from(
         self, created_event: type, start: int, page: int = 500

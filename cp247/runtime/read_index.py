@@ -15,7 +15,7 @@ an index holding them would outlive the key), and load the aggregates for anythi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -57,15 +57,19 @@ class ReadIndex(Generic[E]):
         aggregate_class: type,
         entry: Callable[[Any], E],
         page: int = PAGE,
+        group: Callable[[E], Hashable] | None = None,
     ) -> None:
         self.application = application
         self.aggregate_class = aggregate_class
         self.entry = entry
         self.page = page
+        self.group = group
         self.topics = event_topics(aggregate_class)
         self.position = 0  # the last notification id read
         # Insertion order is creation order: a changed entry is replaced in place.
         self._entries: dict[UUID, E] = {}
+        # group value -> ids of its aggregates, in creation order (a group never changes).
+        self._groups: dict[Hashable, dict[UUID, None]] = {}
         # One catch-up at a time (server threads, nameko greenthreads): never a torn index.
         self._lock = threading.Lock()
 
@@ -96,6 +100,19 @@ class ReadIndex(Generic[E]):
                         break
             return chosen
 
+    def in_group(self, value: Hashable) -> list[E]:
+        """The entries whose ``group`` is ``value`` (a case's orders, say), oldest first."""
+        if self.group is None:
+            raise TypeError("this index was made without a group")
+        with self._lock:
+            self._catch_up()
+            return [self._entries[i] for i in self._groups.get(value, ())]
+
+    def _keep(self, aggregate_id: UUID, aggregate: Any) -> None:
+        entry = self._entries[aggregate_id] = self.entry(aggregate)
+        if self.group is not None:
+            self._groups.setdefault(self.group(entry), {})[aggregate_id] = None
+
     # --- keeping current -----------------------------------------------------------------
     def _catch_up(self) -> None:
         """Read the notifications recorded since the last query; refresh what they touch."""
@@ -125,13 +142,13 @@ class ReadIndex(Generic[E]):
             else:  # created before this index began (cannot happen from position 0)
                 changed.add(aggregate_id)
         for aggregate_id, aggregate in folded.items():
-            self._entries[aggregate_id] = self.entry(aggregate)
+            self._keep(aggregate_id, aggregate)
         for aggregate_id in changed:
             try:
                 aggregate = self.application.repository.get(aggregate_id)
             except AggregateNotFoundError:
                 continue
-            self._entries[aggregate_id] = self.entry(aggregate)
+            self._keep(aggregate_id, aggregate)
         # Everything up to ``head`` is committed (notification ids are committed in order),
         # so later rounds skip it even when none of it was ours.
         self.position = head

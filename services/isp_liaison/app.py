@@ -196,9 +196,7 @@ class IspLiaisonApplication(ServiceApplication):
 
     def _dispatch_due(self, now: float) -> int:
         attempted = 0
-        for delivery in self.still_open(
-            WebhookDelivery.WebhookScheduled, lambda d: d.state == "pending"
-        ):
+        for delivery in self.still_open(WebhookDelivery, lambda d: d.state == "pending"):
             if delivery.state != "pending" or (delivery.next_attempt_at or 0) > now:
                 continue
             outcome = self.webhook_client.post(

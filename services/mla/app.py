@@ -89,12 +89,9 @@ class MlaApplication(ServiceApplication):
         """The case's MLA record; begun from what the case already has when first needed."""
         mla_case = load(self.repository, str(MlaCase.create_id(case_id)), MlaCase)
         if mla_case is None:
+            # Every follow-up and MLA request is recorded with its case's record, so a case
+            # without one has neither yet.
             mla_case = MlaCase(case_id=case_id)
-            for follow_up in self.follow_ups_of_case(case_id):
-                mla_case.note_order(case_id, follow_up["order_id"])
-            for mla in self.created(MlaRequest.MlaRecorded):
-                if mla.case_id == case_id:
-                    mla_case.note_mla(case_id, mla.mla_id)
         return mla_case
 
     @retry_on_conflict
@@ -114,9 +111,7 @@ class MlaApplication(ServiceApplication):
         return self.mla_view(require(self.repository, mla_id, MlaRequest, "MLA request"))
 
     def mla_of_case(self, case_id: str) -> list[dict[str, Any]]:
-        return [
-            self.mla_view(m) for m in self.created(MlaRequest.MlaRecorded) if m.case_id == case_id
-        ]
+        return [self.mla_view(m) for m in self.of_case(MlaRequest, case_id)]
 
     @staticmethod
     def mla_view(mla: MlaRequest) -> dict[str, Any]:
@@ -192,9 +187,7 @@ class MlaApplication(ServiceApplication):
         now = now or utcnow()
         offsets = self.national_policy.reminder_offsets_days
         recorded = 0
-        for follow_up in self.still_open(
-            MlaFollowUp.MlaExpected, lambda f: f.closed is None and not f.decided
-        ):
+        for follow_up in self.still_open(MlaFollowUp, lambda f: f.closed is None and not f.decided):
             actions = follow_up.clocks_due(now, offsets)
             for action, value in actions:
                 if action == "remind":
@@ -218,15 +211,11 @@ class MlaApplication(ServiceApplication):
         return recorded
 
     def follow_ups_of_case(self, case_id: str) -> list[dict[str, Any]]:
-        return [
-            self.follow_up_view(follow_up)
-            for follow_up in self.created(MlaFollowUp.MlaExpected)
-            if follow_up.case_id == case_id
-        ]
+        return [self.follow_up_view(f) for f in self.of_case(MlaFollowUp, case_id)]
 
     def open_follow_ups(self) -> list[dict[str, Any]]:
         """Every MLA follow-up still waiting, soonest due first (the consoles' work list)."""
-        waiting = self.still_open(MlaFollowUp.MlaExpected, lambda f: f.closed is None)
+        waiting = self.still_open(MlaFollowUp, lambda f: f.closed is None)
         views = [{**self.follow_up_view(f), "case_id": f.case_id} for f in waiting]
         return sorted((v for v in views if v["closed"] is None), key=lambda v: v["due_by"])
 

@@ -258,7 +258,7 @@ class NotificationApplication(ServiceApplication):
         """Alert the next person for every alert nobody acknowledged in time."""
         now = now or utcnow()
         escalated = 0
-        for alert in self.still_open(DutyAlert.DutyAlertRaised, lambda a: a.acknowledged is None):
+        for alert in self.still_open(DutyAlert, lambda a: a.acknowledged is None):
             if alert.acknowledged or not alert.last_alerted_at or alert.cp is None:
                 continue
             if now - parse_iso(alert.last_alerted_at) < self.roster.escalate_after(alert.cp):
@@ -516,9 +516,7 @@ class NotificationApplication(ServiceApplication):
 
     def _deliver_due(self, now: float) -> int:
         attempted = 0
-        for queued in self.still_open(
-            OutgoingMessage.MessageQueued, lambda m: m.state == "pending"
-        ):
+        for queued in self.still_open(OutgoingMessage, lambda m: m.state == "pending"):
             if queued.state != "pending" or queued.next_attempt_at > now:
                 continue
             if queued.channel == "email" and self.smtp is None:
@@ -579,25 +577,34 @@ class NotificationApplication(ServiceApplication):
     def inbox(self, audiences: tuple[str, ...] = ("duty_officer", "prosecutor")) -> list[dict]:
         """The console inbox: messages to our own people, and those waiting to be sent by hand."""
         items = [
-            {
-                "message_id": m.message_id,
-                "case_id": m.case_id,
-                "template": m.template,
-                "audience": m.audience,
-                "recipients": m.recipients,
-                "subject": m.subject,
-                "body": m.body,
-                "state": m.state,
-                "created_at": iso(m.created_on),
-            }
+            self._inbox_item(m)
             for m in self.created(OutgoingMessage.MessageQueued)
-            if m.channel != "webhook" and (m.audience in audiences or m.channel == "inbox")
+            if self._in_inbox(m, audiences)
         ]
         return list(reversed(items))
 
+    @staticmethod
+    def _in_inbox(m: OutgoingMessage, audiences: tuple[str, ...]) -> bool:
+        return m.channel != "webhook" and (m.audience in audiences or m.channel == "inbox")
+
+    @staticmethod
+    def _inbox_item(m: OutgoingMessage) -> dict[str, Any]:
+        return {
+            "message_id": m.message_id,
+            "case_id": m.case_id,
+            "template": m.template,
+            "audience": m.audience,
+            "recipients": m.recipients,
+            "subject": m.subject,
+            "body": m.body,
+            "state": m.state,
+            "created_at": iso(m.created_on),
+        }
+
     def messages_of_case(self, case_id: str) -> list[dict[str, Any]]:
-        return [m for m in self.inbox(("requesting_cp", "duty_officer", "prosecutor"))
-                if m["case_id"] == case_id]  # fmt: skip
+        audiences = ("requesting_cp", "duty_officer", "prosecutor")
+        messages = self.of_case(OutgoingMessage, case_id)
+        return [self._inbox_item(m) for m in reversed(messages) if self._in_inbox(m, audiences)]
 
     @retry_on_conflict
     def mark_read(self, message_id: str, username: str) -> dict[str, Any]:

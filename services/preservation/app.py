@@ -151,7 +151,7 @@ class PreservationApplication(ServiceApplication):
         now = now or utcnow()
         expired = []
         for order in self.still_open(
-            PreservationOrder.OrderDrafted,
+            PreservationOrder,
             lambda o: o.closed is None and o.status != "unavailable",
         ):
             if order.expire(now):
@@ -212,15 +212,11 @@ class PreservationApplication(ServiceApplication):
         return self.order_view(self._get(order_id))
 
     def orders_of_case(self, case_id: str) -> list[dict[str, Any]]:
-        return [
-            self.order_view(order)
-            for order in self.created(PreservationOrder.OrderDrafted)
-            if order.case_id == case_id
-        ]
+        return [self.order_view(order) for order in self.of_case(PreservationOrder, case_id)]
 
     def open_orders(self) -> list[dict[str, Any]]:
         """Every order not closed for good (drafts, awaiting approval, running), oldest first."""
-        running = self.still_open(PreservationOrder.OrderDrafted, lambda o: o.closed is None)
+        running = self.still_open(PreservationOrder, lambda o: o.closed is None)
         return [self.order_view(order) for order in running if order.closed is None]
 
     @staticmethod

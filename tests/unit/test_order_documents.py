@@ -533,3 +533,21 @@ def test_page_numbers_count_every_page_and_leave_typed_aliases_alone():
     for number, text in enumerate(pages, start=1):
         assert f"page {number} of {len(pages)}" in text
     assert "user{nb}@example.org" in "".join(pages).replace("\n", "")
+
+
+def test_paragraphs_wrap_at_spaces_and_break_only_words_longer_than_a_line():
+    from cp247.documents import _Document
+
+    pdf = _Document(Letterhead.default(), "ref")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 10)
+    room = 60.0
+    words = ["preserve", "expeditiously", "the", "stored", "computer", "data"] * 6
+    lines = pdf._wrap(" ".join(words), room)
+    assert len(lines) > 1
+    assert all(pdf.get_string_width(line) <= room for line in lines)
+    assert " ".join(lines).split(" ") == words  # every word, in order, none split
+    url = "https://example.org/" + "a" * 120
+    broken = pdf._wrap(f"see {url} now\nnext", room)
+    assert broken[0] == "see" and "".join(broken[1:-1]) == f"{url} now" and broken[-1] == "next"
+    assert all(pdf.get_string_width(line) <= room for line in broken)

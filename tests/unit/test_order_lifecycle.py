@@ -152,14 +152,14 @@ def test_sweeps_do_not_reload_orders_closed_for_good():
     for order in orders[:2]:
         app.release_order(order["order_id"], "withdrawn", PROSECUTOR)
     is_open = lambda o: o.closed is None  # noqa: E731
-    first = [o.order_id for o in app.still_open(PreservationOrder.OrderDrafted, is_open)]
+    first = [o.order_id for o in app.still_open(PreservationOrder, is_open)]
     assert first == [orders[2]["order_id"]]
     loaded = []
     original_get = app.repository.get
     app.repository.get = lambda aggregate_id, **kw: (
         loaded.append(aggregate_id) or original_get(aggregate_id, **kw)
     )
-    again = [o.order_id for o in app.still_open(PreservationOrder.OrderDrafted, is_open)]
+    again = [o.order_id for o in app.still_open(PreservationOrder, is_open)]
     assert again == first and len(loaded) == 1  # the released two are not read again
 
 
@@ -202,3 +202,33 @@ def test_a_command_that_keeps_losing_is_a_conflict_not_a_crash(tmp_path):
     here.repository.get = always_stale
     with pytest.raises(Conflict, match="try again"):
         here.extend_order(order["order_id"], 7, PROSECUTOR)
+
+
+def test_a_case_s_orders_are_loaded_by_index_not_by_reading_every_case_s(tmp_path: Path):
+    app = PreservationApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    mine = [app.create_order("case-1", {"provider_id": "telco-a"}, PROSECUTOR) for _ in range(2)]
+    for n in range(5):
+        app.create_order(f"other-{n}", {"provider_id": "telco-a"}, PROSECUTOR)
+    assert [o["order_id"] for o in app.orders_of_case("case-1")] == [o["order_id"] for o in mine]
+    loaded = []
+    original_get = app.repository.get
+    app.repository.get = lambda aggregate_id, **kw: (
+        loaded.append(aggregate_id) or original_get(aggregate_id, **kw)
+    )
+    later = app.create_order("case-1", {"provider_id": "telco-a"}, PROSECUTOR)
+    loaded.clear()
+    ids = [o["order_id"] for o in app.orders_of_case("case-1")]
+    assert ids == [o["order_id"] for o in (*mine, later)]
+    assert len(loaded) == 3  # this case's three orders, none of the other cases'
+    assert app.orders_of_case("case-unknown") == []
+
+
+def test_a_sweep_still_finds_an_order_that_reopened_nothing_and_one_closed_since(tmp_path):
+    app = PreservationApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    orders = [app.create_order("case-1", {"provider_id": "telco-a"}, PROSECUTOR) for _ in range(3)]
+    is_open = lambda o: o.closed is None  # noqa: E731
+    assert len(list(app.still_open(PreservationOrder, is_open))) == 3
+    app.release_order(orders[1]["order_id"], "withdrawn", PROSECUTOR)
+    newer = app.create_order("case-2", {"provider_id": "telco-a"}, PROSECUTOR)
+    open_now = [o.order_id for o in app.still_open(PreservationOrder, is_open)]
+    assert open_now == [orders[0]["order_id"], orders[2]["order_id"], newer["order_id"]]

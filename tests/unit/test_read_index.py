@@ -181,3 +181,18 @@ def test_inbox_lists_own_orders_oldest_first_and_follows_their_status(tmp_path: 
     # The index keeps no identifiers: those come from the order, loaded per request.
     assert set(isp.inbox_index.select()[0]._fields) == {"order_id", "provider_id", "status"}
     assert isp.list_orders("telco-a")[0]["identifiers"] == [{"kind": "ip", "value": "203.0.113.7"}]
+
+
+def test_a_grouped_index_lists_one_group_oldest_first(intake: IntakeApplication) -> None:
+    us = [register(intake, f"US-{n}", "US") for n in range(2)]
+    de = register(intake, "DE-1", "DE")
+    by_country = ReadIndex(
+        intake, Case, intake._case_summary, group=lambda summary: summary["country"]
+    )
+    assert [c["case_id"] for c in by_country.in_group("US")] == us
+    later = register(intake, "US-9", "US")
+    assert [c["case_id"] for c in by_country.in_group("US")] == [*us, later]
+    assert [c["case_id"] for c in by_country.in_group("DE")] == [de]
+    assert by_country.in_group("FR") == []
+    with pytest.raises(TypeError):
+        ReadIndex(intake, Case, intake._case_summary).in_group("US")
