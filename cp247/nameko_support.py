@@ -157,6 +157,10 @@ class ApplicationProvider(DependencyProvider):
         self.locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self.inboxes: dict[str, Inbox] = {}
 
+    def lock(self, upstream: str) -> threading.Lock:
+        """Held while events of ``upstream`` are applied (their order matters)."""
+        return self.locks[upstream]
+
     def setup(self) -> None:
         self.app = make_application(self.name, Settings.from_env())
 
@@ -409,7 +413,7 @@ class ServiceBase:
 
     def _inbox(self, upstream: str, pull: bool = True) -> Inbox:
         """The process's inbox for ``upstream``; with ``pull``, reading through this worker's
-        RPC proxy (then call with ``self.application.locks[upstream]`` held)."""
+        RPC proxy (then call with ``self.application.lock(upstream)`` held)."""
         proxy = TimedProxy(getattr(self, upstream), upstream)
         inbox = self.application.inboxes.get(upstream)
         if inbox is None:
@@ -427,32 +431,38 @@ class ServiceBase:
             self.relay.kick()
 
     def consume(self, upstream: str, body: Any) -> None:
-        """Apply a pushed event (or note a duplicate, or fill a gap first).
+        """Apply a pushed event, with any others offered meanwhile (or note a duplicate, or
+        fill a gap first).
 
         If another worker holds this upstream for long (it is pulling a gap over RPC), the
         pushed copy is left to the catch-up timer: workers waiting here would be missing from
         the pool that answers other services' RPC calls, and two services pulling from each
         other would starve one another until their calls time out.
         """
-        message = self._inbox(upstream, pull=False).admit(body)
+        inbox = self._inbox(upstream, pull=False)
+        message = inbox.admit(body)
         if message is None:
             return  # dead-lettered
-        lock = self.application.locks[upstream]
+        # Whichever worker holds the upstream next applies every message offered meanwhile,
+        # in one transaction: under load, one commit for many events.
+        inbox.offer(message)
+        lock = self.application.lock(upstream)
         if not lock.acquire(timeout=self.lock_wait_seconds):
             metrics.EVENTS_DEFERRED.labels(self.app.name, upstream).inc()
             log.debug("%s busy: the catch-up brings this event", upstream)
             return
         try:
-            self._inbox(upstream).deliver(message)
+            applied = self._inbox(upstream).deliver_offered()
         finally:
             lock.release()
-        self.relay.kick()
+        if applied:
+            self.relay.kick()
 
     @timer(interval=2.0)
     def catch_up(self) -> None:
         """Backstop for anything the broker did not bring: pull from each producer."""
         for upstream in self.app.upstreams:
-            lock = self.application.locks[upstream]
+            lock = self.application.lock(upstream)
             if not lock.acquire(blocking=False):
                 continue  # a handler is busy with this upstream right now
             try:

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Mapper, Tracking
+from eventsourcing.popo import POPORecorder
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
@@ -45,6 +46,8 @@ A = TypeVar("A")
 P = ParamSpec("P")
 
 COMMAND_ATTEMPTS = 5
+
+_BATCH_START = "cp247_batch_start"
 
 _INDEXES_LOCK = threading.Lock()  # makes each application's read indexes once
 
@@ -109,6 +112,9 @@ class ServiceApplication(ProcessApplication):
         super().__init__(*args, **kwargs)
         if self.read_model:
             commit_without_waiting_for_disk(self.recorder)
+        self._batch = threading.local()  # per thread (per greenthread under eventlet)
+        self.repository.get = self._get_in_batch(self.repository.get)
+        self.recorder._insert_events = self._guard_batch_start(self.recorder._insert_events)
 
     # --- outbox --------------------------------------------------------------------------
     def outbox(self, start: int, limit: int = 100) -> list[dict[str, Any]]:
@@ -277,6 +283,91 @@ class ServiceApplication(ProcessApplication):
         )
 
     conflict_retries: ClassVar[int] = 20
+
+    def process_batch(self, messages: list[Message]) -> list[bool]:
+        """Apply consecutive events of one upstream in one transaction; returns, for each,
+        whether it was applied now (False: it had been processed before).
+
+        One commit instead of one per event (the store's commits bound the pipeline), and an
+        aggregate that several of them change is loaded once. Should the batch meet anything
+        (a concurrent writer, a replica that got to some of them first, a policy that fails),
+        nothing of it is recorded and each event is processed on its own instead.
+        """
+        if len(messages) < 2:
+            return [self.process(message) for message in messages]
+        first = messages[0]
+        for _ in range(self.batch_attempts):
+            processing = self._batch_processing(messages)
+            try:
+                for message in messages:
+                    self.apply_policy(message, processing)
+                self._record(processing)
+                failure: Exception | None = None
+            except IntegrityError as exc:
+                # A concurrent writer changed an aggregate: decide again. A replica that got
+                # to the first event: let each event find out on its own what is left.
+                failure = None if self.position(first.source) < first.notification_id else exc
+                if failure is None:
+                    continue
+            except Exception as exc:
+                failure = exc
+            finally:
+                # Before anything else: later loads come from the store, not from this batch.
+                self._batch.aggregates = None
+            if failure is None:
+                self._take_snapshots(processing)
+                return [True] * len(messages)
+            log.info("%s: a batch of %d goes one by one: %r", self.name, len(messages), failure)
+            break
+        return [self.process(message) for message in messages]
+
+    batch_attempts: ClassVar[int] = 3
+
+    def _batch_processing(self, messages: list[Message]) -> ProcessingEvent:
+        first, last = messages[0], messages[-1]
+        processing: ProcessingEvent = ProcessingEvent(
+            Tracking(application_name=last.source, notification_id=last.notification_id)
+        )
+        # Recorded in the same transaction before the batch's own: it fails, as a single
+        # event's would, if another replica processed the first event meanwhile.
+        processing.saved_kwargs[_BATCH_START] = Tracking(first.source, first.notification_id)
+        self._batch.aggregates = processing.aggregates
+        return processing
+
+    def _get_in_batch(self, get: Callable[..., Any]) -> Callable[..., Any]:
+        """The repository's ``get``, but within a batch an aggregate a policy already changed
+        is that same object, not a second copy from the store (whose events would clash)."""
+
+        def get_in_batch(aggregate_id: Any, *args: Any, **kwargs: Any) -> Any:
+            pending = getattr(self._batch, "aggregates", None)
+            if pending and not args and kwargs.get("version") is None:
+                aggregate = pending.get(aggregate_id)
+                if aggregate is not None:
+                    return aggregate
+            return get(aggregate_id, *args, **kwargs)
+
+        return get_in_batch
+
+    def _guard_batch_start(self, insert_events: Callable[..., Any]) -> Callable[..., Any]:
+        """The recorder's ``_insert_events``, which first records a batch's start position."""
+        recorder = self.recorder
+        if isinstance(recorder, POPORecorder):  # in memory (unit tests): no cursor
+
+            def insert_in_memory(stored_events: Any, **kwargs: Any) -> Any:
+                start = kwargs.pop(_BATCH_START, None)
+                if start is not None:
+                    recorder._assert_tracking_uniqueness(start)
+                return insert_events(stored_events, **kwargs)
+
+            return insert_in_memory
+
+        def insert_in_transaction(cursor: Any, stored_events: Any, **kwargs: Any) -> Any:
+            start = kwargs.pop(_BATCH_START, None)
+            if start is not None:
+                recorder._insert_tracking(cursor, start)
+            return insert_events(cursor, stored_events, **kwargs)
+
+        return insert_in_transaction
 
     def apply_policy(self, message: Message, processing: ProcessingEvent) -> None:
         """Collect on ``processing`` what this application does about ``message``."""

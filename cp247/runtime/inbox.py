@@ -9,6 +9,7 @@ contract is dead-lettered, never half-applied.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -39,6 +40,8 @@ class Inbox:
         self.upstream = upstream
         self.read_outbox = read_outbox
         self.dead_letter = dead_letter
+        self._offered = {}
+        self._offered_lock = threading.Lock()
 
     def receive(self, body: Any) -> None:
         """Handle one pushed message (it may be a duplicate or arrive after a gap).
@@ -81,7 +84,8 @@ class Inbox:
         self._apply(message)
 
     def catch_up(self, stop: int | None = None) -> int:
-        """Pull and apply everything after the tracking position (up to ``stop``).
+        """Pull and apply everything after the tracking position (up to ``stop``), each page
+        read from the producer in one transaction.
 
         An event from the producer's own outbox that this consumer cannot read (a newer
         contract version, say) stops this upstream here, loudly, until the consumer is
@@ -97,13 +101,85 @@ class Inbox:
             bodies = self.read_outbox(position + 1, limit)
             if not bodies:
                 return applied
+            messages: list[Message] = []
             for body in bodies:
                 message = self._decode(body, report=position + 1 != self._stuck_at)
                 if message is None:
                     self._stuck_at = position + 1
-                    return applied
-                self._apply(message)
-                position, applied = message.notification_id, applied + 1
+                    break
+                messages.append(message)
+                position = message.notification_id
+            applied += self._apply_all(messages)
+            if len(messages) < len(bodies):
+                return applied
+
+    # --- pushed messages, applied in batches -------------------------------------------------
+    def offer(self, message: Message) -> None:
+        """Keep an admitted pushed message for :meth:`deliver_offered` (whoever runs it next).
+
+        Only a fast path: what is lost here (the buffer is bounded, the process may die) is
+        pulled from the producer's outbox by the catch-up.
+        """
+        with self._offered_lock:
+            if message.notification_id in self._offered:  # the same event pushed twice
+                metrics.EVENTS_DUPLICATE.labels(self.app.name, self.upstream).inc()
+            elif len(self._offered) < self.offered_limit:
+                self._offered[message.notification_id] = message
+
+    def deliver_offered(self) -> int:
+        """Apply the offered messages that continue the tracking position, as one batch (a
+        gap before them is pulled from the producer first); returns how many were applied."""
+        position = self.app.position(self.upstream)
+        with self._offered_lock:
+            for seen in [n for n in self._offered if n <= position]:
+                del self._offered[seen]
+                metrics.EVENTS_DUPLICATE.labels(self.app.name, self.upstream).inc()
+            waiting = sorted(self._offered)
+        if not waiting:
+            return 0
+        applied = 0
+        if waiting[0] > position + 1:
+            metrics.EVENTS_GAP.labels(self.app.name, self.upstream).inc()
+            applied += self.catch_up(stop=waiting[0] - 1)
+            position = self.app.position(self.upstream)
+            if position < waiting[0] - 1:
+                log.warning("%s: gap before %s#%s not filled", self.app.name, self.upstream,
+                            waiting[0])  # fmt: skip
+                return applied
+        run: list[Message] = []
+        with self._offered_lock:
+            for notification_id in waiting:
+                message = self._offered.pop(notification_id, None)
+                if message is None or notification_id <= position:
+                    continue
+                if notification_id != position + 1 + len(run):
+                    self._offered[notification_id] = message  # after a gap: the next round
+                    continue
+                run.append(message)
+        return applied + self._apply_all(run)
+
+    offered_limit = 2000
+    _offered: dict[int, Message]
+    _offered_lock: threading.Lock
+
+    def _apply_all(self, messages: list[Message]) -> int:
+        """Apply consecutive messages, at most ``batch`` to a transaction."""
+        applied = 0
+        for start in range(0, len(messages), self.batch):
+            chunk = messages[start : start + self.batch]
+            with metrics.HANDLER_SECONDS.labels(self.app.name, self.upstream).time():
+                outcomes = self.app.process_batch(chunk)
+            for message, applied_now in zip(chunk, outcomes, strict=True):
+                if applied_now:
+                    applied += 1
+                    metrics.EVENTS_PROCESSED.labels(self.app.name, message.event).inc()
+                else:
+                    metrics.EVENTS_DUPLICATE.labels(self.app.name, self.upstream).inc()
+            # Applied now or by another replica before: either way the position is at least this.
+            metrics.INBOX_POSITION.labels(self.app.name, self.upstream).set(
+                chunk[-1].notification_id
+            )
+        return applied
 
     _stuck_at: int | None = None
 
