@@ -21,6 +21,9 @@ from cp247.runtime.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
+FIRST = {("preservation", "intake"): 0, ("isp_liaison", "preservation"): 1,
+         ("notification", "intake"): 2}  # fmt: skip
+
 
 class EmbeddedPlatform:
     """All applications of cp247 in one process; also the gateway's backends."""
@@ -35,11 +38,14 @@ class EmbeddedPlatform:
         }
         self.dead_letters = JsonlDeadLetters(settings.data_dir / "dead-letters.jsonl")
         self.apps["timeline"].read_outbox = self.read_outbox
-        self.inboxes = [
+        inboxes = [
             Inbox(app, upstream, self.apps[upstream].outbox, self.dead_letters)
             for app in self.apps.values()
             for upstream in app.upstreams
         ]
+        # Each delivery round takes the steps people wait for first: the order on its way to
+        # the provider, the requesting CP's receipt; then the rest (the timeline last).
+        self.inboxes = sorted(inboxes, key=lambda i: FIRST.get((i.app.name, i.upstream), 9))
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
