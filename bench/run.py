@@ -6,7 +6,7 @@ the other on a quiet machine: the raw limits of PostgreSQL and RabbitMQ, the pip
 distributed with one and with two processes per service, the pipeline embedded, growth with
 10^2 / 10^4 / 10^5 stored cases, and the projection rebuild from 10^6 events.
 
-    make bench                                   # about 14 minutes on a 2-core machine
+    make bench                                   # about 12 minutes on a 2-core machine
     .venv/bin/python -m bench.run --only raw_limits,rebuild --output -
     .venv/bin/python -m bench.run --from-json /tmp/bench   # report again from kept figures
 """
