@@ -157,10 +157,6 @@ class ApplicationProvider(DependencyProvider):
         self.locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self.inboxes: dict[str, Inbox] = {}
 
-    def lock(self, upstream: str) -> threading.Lock:
-        """Held while events of ``upstream`` are applied (their order matters)."""
-        return self.locks[upstream]
-
     def setup(self) -> None:
         self.app = make_application(self.name, Settings.from_env())
 
@@ -413,7 +409,7 @@ class ServiceBase:
 
     def _inbox(self, upstream: str, pull: bool = True) -> Inbox:
         """The process's inbox for ``upstream``; with ``pull``, reading through this worker's
-        RPC proxy (then call with ``self.application.lock(upstream)`` held)."""
+        RPC proxy (then call with ``self.application.locks[upstream]`` held)."""
         proxy = TimedProxy(getattr(self, upstream), upstream)
         inbox = self.application.inboxes.get(upstream)
         if inbox is None:
@@ -446,7 +442,7 @@ class ServiceBase:
         # Whichever worker holds the upstream next applies every message offered meanwhile,
         # in one transaction: under load, one commit for many events.
         inbox.offer(message)
-        lock = self.application.lock(upstream)
+        lock = self.application.locks[upstream]
         if not lock.acquire(timeout=self.lock_wait_seconds):
             metrics.EVENTS_DEFERRED.labels(self.app.name, upstream).inc()
             log.debug("%s busy: the catch-up brings this event", upstream)
@@ -462,7 +458,7 @@ class ServiceBase:
     def catch_up(self) -> None:
         """Backstop for anything the broker did not bring: pull from each producer."""
         for upstream in self.app.upstreams:
-            lock = self.application.lock(upstream)
+            lock = self.application.locks[upstream]
             if not lock.acquire(blocking=False):
                 continue  # a handler is busy with this upstream right now
             try:

@@ -52,7 +52,8 @@ class Inbox:
         """
         message = self.admit(body)
         if message is not None:
-            self.deliver(message)
+            self.offer(message)
+            self.deliver_offered()
 
     def admit(self, body: Any) -> Message | None:
         """The pushed message if it keeps the contract and comes from this upstream; else it
@@ -62,26 +63,6 @@ class Inbox:
             self.dead_letter(body, f"expected {self.upstream} events", self.app.name)
             return None
         return message
-
-    def deliver(self, message: Message) -> None:
-        """Apply an admitted message in order: drop it if seen, fill a gap before it."""
-        position = self.app.position(self.upstream)
-        if message.notification_id <= position:
-            metrics.EVENTS_DUPLICATE.labels(self.app.name, self.upstream).inc()
-            return
-        if message.notification_id > position + 1:
-            metrics.EVENTS_GAP.labels(self.app.name, self.upstream).inc()
-            self.catch_up(stop=message.notification_id - 1)
-            if self.app.position(self.upstream) != message.notification_id - 1:
-                # The producer could not fill the gap yet; the catch-up timer will retry.
-                log.warning(
-                    "%s: gap before %s#%s not filled",
-                    self.app.name,
-                    self.upstream,
-                    message.notification_id,
-                )
-                return
-        self._apply(message)
 
     def catch_up(self, stop: int | None = None) -> int:
         """Pull and apply everything after the tracking position (up to ``stop``), each page
@@ -190,12 +171,3 @@ class Inbox:
             if report:
                 self.dead_letter(body, f"{exc} {exc.errors or ''}".strip(), self.app.name)
             return None
-
-    def _apply(self, message: Message) -> None:
-        with metrics.HANDLER_SECONDS.labels(self.app.name, self.upstream).time():
-            if self.app.process(message):
-                metrics.EVENTS_PROCESSED.labels(self.app.name, message.event).inc()
-            else:
-                metrics.EVENTS_DUPLICATE.labels(self.app.name, self.upstream).inc()
-        # Applied now or by another replica before: either way the position is at least this.
-        metrics.INBOX_POSITION.labels(self.app.name, self.upstream).set(message.notification_id)
