@@ -12,6 +12,10 @@ RUN python -m venv /opt/cp247 \
  && /opt/cp247/bin/pip install --no-cache-dir .
 
 FROM python:3.11-slim-bookworm
+# psycopg (from eventsourcing[postgres]) is the pure-Python one: it loads the system's libpq.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpq5 \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system cp247 && useradd --system --gid cp247 --home-dir /app cp247 \
  && mkdir -p /app/cp247-data && chown cp247:cp247 /app/cp247-data
 COPY --from=build /opt/cp247 /opt/cp247

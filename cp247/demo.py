@@ -656,13 +656,14 @@ def refused_art29_4_5(s: Seeder) -> SeededCase:
     if request["refusal"] is None:
         s.apps["intake"].refuse_request(
             request["request_id"],
-            ["dual_criminality", "political_offence"],
-            "Defamation is outside Arts 2-11 and our reservation under Art 29(4) applies; "
-            "the post concerns political speech (Art 29(5)(a)).",
+            ["political_offence"],
+            "The post concerns political speech: a political offence (Art 29(5)(a)). Dual "
+            "criminality is no ground here: the default policy declares no Art 29(4) "
+            "reservation.",
             PROSECUTION,
         )
         s.deliver()
-    return s.case("CH incoming preservation", request, created, "refused, Art 29(4) and (5)")
+    return s.case("CH incoming preservation", request, created, "refused, Art 29(5)(a)")
 
 
 def request_with_warnings(s: Seeder) -> SeededCase:

@@ -88,6 +88,7 @@ ALL: tuple[type[DomainError], ...] = (
     NotFound,
     Conflict,
     AlreadyExists,
+    Erased,
     TooManyAttempts,
     Invalid,
 )

@@ -89,6 +89,19 @@ class RequestReceived(PayloadSchema):
         required=True, metadata={"description": "our reference, quoted in the receipt"}
     )
     actor = Actor(required=True)
+    kind = fields.String(
+        load_default="new",
+        validate=validate.OneOf(["new", "extension"]),
+        metadata={"description": "a new request, or an extension of `extends`"},
+    )
+    extends = fields.String(
+        allow_none=True, load_default=None, metadata={"description": "the earlier request"}
+    )
+    same_data_as = fields.String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "another requesting Party's request about the same data"},
+    )
 
 
 class DuplicateDetected(PayloadSchema):
@@ -142,6 +155,96 @@ class Art296NoticeGiven(PayloadSchema):
         required=True, validate=validate.OneOf(["availability", "confidentiality", "prejudice"])
     )
     explanation = fields.String(required=True, metadata=PERSONAL)
+    actor = Actor(required=True)
+
+
+class RequestWithdrawn(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
+    reason = fields.String(required=True, metadata=PERSONAL)
+    actor = Actor(required=True)
+
+
+class Art296DecisionRecorded(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    decision = fields.String(required=True, validate=validate.OneOf(["execute", "withdraw"]))
+    note = fields.String(required=True, metadata=PERSONAL)
+    actor = Actor(required=True)
+
+
+class RequestOrderNoted(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    issued = fields.Boolean(required=True)
+
+
+class RequestOrderDeclined(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    reason = fields.String(required=True, metadata=PERSONAL)
+    actor = Actor(required=True)
+
+
+class OutgoingRequestSent(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    counterpart_country = Country(required=True)
+    channel = fields.String(required=True)
+    at = Timestamp(required=True)
+    chase_at = Timestamp(
+        required=True, metadata={"description": "no foreign receipt by then: chase"}
+    )
+    actor = Actor(required=True)
+
+
+class ForeignReceiptRecorded(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    reference = fields.String(allow_none=True, load_default=None)
+    at = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class ForeignAnswerRecorded(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(REQUEST_TYPES))
+    outcome = fields.String(required=True)
+    expires_at = Timestamp(allow_none=True, load_default=None)
+    note = fields.String(required=True, metadata=PERSONAL)
+    actor = Actor(required=True)
+
+
+class RequestClosed(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class CaseClosed(PayloadSchema):
+    case_id = fields.String(required=True)
+    outcome = fields.String(required=True, metadata=PERSONAL)
+    note = fields.String(required=True, metadata=PERSONAL)
+    request_ids = fields.List(fields.String(), required=True)
+    actor = Actor(required=True)
+
+
+class CaseReopened(PayloadSchema):
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class RequestJoinedCase(PayloadSchema):
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    relation = fields.String(
+        required=True, validate=validate.OneOf(["extension", "another_requesting_party"])
+    )
+    related_to = fields.String(required=True)
     actor = Actor(required=True)
 
 
@@ -199,6 +302,12 @@ class OrderIssued(PayloadSchema):
     issued_at = Timestamp(required=True)
     expires_at = Timestamp(required=True)
     actor = Actor(required=True)
+    request_ids = fields.List(
+        fields.String(),
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "every request (one per requesting Party) it preserves for"},
+    )
 
 
 class OrderAcknowledged(PayloadSchema):
@@ -239,6 +348,48 @@ class OrderReleased(PayloadSchema):
     provider_id = fields.String(required=True)
     reason = fields.String(required=True)
     actor = Actor(required=True)
+    notice = fields.String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "what the provider is told, in neutral words"},
+    )
+
+
+class OrderCoversRequest(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    issued = fields.Boolean(required=True)
+    expires_at = Timestamp(allow_none=True, load_default=None)
+    actor = Actor(required=True)
+
+
+class OrderRequestDropped(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class RequestStandingNoted(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+
+
+class RequestStandingOrderNoted(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+
+
+class RequestStandingChanged(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    state = fields.String(
+        required=True, validate=validate.OneOf(["active", "awaiting_requester", "ended"])
+    )
+    why = fields.String(required=True)
 
 
 class OrderHeldForMla(PayloadSchema):
@@ -459,6 +610,57 @@ class OrderLinkedToMla(PayloadSchema):
     mla_status = fields.String(required=True)
 
 
+class OutgoingFollowUpStarted(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    country = Country(required=True)
+    chase_at = Timestamp(required=True)
+    cp = fields.String(required=True, validate=validate.OneOf(["police", "prosecution"]))
+
+
+class OutgoingReceiptNoted(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    at = Timestamp(required=True)
+
+
+class OurMlaClockStarted(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    due_by = Timestamp(required=True, metadata={"description": "the foreign preservation ends"})
+
+
+class OutgoingFollowUpClosed(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class OutgoingReceiptChaseDue(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    country = Country(required=True)
+    chase_at = Timestamp(required=True)
+    cp = fields.String(required=True, validate=validate.OneOf(["police", "prosecution"]))
+
+
+class OurMlaReminderDue(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    country = Country(required=True)
+    offset_days = fields.Integer(required=True)
+    days_left = fields.Integer(required=True)
+    due_by = Timestamp(required=True)
+    covers = fields.List(fields.Integer(), required=True)
+
+
+class OurMlaOverdue(PayloadSchema):
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    country = Country(required=True)
+    due_by = Timestamp(required=True)
+
+
 class MlaCaseOpened(PayloadSchema):
     case_id = fields.String(required=True)
 
@@ -491,7 +693,8 @@ class RequesterNotified(PayloadSchema):
     request_id = fields.String(required=True)
     recipient = fields.Nested(AuthoritySchema, required=True)
     subject = fields.String(
-        required=True, validate=validate.OneOf(["refusal", "art29_6_notice", "art30_disclosure"])
+        required=True,
+        validate=validate.OneOf(["refusal", "art29_6_notice", "art30_disclosure", "withdrawal"]),
     )
     text = fields.String(required=True, metadata=PERSONAL)
     channel = fields.String(required=True)
@@ -577,6 +780,12 @@ class FeedbackReleased(PayloadSchema):
     causes = fields.List(fields.String(), required=True)
 
 
+class RequesterFeedbackEnded(PayloadSchema):
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    why = fields.String(required=True)
+
+
 class ReceiptAcknowledged(PayloadSchema):
     notice_id = fields.String(required=True)
     case_id = fields.String(required=True)
@@ -626,6 +835,27 @@ registry = Registry(
             Art296NoticeGiven,
             "The requesting Party is told that preservation will not do (Art 29(6)).",
         ),
+        _contract("intake", RequestWithdrawn, "The request was withdrawn (by its Party, or ours)."),
+        _contract(
+            "intake",
+            Art296DecisionRecorded,
+            "The requesting Party decided after an Art 29(6) notice: execute or withdraw.",
+        ),
+        _contract("intake", RequestOrderNoted, "An order covers the request."),
+        _contract(
+            "intake", RequestOrderDeclined, "An officer recorded why the request gets no order."
+        ),
+        _contract("intake", OutgoingRequestSent, "Our request left for the foreign CP."),
+        _contract("intake", ForeignReceiptRecorded, "The foreign CP confirmed receipt."),
+        _contract("intake", ForeignAnswerRecorded, "The foreign CP answered our request."),
+        _contract("intake", RequestClosed, "The request closed with its case."),
+        _contract("intake", CaseClosed, "The case was closed; nothing of it still ran."),
+        _contract("intake", CaseReopened, "A new request joined the closed case: open again."),
+        _contract(
+            "intake",
+            RequestJoinedCase,
+            "Another Party's request about the same data, or an extension, joined the case.",
+        ),
         _contract("intake", IdentifierIndexStarted, "An identifier was seen for the first time."),
         _contract(
             "intake", IdentifierSeen, "A request named an identifier (near-duplicate index)."
@@ -653,6 +883,25 @@ registry = Registry(
         ),
         _contract("preservation", OrderExtended, "The preservation period was extended."),
         _contract("preservation", OrderReleased, "The provider may release the data."),
+        _contract(
+            "preservation",
+            OrderCoversRequest,
+            "The order also preserves for another request (another Party, an extension).",
+        ),
+        _contract(
+            "preservation",
+            OrderRequestDropped,
+            "A request no longer needs the order's data (refused, withdrawn).",
+        ),
+        _contract("preservation", RequestStandingNoted, "Bookkeeping: a request's standing."),
+        _contract(
+            "preservation", RequestStandingOrderNoted, "Bookkeeping: an order of the request."
+        ),
+        _contract(
+            "preservation",
+            RequestStandingChanged,
+            "Whether new orders may be issued for a request (Art 29(6), refusal, withdrawal).",
+        ),
         _contract(
             "preservation",
             OrderHeldForMla,
@@ -698,6 +947,21 @@ registry = Registry(
             OrderLinkedToMla,
             "An order issued after its case's MLA request arrived now belongs to it too.",
         ),
+        _contract("mla", OutgoingFollowUpStarted, "Our request left: its receipt is awaited."),
+        _contract("mla", OutgoingReceiptNoted, "The foreign CP confirmed receipt of ours."),
+        _contract(
+            "mla",
+            OurMlaClockStarted,
+            "Preserved abroad until due_by: our MLA request must be sent before then.",
+        ),
+        _contract("mla", OutgoingFollowUpClosed, "Nothing more to chase for our request."),
+        _contract(
+            "mla", OutgoingReceiptChaseDue, "No foreign receipt in time: our duty officer chases."
+        ),
+        _contract(
+            "mla", OurMlaReminderDue, "Preserved abroad, no MLA of ours yet: remind (days before)."
+        ),
+        _contract("mla", OurMlaOverdue, "The foreign preservation ended without our MLA request."),
         _contract("mla", MlaCaseOpened, "Bookkeeping: the MLA side of a case began."),
         _contract("mla", MlaCaseOrderNoted, "Bookkeeping: an order of the case awaits MLA."),
         _contract("mla", MlaCaseRequestNoted, "Bookkeeping: an MLA request of the case."),
@@ -733,6 +997,11 @@ registry = Registry(
         _contract("notification", FeedbackDeferralStarted, "Feedback arrived before its request."),
         _contract("notification", FeedbackDeferred, "Feedback kept until the receipt exists."),
         _contract("notification", FeedbackReleased, "Kept feedback was queued."),
+        _contract(
+            "notification",
+            RequesterFeedbackEnded,
+            "Refused or withdrawn: nothing more (no disclosure) leaves for the request.",
+        ),
         _contract("notification", MessageRead, "A message was read in the console inbox."),
         _contract(
             "notification",

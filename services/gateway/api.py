@@ -399,6 +399,10 @@ class Gateway:
             "expiring": sorted(running, key=lambda o: o["expires_at"] or "")[:20],
             "follow_ups": b.mla.open_follow_ups(),
             "flagged_cases": b.intake.list_cases({"flagged": "1"}),
+            # No silent lapse: preservation requests nothing preserves yet (Art 29(2)(d)).
+            "requests_without_order": b.intake.requests_needing_action()["requests_without_order"],
+            # Our own requests abroad: receipts to chase, our MLA before their expiry.
+            **b.mla.outgoing_clocks(),
         }
 
     @route("/api/v1/cases/<case_id>", "GET", CP_ROLES)
@@ -408,7 +412,40 @@ class Gateway:
         case = b.intake.get_case(case_id)
         case["preservation_orders"] = b.preservation.orders_of_case(case_id)
         case["mla"] = b.mla.follow_ups_of_case(case_id)
+        case["outgoing_follow_ups"] = b.mla.outgoing_of_case(case_id)
         return 200, case
+
+    @route("/api/v1/cases/<case_id>/close", "POST", CP_ROLES)
+    def close_case(
+        self, b: Backends, request: Request, who: Principal, case_id: str
+    ) -> tuple[int, Any]:
+        """Close a case; 409 while any of its orders still runs or MLA is pending."""
+        body = self._body(request)
+        b.intake.get_case(case_id)
+        running = [
+            o["order_id"] for o in b.preservation.orders_of_case(case_id)
+            if o["closed"] is None and o["status"] != "unavailable"
+        ]  # fmt: skip
+        pending = [
+            m["mla_id"] for m in b.mla.mla_of_case(case_id)
+            if m["status"] not in ("produced", "refused")
+        ]  # fmt: skip
+        # Preserved abroad and our MLA not yet sent: closing would drop that deadline.
+        ours = [
+            f["request_id"] for f in b.mla.outgoing_of_case(case_id)
+            if f["closed"] is None and f["mla_due"] is not None
+        ]  # fmt: skip
+        if running or pending or ours:
+            raise Conflict(
+                "the case cannot close while something of it still runs: "
+                + "; ".join(
+                    [f"order {o} still preserves (release it or let it end)" for o in running]
+                    + [f"MLA request {m} is not decided" for m in pending]
+                    + [f"our MLA request is due for request {r} (preserved abroad)" for r in ours]
+                ),
+                extra={"running_orders": running, "pending_mla": pending, "our_mla_due": ours},
+            )
+        return 200, b.intake.close_case(case_id, body, who.actor)
 
     @route("/api/v1/cases/<case_id>/timeline", "GET", CP_ROLES)
     def case_timeline(
@@ -454,6 +491,7 @@ class Gateway:
         letter = b.intake.outgoing_letter(request_id)
         return Response(letter["signature"], mimetype="application/json")
 
+    # legal-rule: art29-5-prosecutor-decides
     @route("/api/v1/requests/<request_id>/refuse", "POST", ("prosecution",))
     def refuse_request(
         self, b: Backends, request: Request, who: Principal, request_id: str
@@ -479,6 +517,48 @@ class Gateway:
                 {"reason": ["availability|confidentiality|prejudice"], "explanation": ["text"]},
             )
         return 200, b.intake.give_art29_6_notice(request_id, reason, explanation, who.actor)
+
+    @route("/api/v1/requests/<request_id>/art29-6-decision", "POST", CP_ROLES)
+    def art29_6_decision(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        body = self._body(request)
+        return 200, b.intake.record_art29_6_decision(
+            request_id, body.get("decision"), body.get("note"), who.actor
+        )
+
+    @route("/api/v1/requests/<request_id>/withdraw", "POST", CP_ROLES)
+    def withdraw_request(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        reason = self._body(request).get("reason")
+        return 200, b.intake.withdraw_request(request_id, reason, who.actor)
+
+    @route("/api/v1/requests/<request_id>/no-order", "POST", CP_ROLES)
+    def decline_order(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        """Why a preservation request gets no order: no silent lapse, the reason recorded."""
+        reason = self._body(request).get("reason")
+        return 200, b.intake.decline_order(request_id, reason, who.actor)
+
+    @route("/api/v1/requests/<request_id>/sent", "POST", CP_ROLES)
+    def request_sent(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.intake.mark_sent(request_id, self._body(request), who.actor)
+
+    @route("/api/v1/requests/<request_id>/foreign-receipt", "POST", CP_ROLES)
+    def foreign_receipt(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.intake.record_foreign_receipt(request_id, self._body(request), who.actor)
+
+    @route("/api/v1/requests/<request_id>/answer", "POST", CP_ROLES)
+    def foreign_answer(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.intake.record_answer(request_id, self._body(request), who.actor)
 
     # --- directory of foreign contact points -------------------------------------------
     @route("/api/v1/contact-points", "GET", (*CP_ROLES, "admin"))
@@ -512,14 +592,46 @@ class Gateway:
         self, b: Backends, request: Request, who: Principal, case_id: str
     ) -> tuple[int, Any]:
         body = self._body(request)
-        b.intake.get_case(case_id)
+        case = b.intake.get_case(case_id)
         provider_id = body.get("provider_id")
         if isinstance(provider_id, str) and not b.isp_liaison.has_provider(provider_id):
             raise Invalid(
                 "the provider is not in the directory",
                 {"provider_id": [f"{provider_id!r} is not in the provider directory"]},
             )
-        return 201, b.preservation.create_order(case_id, body, who.actor)
+        return 201, b.preservation.create_order(
+            case_id, body, who.actor, self._requests_to_cover(case, body.get("request_id"))
+        )
+
+    @staticmethod
+    def _requests_to_cover(case: dict[str, Any], wanted: Any) -> list[str]:
+        """The requests an officer's order preserves for: the one named, else every incoming
+        preservation request of the case still open."""
+        requests = case["requests"]
+        if wanted is not None:
+            if not any(r["request_id"] == wanted for r in requests):
+                raise Invalid(
+                    "the request is not one of this case's",
+                    {"request_id": [f"{wanted!r} is not a request of case {case['case_id']}"]},
+                )
+            Gateway._may_order_for(next(r for r in requests if r["request_id"] == wanted))
+            return [wanted]
+        # legal-rule: outgoing-never-orders-domestically
+        if case["direction"] == "outgoing" and not any(
+            r["direction"] == "incoming" for r in requests
+        ):
+            raise Conflict(
+                "an outgoing request never produces an order to a domestic provider: "
+                "the foreign CP preserves"
+            )
+        open_requests = [
+            r for r in requests
+            if r["type"] == "preservation" and r["direction"] == "incoming"
+            and r["status"] not in ("refused", "withdrawn", "closed")
+        ]  # fmt: skip
+        for wanted_request in open_requests:
+            Gateway._may_order_for(wanted_request)
+        return [r["request_id"] for r in open_requests]
 
     @route("/api/v1/preservation-orders/<order_id>", "GET", CP_ROLES)
     def get_order(
@@ -580,7 +692,22 @@ class Gateway:
     def approve_order(
         self, b: Backends, request: Request, who: Principal, order_id: str
     ) -> tuple[int, Any]:
+        order = b.preservation.get_order(order_id)
+        for request_id in order.get("request_ids") or []:
+            self._may_order_for(b.intake.get_request(request_id))
         return 200, b.preservation.approve_order(order_id, who.actor)
+
+    @staticmethod
+    def _may_order_for(wanted: dict[str, Any]) -> None:
+        """Art 29(6) and decisions take effect at once here too (preservation learns them by
+        event as well): no new order for a request that waits or has ended."""
+        if wanted["status"] == "awaiting_requester":
+            raise Conflict(
+                "Art 29(6): the requesting Party was told preservation may not do; nothing "
+                "new is issued until its decision is recorded"
+            )
+        if wanted["status"] in ("refused", "withdrawn", "closed"):
+            raise Conflict(f"request {wanted['request_id']} is {wanted['status']}")
 
     # --- duty officers: inbox and alerts ----------------------------------------------------
     @route("/api/v1/inbox", "GET", CP_ROLES)

@@ -14,7 +14,14 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from services.intake.directory import KINDS
-from services.intake.domain import ART29_6_REASONS, LEADS, REFUSAL_GROUNDS
+from services.intake.domain import (
+    ANSWER_OUTCOMES,
+    ART29_6_DECISIONS,
+    ART29_6_REASONS,
+    CHANNELS,
+    LEADS,
+    REFUSAL_GROUNDS,
+)
 from services.mla.app import DIRECTIONS as MLA_DIRECTIONS
 from services.mla.app import STAGES as MLA_STAGES
 from services.mla.app import STATUSES as MLA_STATUSES
@@ -114,8 +121,50 @@ class RefusalBody(_Body):
 
 
 class Art296NoticeBody(_Body):
+    # legal-rule: art29-6-notice-reasons
     reason = fields.String(required=True, validate=validate.OneOf(sorted(ART29_6_REASONS)))
     explanation = fields.String(required=True)
+
+
+class WithdrawalBody(_Body):
+    reason = _required_text(4000)
+
+
+class Art296DecisionBody(_Body):
+    decision = fields.String(required=True, validate=validate.OneOf(ART29_6_DECISIONS))
+    note = _text(4000)
+
+
+class NoOrderBody(_Body):
+    reason = _required_text(4000)
+
+
+_AT = {"description": "ISO 8601 with an offset; default: now"}
+
+
+class SentBody(_Body):
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    at = fields.DateTime(load_default=None, allow_none=True, metadata=_AT)
+
+
+class ForeignReceiptBody(_Body):
+    reference = _text(200, metadata={"description": "the foreign CP's reference"})
+    at = fields.DateTime(load_default=None, allow_none=True, metadata=_AT)
+
+
+class AnswerBody(_Body):
+    outcome = fields.String(required=True, validate=validate.OneOf(ANSWER_OUTCOMES))
+    expires_at = fields.DateTime(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "preserved abroad until then: starts our MLA clock"},
+    )
+    note = _text(4000)
+
+
+class CaseCloseBody(_Body):
+    outcome = _required_text(4000)
+    note = _text(4000)
 
 
 class ContactPointBody(_Body):
@@ -159,5 +208,12 @@ BODIES: dict[str, type[Schema]] = {
     "NearDuplicateResolution": NearDuplicateBody,
     "Refusal": RefusalBody,
     "Art296Notice": Art296NoticeBody,
+    "Art296Decision": Art296DecisionBody,
+    "Withdrawal": WithdrawalBody,
+    "NoOrder": NoOrderBody,
+    "Sent": SentBody,
+    "ForeignReceipt": ForeignReceiptBody,
+    "Answer": AnswerBody,
+    "CaseClose": CaseCloseBody,
     "ContactPoint": ContactPointBody,
 }

@@ -203,7 +203,13 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/cases/{case_id}": {"get": _op("One case", cp)},
         "/api/v1/cases/{case_id}/timeline": {"get": _op("The shared, hash-chained timeline", cp)},
         "/api/v1/cases/{case_id}/preservation-orders": {
-            "post": _op("Order preservation", cp, "PreservationOrderRequest", "201")
+            "post": _op(
+                "Order preservation (60 days at least, Art 29(7); the policy's maximum, Art 16(2))",
+                cp,
+                "PreservationOrderRequest",
+                "201",
+                errors=command,
+            )
         },
         "/api/v1/preservation-orders/{order_id}": {"get": _op("One order", cp)},
         "/api/v1/preservation-orders/{order_id}/document": {
@@ -286,10 +292,68 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/requests/{request_id}": {"get": _op("One request", cp)},
         "/api/v1/requests/{request_id}/refuse": {
-            "post": _op("Refuse on Art 29(4)/(5) grounds", "prosecution", "Refusal", errors=command)
+            "post": _op(
+                "Refuse on the grounds its type allows (Art 29(4)/(5), Art 30(2)): its orders "
+                "are released, its reminders stop, the requesting CP is told",
+                "prosecution",
+                "Refusal",
+                errors=command,
+            )
         },
         "/api/v1/requests/{request_id}/art29-6-notice": {
             "post": _op("Art 29(6) notice", cp, "Art296Notice", errors=command)
+        },
+        "/api/v1/requests/{request_id}/art29-6-decision": {
+            "post": _op(
+                "The requesting Party's decision after an Art 29(6) notice {decision, note}",
+                cp,
+                "Art296Decision",
+                errors=command,
+            )
+        },
+        "/api/v1/requests/{request_id}/withdraw": {
+            "post": _op(
+                "Withdraw a request {reason}: its orders are released (if no other Party "
+                "needs them), its reminders stop, no disclosure leaves for it",
+                cp,
+                "Withdrawal",
+                errors=command,
+            )
+        },
+        "/api/v1/requests/{request_id}/no-order": {
+            "post": _op(
+                "Record why a preservation request gets no order {reason}",
+                cp,
+                "NoOrder",
+                errors=command,
+            )
+        },
+        "/api/v1/requests/{request_id}/sent": {
+            "post": _op("Outgoing: our request was sent {channel, at}", cp, "Sent", errors=command)
+        },
+        "/api/v1/requests/{request_id}/foreign-receipt": {
+            "post": _op(
+                "Outgoing: the foreign CP confirmed receipt {reference, at}",
+                cp,
+                "ForeignReceipt",
+                errors=command,
+            )
+        },
+        "/api/v1/requests/{request_id}/answer": {
+            "post": _op(
+                "Outgoing: the foreign CP answered {outcome, expires_at, note}",
+                cp,
+                "Answer",
+                errors=command,
+            )
+        },
+        "/api/v1/cases/{case_id}/close": {
+            "post": _op(
+                "Close a case {outcome, note} (409 while an order runs or MLA is pending)",
+                cp,
+                "CaseClose",
+                errors=command,
+            )
         },
         "/api/v1/requests/{request_id}/letter": {
             "get": _op(

@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError
 from marshmallow import ValidationError
 
 from cp247 import metrics
-from cp247.clock import iso, utcnow
+from cp247.clock import iso, parse_iso, utcnow
 from cp247.config import ConfigurationError
 from cp247.documents import Letterhead, Signer, render_outgoing_request
 from cp247.errors import Conflict, Invalid
@@ -24,18 +24,23 @@ from services.intake.checklist import (
     recommended_gaps,
     required_fields_missing,
 )
-from services.intake.directory import ContactPointDirectory
+from services.intake.directory import ACKNOWLEDGEMENT_PREFERENCE, ContactPointDirectory
 from services.intake.domain import (
+    ANSWER_OUTCOMES,
+    CHANNELS,
     Case,
     IdentifierIndex,
     Request,
+    allowed_refusal_grounds,
     index_id,
     index_key,
     our_reference,
     request_id_for,
 )
 from services.intake.hygiene import normalise_identifiers
+from services.intake.office_hours import next_open
 from services.intake.schemas import RequestSchema
+from services.preservation.national_law import ART29_MINIMUM_DAYS, national_policy
 
 DETAIL_KEYS = ("responsible_authority", "offence", "necessity", "follow_up", "emergency")
 
@@ -43,6 +48,13 @@ DETAIL_KEYS = ("responsible_authority", "offence", "necessity", "follow_up", "em
 class IntakeApplication(ContactPointDirectory, ServiceApplication):
     name = "intake"
     registration_attempts = 10
+    # What preservation did for a request: its status and the "without an order" work item.
+    upstreams = ("preservation",)
+    policies = {
+        "OrderDrafted": "on_order",
+        "OrderIssued": "on_order",
+        "OrderCoversRequest": "on_order",
+    }
 
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env)
@@ -58,6 +70,13 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.index_pepper = bytes.fromhex(self.env.get("CP247_INDEX_KEY") or "")
         # The case list reads this, not every case: summaries only, nothing personal.
         self.case_index: ReadIndex[dict[str, Any]] = ReadIndex(self, Case, self._case_summary)
+        # The work list's requests (ids and states only, nothing personal).
+        self.request_index: ReadIndex[dict[str, Any]] = ReadIndex(
+            self, Request, self._request_summary
+        )
+        self.national_policy = national_policy(
+            self.env.get("CP247_POLICY") or "police-needs-approval"
+        )
 
     # --- registration ----------------------------------------------------------------------
     def register_request(
@@ -68,9 +87,10 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         Raises :class:`Invalid` naming every field (and Art 29(2) letter) that is wrong.
         """
         received_at = utcnow()
-        request, identifiers, warnings, completeness = self._validate(body, received_at)
-        authority = request["requesting_authority"]
-        request_id = str(request_id_for(authority["country"], authority.get("reference")))
+        request, identifiers, warnings, completeness = self._validate(
+            body, received_at, custodian_listed
+        )
+        request_id = self._request_id(request)
         for _ in range(self.registration_attempts):
             existing = load(self.repository, request_id, Request)
             if existing is not None:
@@ -84,8 +104,22 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
                 continue  # the same request, or a related one, was recorded a moment ago
         raise Conflict("the request could not be recorded; please send it again")
 
+    @staticmethod
+    def _request_id(request: dict[str, Any]) -> str:
+        """Same requesting country and reference, same id; an extension that reuses the
+        earlier request's reference is a request of its own (not swallowed as a duplicate)."""
+        authority = request["requesting_authority"]
+        reference = authority.get("reference")
+        previous = request.get("previous_reference")
+        if request["status"] == "extension" and (
+            not reference or " ".join(reference.split()).upper() == _norm(previous)
+        ):
+            date = authority.get("date") or ""
+            reference = f"{reference or ''}|extension of {previous}|{date}"
+        return str(request_id_for(authority["country"], reference))
+
     def _validate(
-        self, body: dict[str, Any], received_at: Any
+        self, body: dict[str, Any], received_at: Any, custodian_listed: bool = False
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[str], float]:
         try:
             request = RequestSchema().load(body)
@@ -94,7 +128,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         fields: dict[str, list[str]] = {}
         extra: dict[str, Any] = {}
         if request["type"] == "preservation":
-            missing = art29_missing_items(request)
+            missing = art29_missing_items(request)  # legal-rule: art29-2-mandatory-items
             for letter, paths in missing.items():
                 for path in paths:
                     fields.setdefault(path, []).append(
@@ -112,6 +146,8 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         )
         for path, problems in id_errors.items():
             fields.setdefault(path, []).extend(problems)
+        warnings.extend(self._period_rules(request, fields))
+        self._extension_rules(request, fields)
         if fields:
             message = (
                 "the preservation request lacks what Art 29(2) requires"
@@ -119,8 +155,14 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
                 else "the request is not valid"
             )
             raise Invalid(message, fields, extra)
-        if request["type"] == "preservation" and request.get("mla_intended") is False:
-            warnings.append("mla_not_intended")
+        if (
+            request["type"] == "preservation"
+            and request["direction"] == "incoming"
+            and not custodian_listed
+        ):
+            # legal-rule: no-silent-lapse-custodian-not-listed
+            warnings.append("custodian_not_listed")  # no order drafts itself: a person acts
+        # legal-rule: p2-art9-emergency-urgency
         if request["type"] == "emergency_disclosure" and request["urgency"] != "emergency":
             request["urgency"] = "emergency"
             warnings.append("urgency_set_to_emergency")
@@ -129,6 +171,49 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         if request["direction"] == "incoming":  # is the sender the CP it claims to be?
             warnings.extend(self.sender_check(request["requesting_authority"]))
         return request, identifiers, sorted(set(warnings)), completeness
+
+    def _period_rules(self, request: dict[str, Any], fields: dict[str, list[str]]) -> list[str]:
+        """The preservation period asked for, within the Convention and national law."""
+        data = request.get("data") or {}
+        days = data.get("period_days")
+        if request["type"] != "preservation" or days is None:
+            return []
+        maximum = self.national_policy.maximum_period_days
+        # legal-rule: art16-2-maximum-period
+        if days > maximum:
+            fields.setdefault("data.period_days", []).append(
+                f"Art 16(2): at most {maximum} days per order under {self.national_policy.name}; "
+                "longer preservation is by an extension request"
+            )
+            return []
+        # legal-rule: art29-7-request-raised-to-minimum
+        if request["direction"] == "incoming" and days < ART29_MINIMUM_DAYS:
+            data["period_days"] = ART29_MINIMUM_DAYS  # Art 29(7): not less than sixty days
+            return ["period_raised_to_minimum"]
+        return []
+
+    def _extension_rules(self, request: dict[str, Any], fields: dict[str, list[str]]) -> None:
+        """An extension names the earlier request of the same requesting country."""
+        request["_extends"] = None
+        if request["status"] != "extension":
+            return
+        if request["type"] != "preservation":
+            fields.setdefault("status", []).append("only a preservation request is extended")
+            return
+        previous = request.get("previous_reference")
+        if not previous or not previous.strip():
+            fields.setdefault("previous_reference", []).append(
+                "an extension names the reference of the earlier request"
+            )
+            return
+        country = request["requesting_authority"]["country"]
+        earlier = load(self.repository, str(request_id_for(country, previous)), Request)
+        if earlier is None:
+            fields.setdefault("previous_reference", []).append(
+                f"no earlier request from {country} with the reference {previous!r}"
+            )
+            return
+        request["_extends"] = earlier.request_id
 
     def _record_new(
         self,
@@ -148,8 +233,29 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         counterpart = request.get("counterpart_country") or authority["country"]
 
         indexes, match = self._index_sightings(identifiers, provider_id, request_id)
-        case = load(self.repository, match["case_id"], Case) if match else None
+        extends = request.get("_extends")
+        same_data_as = None
+        if extends is not None:  # an extension joins its earlier request's case
+            earlier = self._request(extends)
+            match = None
+            case = self._case(earlier.case_id)
+            case.add_request(request_id, "extension", extends, actor)
+        else:
+            case = load(self.repository, match["case_id"], Case) if match else None
+            if case is not None and self._another_party(request, match["request_id"]):
+                # legal-rule: several-parties-own-request
+                same_data_as, match = match["request_id"], None
+                case.add_request(request_id, "another_requesting_party", same_data_as, actor)
+            elif case is not None:
+                case.join(
+                    request_id,
+                    match["request_id"],
+                    "same identifier at the same provider within the time tolerance",
+                    actor,
+                )
+                warnings = sorted({*warnings, "near_duplicate"})
         if case is None:
+            match = None
             case = Case(
                 case_id=str(uuid4()),
                 request_id=request_id,
@@ -159,14 +265,6 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
                 counterpart_country=counterpart,
                 actor=actor,
             )
-        else:
-            case.join(
-                request_id,
-                match["request_id"],
-                "same identifier at the same provider within the time tolerance",
-                actor,
-            )
-            warnings = sorted({*warnings, "near_duplicate"})
         registered = Request(
             request_id=request_id,
             case_id=case.case_id,
@@ -196,6 +294,9 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             received_at=iso(received_at),
             our_reference=our_reference(request_id, received_at.year),
             actor=actor,
+            kind=request["status"],
+            extends=extends,
+            same_data_as=same_data_as,
         )
         for index, observed_at in indexes:
             index.seen(request_id, case.case_id, observed_at)
@@ -204,6 +305,15 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         # API.md: the same identifiers, provider and time window is a duplicate (200); the new
         # request is kept, joined to the first case, for a person to confirm or split.
         return {**self._response(registered), "created": match is None}
+
+    def _another_party(self, request: dict[str, Any], matched_request_id: str) -> bool:
+        """Whether a request about the same data comes from another requesting State: then it
+        keeps its own rights (receipt, feedback, clocks) instead of being a duplicate."""
+        matched = load(self.repository, matched_request_id, Request)
+        if matched is None or request["direction"] != "incoming":
+            return False
+        country = request["requesting_authority"]["country"]
+        return matched.direction == "incoming" and matched.counterpart_country != country
 
     def _index_sightings(
         self, identifiers: list[dict[str, Any]], provider_id: str | None, request_id: str
@@ -261,6 +371,10 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         if request.near_duplicate_of:
             response["near_duplicate_of"] = request.near_duplicate_of
             response["duplicate_of"] = request.near_duplicate_of
+        if request.extends:
+            response["extends"] = request.extends
+        if request.same_data_as:
+            response["same_data_as"] = request.same_data_as
         return response
 
     # --- triage and decisions --------------------------------------------------------------
@@ -310,7 +424,18 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self, request_id: str, grounds: list[str], explanation: str, actor: dict[str, str]
     ) -> dict[str, Any]:
         request = self._request(request_id)
-        request.refuse(list(grounds or []), str(explanation or ""), actor)
+        articles = ((request.details or {}).get("offence") or {}).get("convention_articles") or []
+        allowed = allowed_refusal_grounds(
+            request.type, self.national_policy.art29_4_reservation, list(articles)
+        )
+        request.refuse(list(grounds or []), str(explanation or ""), allowed, actor)
+        self.save(request)
+        return self.request_view(request)
+
+    @retry_on_conflict
+    def withdraw_request(self, request_id: str, reason: Any, actor: dict) -> dict[str, Any]:
+        request = self._request(request_id)
+        request.withdraw(_text(reason, "reason"), actor)
         self.save(request)
         return self.request_view(request)
 
@@ -322,6 +447,103 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         request.give_art29_6_notice(str(reason or ""), str(explanation or ""), actor)
         self.save(request)
         return self.request_view(request)
+
+    @retry_on_conflict
+    def record_art29_6_decision(
+        self, request_id: str, decision: Any, note: Any, actor: dict[str, str]
+    ) -> dict[str, Any]:
+        request = self._request(request_id)
+        request.record_art29_6_decision(str(decision or ""), _text(note, "note", True), actor)
+        self.save(request)
+        return self.request_view(request)
+
+    @retry_on_conflict
+    def decline_order(self, request_id: str, reason: Any, actor: dict) -> dict[str, Any]:
+        """Record why a preservation request gets no order: the work item goes away."""
+        request = self._request(request_id)
+        request.decline_order(_text(reason, "reason"), actor)
+        self.save(request)
+        return self.request_view(request)
+
+    # --- an outgoing request's life ----------------------------------------------------------
+    @retry_on_conflict
+    def mark_sent(self, request_id: str, body: dict[str, Any], actor: dict) -> dict[str, Any]:
+        channel = body.get("channel")
+        if channel not in CHANNELS:
+            raise Invalid("how was it sent?", {"channel": [" | ".join(CHANNELS)]})
+        at = _moment(body.get("at"), "at")
+        request = self._request(request_id)
+        destination = self._destination(request)
+        hours = self.national_policy.outgoing_receipt_hours
+        # legal-rule: outgoing-receipt-chase
+        chase = next_open(
+            parse_iso(at) + timedelta(hours=hours),
+            destination.get("office_hours") if destination else None,
+            destination.get("time_zone") if destination else None,
+        )
+        request.mark_sent(channel, at, iso(chase), actor)
+        self.save(request)
+        return self.request_view(request)
+
+    @retry_on_conflict
+    def record_foreign_receipt(
+        self, request_id: str, body: dict[str, Any], actor: dict
+    ) -> dict[str, Any]:
+        reference = body.get("reference")
+        if reference is not None and (not isinstance(reference, str) or len(reference) > 200):
+            raise Invalid("the foreign reference is text", {"reference": ["at most 200 chars"]})
+        request = self._request(request_id)
+        request.record_foreign_receipt(reference, _moment(body.get("at"), "at"), actor)
+        self.save(request)
+        return self.request_view(request)
+
+    @retry_on_conflict
+    def record_answer(self, request_id: str, body: dict[str, Any], actor: dict) -> dict[str, Any]:
+        outcome = body.get("outcome")
+        if outcome not in ANSWER_OUTCOMES:
+            raise Invalid("what did the foreign CP answer?", {"outcome": list(ANSWER_OUTCOMES)})
+        expires = body.get("expires_at")
+        expires_at = None if expires is None else _moment(expires, "expires_at")
+        request = self._request(request_id)
+        request.record_answer(outcome, expires_at, _text(body.get("note"), "note", True), actor)
+        self.save(request)
+        return self.request_view(request)
+
+    def _destination(self, request: Request) -> dict[str, Any] | None:
+        """The directory entry of an outgoing request's destination CP, if listed."""
+        entries = self._country_entries(request.counterpart_country, ACKNOWLEDGEMENT_PREFERENCE)
+        return self.contact_point_view(entries[0]) if entries else None
+
+    # --- cases ---------------------------------------------------------------------------------
+    @retry_on_conflict
+    def close_case(self, case_id: str, body: dict[str, Any], actor: dict) -> dict[str, Any]:
+        """Close a case (the gateway checked that none of its orders or MLA still runs)."""
+        outcome = _text(body.get("outcome"), "outcome")
+        note = _text(body.get("note"), "note", True)
+        case = self._case(case_id)
+        requests = [self._request(rid) for rid in case.request_ids]
+        case.close(outcome, note, list(case.request_ids), actor)
+        closed = [r for r in requests if r.close(actor)]
+        self.save(case, *closed)
+        return self.get_case(case_id)
+
+    # --- what preservation did -----------------------------------------------------------
+    def on_order(self, message: Any, processing: Any) -> None:
+        """An order drafted, issued or extended to cover a request: the request is under way."""
+        payload = message.payload
+        request_id = payload.get("request_id")
+        request = load(self.repository, request_id, Request) if request_id else None
+        if request is None:
+            return
+        issued = message.event == "OrderIssued" or bool(payload.get("issued"))
+        if request.note_order(payload["order_id"], issued):
+            processing.collect_events(request)
+
+    def requests_needing_action(self) -> dict[str, list[dict[str, Any]]]:
+        """The work list's request items: preservation requests nothing preserves yet (the
+        outgoing chases are the MLA service's clocks)."""
+        entries = self.request_index.select(lambda e: e["needs_order"])
+        return {"requests_without_order": [dict(e) for e in entries]}
 
     def outgoing_letter(self, request_id: str) -> dict[str, str]:
         """An outgoing preservation request as a signed letter, for CPs that require one."""
@@ -360,12 +582,30 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         requests = [self.repository.get(UUID(rid)) for rid in case.request_ids]
         return {
             **self._case_summary(case),
+            "closure": case.closure,
             "flags": [dict(flag) for flag in case.flags],
             "requests": [self.request_view(r) for r in requests],
         }
 
     def get_request(self, request_id: str) -> dict[str, Any]:
-        return self.request_view(self._request(request_id))
+        request = self._request(request_id)
+        view = self.request_view(request)
+        if request.direction == "outgoing":
+            view["destination"] = self._destination_format(request)
+        return view
+
+    def _destination_format(self, request: Request) -> dict[str, Any]:
+        """What the destination CP requires (directory): whether the signed letter is needed."""
+        destination = self._destination(request)
+        required = (destination or {}).get("required_format") or ""
+        return {
+            "listed": destination is not None,
+            "contact_point": (destination or {}).get("name"),
+            "office_hours": (destination or {}).get("office_hours"),
+            "time_zone": (destination or {}).get("time_zone"),
+            "required_format": required or None,
+            "letter_required": bool(required.strip()),
+        }
 
     def list_cases(self, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Cases, newest first, filtered by status, type, country or direction.
@@ -433,6 +673,31 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             "duplicates": request.duplicates,
             "refusal": request.refusal,
             "art29_6_notices": request.notices,
+            "art29_6_decisions": request.decisions,
+            "withdrawal": request.withdrawal,
+            "kind": request.kind,
+            "extends": request.extends,
+            "same_data_as": request.same_data_as,
+            "order_ids": list(request.order_ids),
+            "needs_order": request.needs_order,
+            "no_order": request.no_order,
+            "sent": request.sent,
+            "foreign_receipt": request.foreign_receipt,
+            "answer": request.answer,
+        }
+
+    @staticmethod
+    def _request_summary(request: Request) -> dict[str, Any]:
+        """What the work list keeps of a request: ids and states, nothing personal."""
+        return {
+            "request_id": request.request_id,
+            "case_id": request.case_id,
+            "type": request.type,
+            "direction": request.direction,
+            "status": request.status,
+            "counterpart_country": request.counterpart_country,
+            "our_reference": request.our_reference,
+            "needs_order": request.needs_order,
         }
 
 
@@ -447,3 +712,32 @@ def _case_limit(value: Any) -> int | None:
     if isinstance(value, bool) or limit < 1:
         raise Invalid("limit must be a whole number of cases", {"limit": ["e.g. 50"]})
     return limit
+
+
+def _norm(reference: str | None) -> str:
+    return " ".join((reference or "").split()).upper()
+
+
+def _text(value: Any, field: str, optional: bool = False) -> str:
+    """A text field of a command body: ``None`` is empty where optional; else a 422."""
+    if value is None and optional:
+        return ""
+    if not isinstance(value, str) or len(value) > 4000:
+        raise Invalid(f"{field} must be text", {field: ["text of at most 4000 characters"]})
+    return value
+
+
+def _moment(value: Any, field: str) -> str:
+    """An ISO 8601 time with an offset (now when left out), as UTC text."""
+    if value is None:
+        return iso(utcnow())
+    try:
+        moment = parse_iso(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise Invalid(
+            f"{field} must be an ISO 8601 time with an offset",
+            {field: ["e.g. 2026-11-28T09:15:00+01:00"]},
+        )
+    return iso(moment)

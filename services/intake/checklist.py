@@ -37,6 +37,7 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value in ([], {})
 
 
+# legal-rule: art29-2-mandatory-items
 def art29_missing_items(request: dict[str, Any]) -> dict[str, list[str]]:
     """Missing Art 29(2) letters of a preservation request, each with the field paths to fill."""
     missing: dict[str, list[str]] = {}
@@ -54,18 +55,35 @@ def art29_missing_items(request: dict[str, Any]) -> dict[str, list[str]]:
         data_gaps.append("data.relationship_to_offence")
     if data_gaps:
         missing["29.2.c"] = data_gaps
-    if all(_blank(_get(request, f"data.custodian.{k}")) for k in ("provider_id", "name")):
+    # legal-rule: art29-2-d-custodian-or-location
+    custodian_named = not all(
+        _blank(_get(request, f"data.custodian.{k}")) for k in ("provider_id", "name")
+    )
+    if not custodian_named and not locates_system(_get(request, "data.identifiers") or []):
         missing["29.2.d"] = ["data.custodian"]
     if _blank(request.get("necessity")):
         missing["29.2.e"] = ["necessity"]
-    if request.get("mla_intended") is None:
+    # legal-rule: art29-2-f-mla-intended
+    if request.get("mla_intended") is not True:  # the statement is mandatory: false will not do
         missing["29.2.f"] = ["mla_intended"]
     return missing
 
 
+# Identifiers that locate the computer system itself (Art 29(2)(d) "location of the system").
+LOCATING_KINDS = ("ip", "domain", "url")
+
+
+def locates_system(identifiers: list[Any]) -> bool:
+    """Whether an identifier locates the system (an IP address, a domain, a URL)."""
+    return any(
+        isinstance(i, dict) and i.get("kind") in LOCATING_KINDS and not _blank(i.get("value"))
+        for i in identifiers
+    )
+
+
 # Mandatory facts of the other types: (field path, why it is needed).
 REQUIRED_BY_TYPE: dict[str, list[tuple[str, str]]] = {
-    "traffic_disclosure": [
+    "traffic_disclosure": [  # legal-rule: art30-mandatory-facts
         ("offence.description", "Art 30: the offence the traffic data relates to"),
         ("data.identifiers", "Art 30: the communication to trace (addresses, times)"),
         ("data.custodian", "Art 30: the provider holding the preserved traffic data"),
@@ -74,7 +92,7 @@ REQUIRED_BY_TYPE: dict[str, list[tuple[str, str]]] = {
         ("offence.description", "the offence, to assess the request"),
         ("data.identifiers", "the address, e-mail or account to identify"),
     ],
-    "emergency_disclosure": [
+    "emergency_disclosure": [  # legal-rule: p2-art9-mandatory-facts
         ("emergency.risk", "P2 Art 9: the imminent risk to the life or safety of a person"),
         ("offence.summary_of_facts", "P2 Art 9: the facts that show the emergency"),
         ("data.identifiers", "P2 Art 9: the data sought to avert the risk"),

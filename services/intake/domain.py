@@ -31,6 +31,47 @@ REFUSAL_GROUNDS = {
     "essential_interests": "Art 29(5)(b): prejudice to other essential interests",
     "dual_criminality": "Art 29(4): dual criminality not met (reservation made)",
 }
+# Which grounds may refuse which request type. Art 30(2): disclosure of traffic data may be
+# refused on the Art 29(5) grounds only; dual criminality is never one for it.
+ART29_5_GROUNDS = (
+    "political_offence", "sovereignty", "security", "ordre_public", "essential_interests"
+)  # fmt: skip
+# Arts 2-11: the Convention's own offences; Art 29(4) never allows dual criminality for them.
+CONVENTION_OFFENCES = range(2, 12)
+ART29_6_DECISIONS = ("execute", "withdraw")
+# What a request's status may be (API.md "Case and request lifecycle").
+REQUEST_STATUSES = (
+    "registered", "awaiting_requester", "in_progress", "refused", "withdrawn", "answered",
+    "closed",
+)  # fmt: skip
+FINAL = ("refused", "withdrawn", "closed")
+ANSWER_OUTCOMES = ("preserved", "partially_preserved", "refused", "not_possible", "data_provided")
+CHANNELS = ("email", "fax", "phone", "portal", "api")
+
+
+def allowed_refusal_grounds(
+    request_type: str, reservation: bool, convention_articles: list[int]
+) -> dict[str, str]:
+    """The grounds on which a request of this type may be refused, each with its article.
+
+    Art 29(5) for preservation; Art 29(4) adds dual criminality only for a Party with that
+    reservation and an offence outside Arts 2-11; Art 30(2) limits traffic disclosure to the
+    Art 29(5) grounds. Other types (formal MLA, advice) follow the general grounds of Art 27(4)
+    and Art 25(4), where national law may require dual criminality.
+    """
+    five = {g: REFUSAL_GROUNDS[g] for g in ART29_5_GROUNDS}
+    # legal-rule: art30-2-disclosure-refusal-grounds
+    if request_type == "traffic_disclosure":
+        return {g: t.replace("Art 29(5)", "Art 30(2)") for g, t in five.items()}
+    if request_type == "preservation":
+        # legal-rule: art29-4-dual-criminality-reservation
+        convention_offence = any(a in CONVENTION_OFFENCES for a in convention_articles)
+        if reservation and not convention_offence:
+            return {**five, "dual_criminality": REFUSAL_GROUNDS["dual_criminality"]}
+        return five
+    return {**five, "dual_criminality": "Art 25(4)/27(4): dual criminality under national law"}
+
+
 # Art 29(6): the requesting Party must be told promptly and decide.
 ART29_6_REASONS = {
     "availability": "preservation will not ensure the future availability of the data",
@@ -91,6 +132,46 @@ class Case(Aggregate):
         self.status = "open"
         self.lead: str | None = None
         self.flags: list[dict[str, Any]] = []
+        self.closure: dict[str, Any] | None = None
+
+    # --- closing -----------------------------------------------------------------------------
+    def close(self, outcome: str, note: str, request_ids: list[str], actor: dict) -> None:
+        """Close the case; the caller checked that nothing of it still runs."""
+        if self.status == "closed":
+            raise Conflict(f"case {self.case_id} is already closed")
+        if not outcome.strip():
+            raise Invalid("say how the case ended", {"outcome": ["required text"]})
+        self._closed(self.case_id, outcome, note, request_ids, actor)
+
+    @event("CaseClosed")
+    def _closed(
+        self, case_id: str, outcome: str, note: str, request_ids: list[str], actor: dict
+    ) -> None:
+        self.status = "closed"
+        self.closure = {"outcome": outcome, "note": note, "by": actor}
+
+    def reopen_for(self, request_id: str, actor: dict[str, str]) -> None:
+        """A new request joining a closed case opens it again."""
+        if self.status == "closed":
+            self._reopened(self.case_id, request_id, actor)
+
+    @event("CaseReopened")
+    def _reopened(self, case_id: str, request_id: str, actor: dict[str, str]) -> None:
+        self.status = "open"
+        self.closure = None
+
+    # --- several requests about the same data ------------------------------------------------
+    def add_request(self, request_id: str, relation: str, related_to: str, actor: dict) -> None:
+        """Another requesting Party's request about the same data, or an extension request:
+        its own request, on this case (no flag: nothing for a person to confirm)."""
+        self.reopen_for(request_id, actor)
+        self._request_added(self.case_id, request_id, relation, related_to, actor)
+
+    @event("RequestJoinedCase")
+    def _request_added(
+        self, case_id: str, request_id: str, relation: str, related_to: str, actor: dict
+    ) -> None:
+        self.request_ids.append(request_id)
 
     # --- triage ----------------------------------------------------------------------------
     def assign_lead(self, lead: str, actor: dict[str, str]) -> bool:
@@ -108,6 +189,7 @@ class Case(Aggregate):
 
     # --- near duplicates -------------------------------------------------------------------
     def join(self, request_id: str, matched_request_id: str, reason: str, actor: dict) -> None:
+        self.reopen_for(request_id, actor)
         self._joined(self.case_id, request_id, matched_request_id, reason, actor)
 
     @event("RelatedRequestJoined")
@@ -187,8 +269,14 @@ class Request(Aggregate):
         received_at: str,
         our_reference: str,
         actor: dict[str, str],
+        kind: str = "new",
+        extends: str | None = None,
+        same_data_as: str | None = None,
     ):
         self.request_id = request_id
+        self.kind = kind  # new | extension (of ``extends``)
+        self.extends = extends
+        self.same_data_as = same_data_as  # another requesting Party's request, same data
         self.our_reference = our_reference
         self.case_id = case_id
         self.direction = direction
@@ -212,7 +300,34 @@ class Request(Aggregate):
         self.duplicates: list[dict[str, Any]] = []
         self.status = "registered"
         self.refusal: dict[str, Any] | None = None
+        self.withdrawal: dict[str, Any] | None = None
         self.notices: list[dict[str, Any]] = []
+        self.decisions: list[dict[str, Any]] = []
+        self.order_ids: list[str] = []
+        self.under_way = False  # an order issued for it
+        self.no_order: dict[str, Any] | None = None
+        self.sent: dict[str, Any] | None = None
+        self.foreign_receipt: dict[str, Any] | None = None
+        self.answer: dict[str, Any] | None = None
+
+    @property
+    def needs_order(self) -> bool:
+        """An incoming preservation request that nothing preserves yet: a person must act."""
+        return (
+            self.type == "preservation"
+            and self.direction == "incoming"
+            and self.status not in FINAL
+            and not self.order_ids
+            and self.no_order is None
+        )
+
+    def _not_final(self, doing: str) -> None:
+        if self.status in FINAL:
+            raise Conflict(f"request {self.request_id} is {self.status}; it cannot be {doing}")
+
+    def _outgoing_only(self, doing: str) -> None:
+        if self.direction != "outgoing":
+            raise Conflict(f"only an outgoing request is {doing}; {self.request_id} is incoming")
 
     @event("DuplicateDetected")
     def record_duplicate(
@@ -231,18 +346,32 @@ class Request(Aggregate):
         self.case_id = case_id
 
     # --- decisions -------------------------------------------------------------------------
-    def refuse(self, grounds: list[str], explanation: str, actor: dict[str, str]) -> None:
-        """A prosecutor's refusal, only on the Convention's grounds, recorded with reasons."""
+    def refuse(
+        self,
+        grounds: list[str],
+        explanation: str,
+        allowed: dict[str, str],
+        actor: dict[str, str],
+    ) -> None:
+        """A prosecutor's refusal, only on the grounds ``allowed`` for this request's type
+        (:func:`allowed_refusal_grounds`), recorded with reasons."""
         errors: dict[str, list[str]] = {}
-        unknown = [g for g in grounds if g not in REFUSAL_GROUNDS]
+        # legal-rule: art29-5-refusal-grounds
+        unknown = [g for g in grounds if g not in allowed]
         if not grounds or unknown:
-            errors["grounds"] = [f"one or more of {', '.join(REFUSAL_GROUNDS)}"]
+            errors["grounds"] = [
+                f"for a {self.type} request, one or more of {', '.join(allowed)}"
+                + (f"; not {', '.join(unknown)}" if unknown else "")
+            ]
         if not explanation.strip():
             errors["explanation"] = ["say why, for the requesting CP and the record"]
         if errors:
-            raise Invalid("a refusal needs Convention grounds and an explanation", errors)
+            raise Invalid("a refusal needs grounds the Convention allows, and reasons", errors)
         if self.refusal is not None:
             raise Conflict(f"request {self.request_id} was already refused")
+        if self.direction != "incoming":
+            raise Conflict("only an incoming request is refused; record the answer to ours")
+        self._not_final("refused")
         self._refused(self.request_id, self.case_id, sorted(set(grounds)), explanation, actor)
 
     @event("RequestRefused")
@@ -257,12 +386,32 @@ class Request(Aggregate):
         self.refusal = {"grounds": grounds, "explanation": explanation, "by": actor}
         self.status = "refused"
 
+    def withdraw(self, reason: str, actor: dict[str, str]) -> None:
+        """The requesting Party withdrew its request (incoming), or we withdraw ours."""
+        if not reason.strip():
+            raise Invalid("say why the request is withdrawn", {"reason": ["required text"]})
+        if self.withdrawal is not None:
+            raise Conflict(f"request {self.request_id} was already withdrawn")
+        self._not_final("withdrawn")
+        self._withdrawn(self.request_id, self.case_id, self.direction, reason, actor)
+
+    @event("RequestWithdrawn")
+    def _withdrawn(
+        self, request_id: str, case_id: str, direction: str, reason: str, actor: dict[str, str]
+    ) -> None:
+        self.withdrawal = {"reason": reason, "by": actor}
+        self.status = "withdrawn"
+
     def give_art29_6_notice(self, reason: str, explanation: str, actor: dict[str, str]) -> None:
+        # legal-rule: art29-6-notice-reasons
         if reason not in ART29_6_REASONS:
             raise Invalid(
                 "an Art 29(6) notice needs a reason",
                 {"reason": [f"one of {', '.join(ART29_6_REASONS)}"]},
             )
+        if self.status == "awaiting_requester":
+            raise Conflict("an Art 29(6) notice is already waiting for the requesting Party")
+        self._not_final("given an Art 29(6) notice")
         self._notice_given(self.request_id, self.case_id, reason, explanation, actor)
 
     @event("Art296NoticeGiven")
@@ -275,6 +424,136 @@ class Request(Aggregate):
         actor: dict[str, str],
     ) -> None:
         self.notices.append({"reason": reason, "explanation": explanation, "by": actor})
+        self.status = "awaiting_requester"
+
+    def record_art29_6_decision(self, decision: str, note: str, actor: dict[str, str]) -> None:
+        """Art 29(6): the requesting Party decides whether the request is executed anyway."""
+        if decision not in ART29_6_DECISIONS:
+            raise Invalid(
+                "the requesting Party's decision is execute or withdraw",
+                {"decision": list(ART29_6_DECISIONS)},
+            )
+        if self.status != "awaiting_requester":
+            raise Conflict(f"request {self.request_id} awaits no Art 29(6) decision")
+        self._decision_recorded(self.request_id, self.case_id, decision, note, actor)
+
+    @event("Art296DecisionRecorded")
+    def _decision_recorded(
+        self, request_id: str, case_id: str, decision: str, note: str, actor: dict[str, str]
+    ) -> None:
+        self.decisions.append({"decision": decision, "note": note, "by": actor})
+        if decision == "withdraw":
+            self.withdrawal = {"reason": f"Art 29(6) decision: {note}".strip(), "by": actor}
+            self.status = "withdrawn"
+        else:
+            self.status = "in_progress" if self.under_way else "registered"
+
+    # --- what preservation did for it ------------------------------------------------------
+    def note_order(self, order_id: str, issued: bool) -> bool:
+        """An order covers this request (drafted, or issued: then the request is under way)."""
+        moves = issued and not self.under_way
+        if order_id in self.order_ids and not moves:
+            return False
+        self._order_noted(self.request_id, self.case_id, order_id, issued)
+        return True
+
+    @event("RequestOrderNoted")
+    def _order_noted(self, request_id: str, case_id: str, order_id: str, issued: bool) -> None:
+        if order_id not in self.order_ids:
+            self.order_ids.append(order_id)
+        self.under_way = self.under_way or issued
+        if issued and self.status == "registered":
+            self.status = "in_progress"
+
+    def decline_order(self, reason: str, actor: dict[str, str]) -> None:
+        """An officer records why a preservation request gets no order (no silent lapse)."""
+        if not reason.strip():
+            raise Invalid("say why no order is made", {"reason": ["required text"]})
+        if not self.needs_order:
+            raise Conflict(f"request {self.request_id} is not waiting for an order")
+        self._order_declined(self.request_id, self.case_id, reason, actor)
+
+    @event("RequestOrderDeclined")
+    def _order_declined(
+        self, request_id: str, case_id: str, reason: str, actor: dict[str, str]
+    ) -> None:
+        self.no_order = {"reason": reason, "by": actor}
+
+    # --- an outgoing request's life --------------------------------------------------------
+    def mark_sent(self, channel: str, at: str, chase_at: str, actor: dict[str, str]) -> None:
+        self._outgoing_only("sent")
+        self._not_final("sent")
+        if self.sent is not None:
+            raise Conflict(f"request {self.request_id} was already marked sent")
+        self._sent(self.request_id, self.case_id, self.counterpart_country, channel, at,
+                   chase_at, actor)  # fmt: skip
+
+    @event("OutgoingRequestSent")
+    def _sent(
+        self,
+        request_id: str,
+        case_id: str,
+        counterpart_country: str,
+        channel: str,
+        at: str,
+        chase_at: str,
+        actor: dict[str, str],
+    ) -> None:
+        self.sent = {"channel": channel, "at": at, "chase_at": chase_at, "by": actor}
+        if self.status == "registered":
+            self.status = "in_progress"
+
+    def record_foreign_receipt(self, reference: str | None, at: str, actor: dict) -> None:
+        self._outgoing_only("acknowledged by a foreign CP")
+        self._not_final("acknowledged")
+        if self.sent is None:
+            raise Conflict("record when the request was sent first")
+        if self.foreign_receipt is not None:
+            raise Conflict(f"the foreign receipt of {self.request_id} is already recorded")
+        self._foreign_receipt(self.request_id, self.case_id, reference, at, actor)
+
+    @event("ForeignReceiptRecorded")
+    def _foreign_receipt(
+        self, request_id: str, case_id: str, reference: str | None, at: str, actor: dict
+    ) -> None:
+        self.foreign_receipt = {"reference": reference, "at": at, "by": actor}
+
+    def record_answer(
+        self, outcome: str, expires_at: str | None, note: str, actor: dict[str, str]
+    ) -> None:
+        self._outgoing_only("answered")
+        self._not_final("answered")
+        if self.sent is None:
+            raise Conflict("record when the request was sent first")
+        if self.answer is not None:
+            raise Conflict(f"the answer to {self.request_id} is already recorded")
+        self._answered(self.request_id, self.case_id, self.type, outcome, expires_at, note,
+                       actor)  # fmt: skip
+
+    @event("ForeignAnswerRecorded")
+    def _answered(
+        self,
+        request_id: str,
+        case_id: str,
+        type: str,  # noqa: A002
+        outcome: str,
+        expires_at: str | None,
+        note: str,
+        actor: dict[str, str],
+    ) -> None:
+        self.answer = {"outcome": outcome, "expires_at": expires_at, "note": note, "by": actor}
+        self.status = "answered"
+
+    def close(self, actor: dict[str, str]) -> bool:
+        """Its case closed: a request still open closes with it."""
+        if self.status in FINAL:
+            return False
+        self._closed(self.request_id, self.case_id, actor)
+        return True
+
+    @event("RequestClosed")
+    def _closed(self, request_id: str, case_id: str, actor: dict[str, str]) -> None:
+        self.status = "closed"
 
 
 class IdentifierIndex(Aggregate):

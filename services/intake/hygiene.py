@@ -76,18 +76,18 @@ def parse_observed_at(
     # also keeps the conversions below clear of datetime's year 1..9999 limits.
     if wall.year < EARLIEST.year - 1:
         raise ValueError(_too_early(shown))
-    if wall.year > received_at.year + 1:
+    if wall.year > received_at.year + 1:  # legal-rule: art29-2-c-no-future-time
         raise ValueError(_in_future(shown, received_at))
     warnings: list[str] = []
     if match["offset"]:
         moment = wall.replace(tzinfo=_fixed_offset(match["offset"]))
     else:
         moment = _read_in_zone(wall, time_zone, shown)
-        warnings.append("timestamp_local_only")
+        warnings.append("timestamp_local_only")  # legal-rule: art29-2-c-time-needs-zone
     moment = moment.astimezone(UTC)
     if moment < EARLIEST:
         raise ValueError(_too_early(shown))
-    if moment - received_at > CLOCK_SKEW:
+    if moment - received_at > CLOCK_SKEW:  # legal-rule: art29-2-c-no-future-time
         raise ValueError(_in_future(shown, received_at))
     return moment, warnings
 
@@ -189,7 +189,7 @@ def _fixed_offset(text: str) -> tzinfo:
 
 def _read_in_zone(wall: datetime, time_zone: str | None, shown: str) -> datetime:
     """A local wall-clock time placed in an IANA zone, refusing DST gaps and overlaps."""
-    if not time_zone:
+    if not time_zone:  # legal-rule: art29-2-c-time-needs-zone
         raise ValueError(
             f"The time {shown} has no UTC offset and requesting_authority.time_zone is not "
             f"given, so the moment is ambiguous: add an offset, e.g. {EXAMPLE_TIME}."
@@ -310,7 +310,7 @@ def _normalise_identifier(
                 item["value_original"] = original
             public_ipv4 = kind == "ip" and not flags and ipaddress.ip_address(value).version == 4
             if public_ipv4 and port is None:
-                warnings.append("ipv4_without_port")
+                warnings.append("ipv4_without_port")  # legal-rule: art29-2-c-ipv4-without-port
 
     if "service" in item:
         try:

@@ -56,6 +56,12 @@ class Offence(_Strict):
         load_default=list,
         validate=validate.Length(max=100),
     )
+    convention_articles = fields.List(
+        fields.Integer(validate=validate.Range(min=2, max=11)),
+        load_default=list,
+        validate=validate.Length(max=10),
+        metadata={"description": "the Convention offences concerned, Arts 2-11, e.g. [2, 8]"},
+    )
 
 
 class Identifier(_Strict):
@@ -120,3 +126,14 @@ class RequestSchema(_Strict):
     follow_up = fields.Nested(FollowUp, load_default=None, allow_none=True)
     counterpart_country = fields.String(load_default=None, allow_none=True, validate=COUNTRY)
     emergency = fields.Nested(Emergency, load_default=None, allow_none=True)
+    status = fields.String(
+        load_default="new",
+        validate=validate.OneOf(["new", "extension"]),
+        metadata={"description": "new, or an extension of an earlier request"},
+    )
+    previous_reference = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "for an extension: the requester's reference of the earlier one"},
+    )

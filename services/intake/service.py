@@ -13,6 +13,11 @@ class IntakeService(ns.ServiceBase):
     name = "intake"
     application = ns.ApplicationProvider("intake")
     relay = ns.OutboxRelay()
+    preservation = ns.service_proxy("preservation")
+
+    @ns.event_handler("preservation", ns.ALL_EVENTS)
+    def from_preservation(self, body: dict) -> None:
+        self.consume("preservation", body)
 
     @ns.rpc(expected_exceptions=DomainError)
     def register_request(self, body: dict, actor: dict, custodian_listed: bool) -> dict[str, Any]:
@@ -53,6 +58,40 @@ class IntakeService(ns.ServiceBase):
         self, request_id: str, reason: str, explanation: str, actor: dict
     ) -> dict[str, Any]:
         return self._command(self.app.give_art29_6_notice, request_id, reason, explanation, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def withdraw_request(self, request_id: str, reason: Any, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.withdraw_request, request_id, reason, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def record_art29_6_decision(
+        self, request_id: str, decision: Any, note: Any, actor: dict
+    ) -> dict[str, Any]:
+        return self._command(self.app.record_art29_6_decision, request_id, decision, note, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def decline_order(self, request_id: str, reason: Any, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.decline_order, request_id, reason, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def mark_sent(self, request_id: str, body: dict, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.mark_sent, request_id, body, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def record_foreign_receipt(self, request_id: str, body: dict, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.record_foreign_receipt, request_id, body, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def record_answer(self, request_id: str, body: dict, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.record_answer, request_id, body, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def close_case(self, case_id: str, body: dict, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.close_case, case_id, body, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def requests_needing_action(self) -> dict[str, Any]:
+        return self.app.requests_needing_action()
 
     @ns.rpc(expected_exceptions=DomainError)
     def contact_points(self, country: str | None) -> list[dict[str, Any]]:

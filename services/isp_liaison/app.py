@@ -253,8 +253,36 @@ class IspLiaisonApplication(ServiceApplication):
         order = load(self.repository, message.payload["order_id"], ProviderOrder)
         if order is not None and order.closed_as is None:
             closed_as = "released" if message.event == "OrderReleased" else "expired"
-            order.close(order.order_id, closed_as, message.payload.get("reason"))
+            notice = message.payload.get("notice") if closed_as == "released" else None
+            order.close(order.order_id, closed_as, notice)
             processing.collect_events(order)
+            provider = load(self.repository, str(provider_uuid(order.provider_id)), Provider)
+            # legal-rule: refusal-releases-orders (the provider is told, by webhook too)
+            if provider is not None and provider.webhook and self.webhook_master_key:
+                processing.collect_events(self._schedule_closed_webhook(order, provider, notice))
+
+    def _schedule_closed_webhook(
+        self, order: ProviderOrder, provider: Provider, notice: str | None
+    ) -> WebhookDelivery:
+        """The provider is told at once that it may stop preserving (no identifiers)."""
+        hook_event = f"order.{order.closed_as}"
+        return WebhookDelivery(
+            delivery_id=str(uuid5(WEBHOOK_NAMESPACE, f"{order.order_id}|{hook_event}")),
+            order_id=order.order_id,
+            case_id=order.case_id,
+            provider_id=provider.provider_id,
+            url=provider.webhook,
+            hook_event=hook_event,
+            body={
+                "event": hook_event,
+                "order_id": order.order_id,
+                "provider_id": provider.provider_id,
+                "status": order.closed_as,
+                "notice": notice,
+                "order_url": f"/api/v1/isp/orders/{order.order_id}",
+            },
+            next_attempt_at=0.0,
+        )
 
     # --- the provider's own view -----------------------------------------------------------
     def _own(self, provider_id: str, order_id: str) -> ProviderOrder:
@@ -367,6 +395,7 @@ class IspLiaisonApplication(ServiceApplication):
             "acknowledged_at": order.acknowledged_at,
             "outcome": order.outcome,
             "foreign_providers": list(order.foreign_reports),
+            "release_notice": getattr(order, "closed_reason", None),
             "legal_basis": order.legal_basis,
             "document_url": f"/api/v1/isp/orders/{order.order_id}/document",
             "document_signature_url": f"/api/v1/isp/orders/{order.order_id}/document.sig",

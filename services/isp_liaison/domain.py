@@ -191,6 +191,7 @@ class ProviderOrder(Aggregate):
     def close(self, order_id: str, closed_as: str, reason: str | None) -> None:
         self.closed_as = closed_as
         self.status = closed_as
+        self.closed_reason = reason  # what the provider is told: neutral words
 
 
 class WebhookDelivery(Aggregate):

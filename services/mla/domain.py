@@ -233,3 +233,79 @@ class MlaRequest(Aggregate):
     ) -> None:
         self.status = status
         self.history.append({"status": status, "note": note, "by": actor})
+
+
+OUTGOING_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/outgoing-follow-ups")
+PRESERVED = ("preserved", "partially_preserved")
+
+
+def outgoing_id_for(request_id: str) -> str:
+    return str(uuid5(OUTGOING_NAMESPACE, request_id))
+
+
+class OutgoingFollowUp(Aggregate):
+    """Our own request to a foreign CP: chase its receipt, then our MLA before the foreign
+    preservation lapses (seed 3.2, 4.3: preservation abroad not followed by our MLA)."""
+
+    @staticmethod
+    def create_id(request_id: str, **_: Any) -> UUID:
+        return UUID(outgoing_id_for(request_id))
+
+    @event("OutgoingFollowUpStarted")
+    def __init__(self, request_id: str, case_id: str, country: str, chase_at: str, cp: str):
+        self.request_id = request_id
+        self.case_id = case_id
+        self.country = country
+        self.chase_at = chase_at
+        self.cp = cp  # which of our CPs sent it: its duty officer chases
+        self.receipt_at: str | None = None
+        self.chased = False
+        self.mla_due: str | None = None  # the foreign preservation's expiry
+        self.reminded: list[int] = []
+        self.overdue = False
+        self.closed: str | None = None
+
+    @event("OutgoingReceiptNoted")
+    def note_receipt(self, request_id: str, case_id: str, at: str) -> None:
+        self.receipt_at = at
+
+    @event("OurMlaClockStarted")
+    def start_mla_clock(self, request_id: str, case_id: str, due_by: str) -> None:
+        self.mla_due = due_by
+
+    @event("OutgoingFollowUpClosed")
+    def close(self, request_id: str, case_id: str, reason: str) -> None:
+        self.closed = reason
+
+    def clocks_due(self, now: datetime, offsets: tuple[int, ...]) -> list[tuple[str, Any]]:
+        """A chase for a missing foreign receipt; reminders and overdue for our MLA."""
+        if self.closed is not None:
+            return []
+        actions: list[tuple[str, Any]] = []
+        if self.receipt_at is None and not self.chased and now >= parse_iso(self.chase_at):
+            actions.append(("chase", None))
+        if self.mla_due is not None:
+            due = parse_iso(self.mla_due)
+            passed = [
+                o for o in offsets if now >= due - timedelta(days=o) and o not in self.reminded
+            ]
+            if passed and now < due:
+                actions.append(("remind", min(passed)))
+            if now >= due and not self.overdue:
+                actions.append(("overdue", None))
+        return actions
+
+    @event("OutgoingReceiptChaseDue")
+    def chase(self, request_id: str, case_id: str, country: str, chase_at: str, cp: str) -> None:
+        self.chased = True
+
+    @event("OurMlaReminderDue")
+    def remind(
+        self, request_id: str, case_id: str, country: str, offset_days: int, days_left: int,
+        due_by: str, covers: list[int],
+    ) -> None:  # fmt: skip
+        self.reminded.extend(covers)
+
+    @event("OurMlaOverdue")
+    def mark_overdue(self, request_id: str, case_id: str, country: str, due_by: str) -> None:
+        self.overdue = True

@@ -16,10 +16,23 @@ class MlaService(ns.ServiceBase):
     application = ns.ApplicationProvider("mla")
     relay = ns.OutboxRelay()
     preservation = ns.service_proxy("preservation")
+    intake = ns.service_proxy("intake")
 
     @ns.event_handler("preservation", ns.ALL_EVENTS)
     def from_preservation(self, body: dict) -> None:
         self.consume("preservation", body)
+
+    @ns.event_handler("intake", ns.ALL_EVENTS)
+    def from_intake(self, body: dict) -> None:
+        self.consume("intake", body)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def outgoing_clocks(self) -> dict[str, Any]:
+        return self.app.outgoing_clocks()
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def outgoing_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return self.app.outgoing_of_case(case_id)
 
     @ns.rpc(expected_exceptions=DomainError)
     def follow_ups_of_case(self, case_id: str) -> list[dict[str, Any]]:

@@ -46,10 +46,6 @@ OUR_CPS = ("police", "prosecution")
 log = logging.getLogger(__name__)
 
 
-def _channel(recipient: dict[str, Any]) -> str:
-    return "email" if recipient.get("email") else "record"
-
-
 class NotificationApplication(ServiceApplication):
     name = "notification"
     upstreams = ("intake", "isp_liaison", "preservation", "mla")
@@ -63,6 +59,13 @@ class NotificationApplication(ServiceApplication):
         "DataUnavailable": "on_feedback",
         "MlaReminderDue": "on_follow_up",
         "FollowUpOverdue": "on_follow_up",
+        "RequestWithdrawn": "on_withdrawn",
+        "Art296DecisionRecorded": "on_art29_6_decision",
+        "OrderApprovalRequested": "on_approval_requested",
+        "OrderCoversRequest": "on_feedback",
+        "OutgoingReceiptChaseDue": "on_outgoing_chase",
+        "OurMlaReminderDue": "on_our_mla_clock",
+        "OurMlaOverdue": "on_our_mla_clock",
     }
 
     def __init__(self, env: dict[str, str] | None = None):
@@ -94,20 +97,21 @@ class NotificationApplication(ServiceApplication):
         request = message.payload
         cp = request["actor"]["role"] if request["actor"]["role"] in OUR_CPS else "police"
         now = parse_iso(message.recorded_at)
-        if request["urgency"] == "emergency" or (
+        if request["urgency"] == "emergency" or (  # legal-rule: p2-art9-duty-alert
             request["urgency"] == "urgent" and request["direction"] == "incoming"
         ):
             self._raise_alert(request, cp, now, processing)
         if request["direction"] != "incoming":
             return
         recipient = self._recipient(request)
+        recipients = [recipient["email"]] if recipient.get("email") else []
         receipt = Receipt(
             notice_id=receipt_id_for(request["request_id"]),
             case_id=request["case_id"],
             request_id=request["request_id"],
             recipient=recipient,
             our_reference=request["our_reference"],
-            channel=_channel(recipient),
+            channel=self._channel(recipients),  # the receipt message's own: the truth
         )
         duty = self.roster.on_duty(cp, now)
         self._queue(
@@ -116,7 +120,7 @@ class NotificationApplication(ServiceApplication):
             case_id=request["case_id"],
             template="receipt",
             audience="requesting_cp",
-            recipients=[recipient["email"]] if recipient.get("email") else [],
+            recipients=recipients,
             languages=(request.get("acknowledge_to") or {}).get("languages"),
             context={
                 **self._requester_context(receipt),
@@ -214,6 +218,7 @@ class NotificationApplication(ServiceApplication):
         context = {
             "our_reference": alert.our_reference,
             "type": alert.type,
+            "urgency": alert.urgency,  # an emergency is worded as one, urgent as urgent
             "counterpart_country": alert.counterpart_country,
             "acknowledge_url": url,
         }
@@ -306,7 +311,94 @@ class NotificationApplication(ServiceApplication):
         }
 
     # --- decisions and feedback to the requesting CP ----------------------------------------
+    def _end_feedback(self, message: Message, processing: ProcessingEvent, why: str) -> None:
+        """A refused or withdrawn request: nothing more leaves for it (no disclosure)."""
+        receipt = load(self.repository, receipt_id_for(message.payload["request_id"]), Receipt)
+        if receipt is not None and receipt.ended is None:
+            receipt.end(receipt.case_id, receipt.request_id, why)
+            processing.collect_events(receipt)
+
+    def on_withdrawn(self, message: Message, processing: ProcessingEvent) -> None:
+        if message.payload["direction"] != "incoming":
+            return  # ours: the officer tells the foreign CP on the channel used
+        self._tell_requester(
+            message, processing, "withdrawal",
+            "The withdrawal of your request is recorded; its preservation has ended.", {},
+        )  # fmt: skip
+        self._end_feedback(message, processing, "withdrawn")
+
+    def on_art29_6_decision(self, message: Message, processing: ProcessingEvent) -> None:
+        if message.payload["decision"] == "withdraw":
+            self._end_feedback(message, processing, "withdrawn after the Art 29(6) notice")
+
+    def on_approval_requested(self, message: Message, processing: ProcessingEvent) -> None:
+        """The approver is told at once that an order waits for them (national policy)."""
+        order = message.payload
+        duty = self.roster.on_duty("prosecution", parse_iso(message.recorded_at))
+        self._queue(
+            processing,
+            cause=f"approval_needed|{order['order_id']}",
+            case_id=order["case_id"],
+            template="approval_needed",
+            audience="prosecutor",
+            recipients=[duty.email] if duty and duty.email else [],
+            languages=duty.languages if duty else None,
+            context={
+                "our_reference": order["case_id"][:8],
+                "provider": order.get("provider_id") or "-",
+                "reason": order["reason"],
+                "case_url": f"{self.public_url}/console/cases/{order['case_id']}",
+            },
+        )
+
+    def on_outgoing_chase(self, message: Message, processing: ProcessingEvent) -> None:
+        """No foreign receipt for our request in time: our duty officer chases it."""
+        chase = message.payload
+        duty = self.roster.on_duty(chase["cp"], parse_iso(message.recorded_at))
+        self._queue(
+            processing,
+            cause=f"outgoing_chase|{chase['request_id']}",
+            case_id=chase["case_id"],
+            template="outgoing_chase",
+            audience="duty_officer",
+            recipients=[duty.email] if duty and duty.email else [],
+            languages=duty.languages if duty else None,
+            context={
+                "our_reference": chase["case_id"][:8],
+                "counterpart_country": chase["country"],
+                "sent_at": chase["chase_at"],
+                "case_url": f"{self.public_url}/console/cases/{chase['case_id']}",
+            },
+        )
+
+    def on_our_mla_clock(self, message: Message, processing: ProcessingEvent) -> None:
+        """Preserved abroad: our duty prosecutor must send our MLA request before expiry."""
+        clock = message.payload
+        overdue = message.event == "OurMlaOverdue"
+        template = "mla_overdue" if overdue else "mla_reminder"
+        context: dict[str, Any] = {
+            "provider": f"the provider in {clock['country']}",
+            "expires_at": clock["due_by"],
+            "action": "send our MLA request to "
+            f"{clock['country']} and record it on the case (direction outgoing)",
+        }
+        if not overdue:
+            context.update(days_left=clock["days_left"], mla_reference=None)
+        duty = self.roster.on_duty("prosecution", parse_iso(message.recorded_at))
+        self._queue(
+            processing,
+            cause=f"our_{template}|{clock['request_id']}|{clock.get('offset_days', 0)}",
+            case_id=clock["case_id"],
+            template=template,
+            audience="prosecutor",
+            recipients=[duty.email] if duty and duty.email else [],
+            languages=duty.languages if duty else None,
+            context={"our_reference": clock["case_id"][:8], "their_reference": None,
+                     "contact_point": self.contact_point, **context},
+        )  # fmt: skip
+
     def on_refused(self, message: Message, processing: ProcessingEvent) -> None:
+        self._end_feedback(message, processing, "refused")
         grounds = ", ".join(message.payload["grounds"])
         self._tell_requester(
             message, processing, "refusal",
@@ -328,7 +420,11 @@ class NotificationApplication(ServiceApplication):
         report = message.payload
         if not report.get("request_id"):
             return  # an order of our own making: no requesting CP to tell
-        self._tell_requester(
+        receipt = load(self.repository, receipt_id_for(report["request_id"]), Receipt)
+        # legal-rule: refusal-blocks-disclosure
+        if receipt is not None and receipt.ended is not None:
+            return  # refused or withdrawn: no disclosure leaves for it
+        self._tell_requester(  # legal-rule: art30-partial-disclosure
             message, processing, "art30_disclosure",
             f"Art 30 partial disclosure: provider {report['provider_id']} reports that "
             f"{report['provider_name']} ({report['country']}) was in the communication chain. "
@@ -372,16 +468,30 @@ class NotificationApplication(ServiceApplication):
     def on_feedback(self, message: Message, processing: ProcessingEvent) -> None:
         """Feedback on action taken: order issued, data preserved or not available."""
         payload = message.payload
+        if message.event == "OrderCoversRequest" and not payload["issued"]:
+            return  # not issued yet: its issue tells every Party
+        if message.event == "OrderIssued":
+            for other in (payload.get("request_ids") or [])[1:]:  # every requesting Party
+                self._feedback(processing, {**payload, "request_id": other}, "order_issued", True)
         if not payload.get("request_id"):
             return
         template = {"OrderIssued": "order_issued", "DataPreserved": "data_preserved",
-                    "DataUnavailable": "data_unavailable"}[message.event]  # fmt: skip
+                    "DataUnavailable": "data_unavailable",
+                    "OrderCoversRequest": "order_issued"}[message.event]  # fmt: skip
+        self._feedback(processing, payload, template, message.event == "OrderCoversRequest")
+
+    def _feedback(
+        self, processing: ProcessingEvent, payload: dict, template: str, party: bool = False
+    ) -> None:
+        """Feedback to one requesting Party; ``party``: not the order's first request."""
         context: dict[str, Any] = {"provider": payload["provider_id"]}
-        if message.event == "DataUnavailable":
+        if template == "data_unavailable":
             context["reason"] = payload["reason"]
         else:
             context["expires_at"] = self._expiry(payload)
         cause = f"{template}|{payload['order_id']}"
+        if party:  # each requesting Party gets its own feedback
+            cause = f"{cause}|{payload['request_id']}"
         if payload.get("direction", "incoming") == "incoming":
             receipt = self._receipt_or_defer(
                 processing, payload["request_id"], payload["case_id"], cause, template, context
@@ -460,6 +570,10 @@ class NotificationApplication(ServiceApplication):
         )
 
     # --- messages and their delivery --------------------------------------------------------
+    def _channel(self, recipients: list[str]) -> str:
+        """E-mail with SMTP and an address; else the console inbox (sent by hand from there)."""
+        return "email" if self.smtp and recipients else "inbox"
+
     def _message(
         self,
         *,
@@ -483,7 +597,7 @@ class NotificationApplication(ServiceApplication):
             subject=rendered.subject,
             body=rendered.body,
             # Without SMTP or an address, the message waits in the console inbox.
-            channel="email" if self.smtp and recipients else "inbox",
+            channel=self._channel(recipients),
         )
 
     def _queue(self, processing: ProcessingEvent, **fields: Any) -> None:

@@ -37,6 +37,11 @@ class Receipt(Aggregate):
         self.recipient = recipient
         self.our_reference = our_reference
         self.channel = channel
+        self.ended: str | None = None  # refused or withdrawn: nothing more leaves for it
+
+    @event("RequesterFeedbackEnded")
+    def end(self, case_id: str, request_id: str, why: str) -> None:
+        self.ended = why
 
 
 def alert_id_for(request_id: str) -> str:
@@ -71,6 +76,7 @@ class DutyAlert(Aggregate):
         self.case_id = case_id
         self.request_id = request_id
         self.type = type
+        self.urgency = urgency  # "emergency" or "urgent": the alert's words say which
         self.counterpart_country = counterpart_country
         self.status = "raised"
         self.cp: str | None = None

@@ -77,6 +77,7 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
     "art30_disclosure": (*_TO_REQUESTER, "provider", "country", "path"),  # path or None
     "refusal": (*_TO_REQUESTER, "grounds", "explanation"),
     "art29_6_notice": (*_TO_REQUESTER, "reason", "explanation"),
+    "withdrawal": _TO_REQUESTER,
     # to whoever must act on the MLA follow-up: the foreign CP for an incoming request, our
     # prosecutor for an outgoing one; the wording is impersonal for that reason
     "mla_reminder": (
@@ -88,16 +89,22 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
         "action",
     ),
     "mla_overdue": (*_TO_REQUESTER, "provider", "expires_at", "action"),
-    # to our own duty officers
-    "duty_alert": ("our_reference", "type", "counterpart_country", "acknowledge_url"),
+    # to our own duty officers; ``urgency`` is the request's: only "emergency" (imminent risk,
+    # P2 Art 9) is called an emergency, any other urgency an urgent request
+    "duty_alert": ("our_reference", "type", "urgency", "counterpart_country", "acknowledge_url"),
     "duty_escalation": (
         "our_reference",
         "type",
+        "urgency",
         "counterpart_country",
         "minutes",
         "acknowledge_url",
     ),
     "delivery_failed": ("our_reference", "recipients", "message_subject", "attempts", "error"),
+    # to our duty prosecutor: an order waits for approval (national policy)
+    "approval_needed": ("our_reference", "provider", "reason", "case_url"),
+    # to our duty officer: a foreign CP has not confirmed receipt of our request
+    "outgoing_chase": ("our_reference", "counterpart_country", "sent_at", "case_url"),
 }
 TEMPLATE_NAMES: tuple[str, ...] = tuple(TEMPLATE_VARIABLES)
 

@@ -11,11 +11,18 @@ from eventsourcing.persistence import IntegrityError
 from marshmallow import ValidationError
 
 from cp247.clock import utcnow
-from cp247.errors import Forbidden, Invalid
+from cp247.errors import Conflict, Forbidden, Invalid
 from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
 from cp247.validation import flatten_errors
 from events import Message
-from services.preservation.domain import LEGAL_BASIS, PreservationOrder, order_id_for
+from services.intake.hygiene import normalise_identifiers
+from services.preservation.domain import (
+    LEGAL_BASIS,
+    PreservationOrder,
+    RequestStanding,
+    order_id_for,
+    standing_id_for,
+)
 from services.preservation.national_law import NationalPolicy, national_policy
 from services.preservation.schemas import OrderRequestSchema
 
@@ -34,6 +41,10 @@ class PreservationApplication(ServiceApplication):
         "MlaRecorded": "on_mla",
         "MlaStatusChanged": "on_mla",
         "OrderLinkedToMla": "on_linked_to_mla",
+        "RequestRefused": "on_request_ended",
+        "RequestWithdrawn": "on_request_ended",
+        "Art296NoticeGiven": "on_art29_6",
+        "Art296DecisionRecorded": "on_art29_6",
     }
 
     def __init__(self, env: dict[str, str] | None = None):
@@ -44,13 +55,23 @@ class PreservationApplication(ServiceApplication):
 
     # --- policies --------------------------------------------------------------------------
     def on_request_received(self, message: Message, processing: ProcessingEvent) -> None:
-        """A preservation request naming a listed provider drafts its order at once."""
+        """A preservation request naming a listed provider drafts its order at once; another
+        Party's request about the same data joins that order; an extension extends it."""
         request = message.payload
         custodian = request.get("custodian") or {}
-        if request["type"] != "preservation" or not custodian.get("listed"):
+        if request["type"] != "preservation":
+            return
+        # legal-rule: outgoing-never-orders-domestically
+        if request["direction"] != "incoming":
+            return  # ours to a foreign CP: the foreign Party preserves, never our providers
+        if request.get("extends") and self._extend_for(request, processing):
+            return
+        if request.get("same_data_as") and self._cover(request, processing):
             return
         if request.get("near_duplicate_of"):
             return  # the first request's order covers it until a person splits the case
+        if not custodian.get("listed"):
+            return  # no order drafts itself: intake lists the request as needing an order
         order = self._draft(
             order_id=order_id_for(request["request_id"], custodian["provider_id"]),
             case_id=request["case_id"],
@@ -63,7 +84,109 @@ class PreservationApplication(ServiceApplication):
             mla_intended=request.get("mla_intended"),
             actor=request["actor"],
         )
-        processing.collect_events(order)
+        processing.collect_events(order, *self._note_orders(order, [request["request_id"]]))
+
+    def _orders_for(self, request_id: str) -> list[PreservationOrder]:
+        """The request's orders still open (by its standing record: also within a batch)."""
+        standing = load(self.repository, standing_id_for(request_id), RequestStanding)
+        found = (
+            load(self.repository, oid, PreservationOrder)
+            for oid in (standing.order_ids if standing else [])
+        )
+        return [order for order in found if order is not None and order.closed is None]
+
+    def _note_orders(
+        self, order: PreservationOrder, request_ids: list[str]
+    ) -> list[RequestStanding]:
+        """Each request's standing record learns the order that preserves for it."""
+        noted = []
+        for request_id in request_ids:
+            standing = self._standing(request_id, order.case_id)
+            if standing.note_order(order.order_id):
+                noted.append(standing)
+        return noted
+
+    def _cover(self, request: dict[str, Any], processing: ProcessingEvent) -> bool:
+        """Several requesting Parties, one order: the same data are preserved once."""
+        orders = self._orders_for(request["same_data_as"])
+        for order in orders:
+            if order.cover(request["request_id"], request["actor"]):
+                processing.collect_events(order, *self._note_orders(order, [request["request_id"]]))
+        return bool(orders)
+
+    def _extend_for(self, request: dict[str, Any], processing: ProcessingEvent) -> bool:
+        """An extension request extends the running orders of the earlier request (False:
+        none runs any more, so the extension is ordered like a new request)."""
+        days = self.national_policy.period(request.get("period_days"))
+        extended = False
+        for order in self._orders_for(request["extends"]):
+            order.cover(request["request_id"], request["actor"])
+            processing.collect_events(*self._note_orders(order, [request["request_id"]]))
+            if order.running:
+                allowance = self.national_policy.maximum_extension_days - sum(
+                    e["days"] for e in order.extensions
+                )
+                if allowance > 0:
+                    maximum = self.national_policy.maximum_extension_days
+                    order.extend(min(days, allowance), maximum, request["actor"])
+            processing.collect_events(order)
+            extended = True
+        return extended
+
+    def on_request_ended(self, message: Message, processing: ProcessingEvent) -> None:
+        """A refusal or a withdrawal takes effect: the request's orders stop preserving for
+        it, and an order no requesting Party still needs is released."""
+        payload = message.payload
+        refused = message.event == "RequestRefused"
+        standing = self._standing(payload["request_id"], payload["case_id"])
+        standing.change(payload["request_id"], payload["case_id"], "ended", message.event)
+        processing.collect_events(standing)
+        self._drop(payload, "refused" if refused else "withdrawn", processing)
+
+    def _drop(self, payload: dict[str, Any], why: str, processing: ProcessingEvent) -> None:
+        # legal-rule: refusal-releases-orders
+        for order in self._orders_for(payload["request_id"]):
+            order.drop_request(payload["request_id"], why)
+            if not order.request_ids:
+                order.release(
+                    f"request {why}: no requesting Party needs the data any more",
+                    payload["actor"],
+                    notice="The requesting authority no longer needs the data preserved; "
+                    "this order ends now. No further action is required.",
+                    decided=True,
+                )
+            processing.collect_events(order)
+
+    def on_art29_6(self, message: Message, processing: ProcessingEvent) -> None:
+        """Art 29(6): nothing new is issued for the request until its Party decides."""
+        payload = message.payload
+        standing = self._standing(payload["request_id"], payload["case_id"])
+        if message.event == "Art296NoticeGiven":
+            state = "awaiting_requester"
+        else:
+            state = "ended" if payload["decision"] == "withdraw" else "active"
+        standing.change(payload["request_id"], payload["case_id"], state, message.event)
+        processing.collect_events(standing)
+        if state == "ended":
+            self._drop(payload, "withdrawn after the Art 29(6) notice", processing)
+
+    def _standing(self, request_id: str, case_id: str) -> RequestStanding:
+        found = load(self.repository, standing_id_for(request_id), RequestStanding)
+        return found or RequestStanding(request_id=request_id, case_id=case_id)
+
+    def _may_issue_for(self, request_ids: list[str]) -> None:
+        """Art 29(6): no new order while the requesting Party decides; none for a request
+        refused or withdrawn."""
+        for request_id in request_ids:
+            standing = load(self.repository, standing_id_for(request_id), RequestStanding)
+            # legal-rule: art29-6-no-new-order
+            if standing is not None and standing.state == "awaiting_requester":
+                raise Conflict(
+                    "Art 29(6): the requesting Party was told preservation may not do; "
+                    "nothing new is issued until its decision is recorded"
+                )
+            if standing is not None and standing.state == "ended":
+                raise Conflict(f"request {request_id} was refused or withdrawn")
 
     def on_provider_acknowledged(self, message: Message, processing: ProcessingEvent) -> None:
         order = load(self.repository, message.payload["order_id"], PreservationOrder)
@@ -162,27 +285,58 @@ class PreservationApplication(ServiceApplication):
                 expired.append(order.order_id)
         return expired
 
-    def create_order(self, case_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
-        """An officer orders preservation for one provider of a case."""
+    def create_order(
+        self,
+        case_id: str,
+        body: dict[str, Any],
+        actor: dict[str, str],
+        request_ids: list[str] | None = None,
+    ) -> dict:
+        """An officer orders preservation for one provider of a case, for ``request_ids``
+        (the requests it preserves for; the gateway picks them from the case)."""
         try:
             order_request = OrderRequestSchema().load(body)
         except ValidationError as exc:
             raise Invalid("the order is not valid", flatten_errors(exc.messages)) from None
+        fields: dict[str, list[str]] = {}
+        if problem := self.national_policy.period_problem(order_request["period_days"]):
+            fields["period_days"] = [problem]
+        # legal-rule: outgoing-never-orders-domestically
+        if order_request["direction"] != "incoming":
+            fields["direction"] = [
+                "an outgoing request never produces an order to a domestic provider"
+            ]
+        # legal-rule: order-identifiers-time-rules
+        identifiers, _, problems = normalise_identifiers(
+            order_request["identifiers"], None, utcnow()
+        )
+        for path, reasons in problems.items():
+            fields[path.replace("data.identifiers", "identifiers", 1)] = reasons
+        if fields:
+            raise Invalid("the order is not valid", fields)
+        order_request.pop("request_id", None)
+        wanted = list(request_ids or [])
+        self._may_issue_for(wanted)
         order = self._draft(
             order_id=str(uuid4()),
             case_id=case_id,
-            request_id=None,
+            request_id=wanted[0] if wanted else None,
             actor=actor,
-            **order_request,
+            **{**order_request, "identifiers": identifiers},
         )
-        self.save(order)
+        for request_id in wanted[1:]:
+            order.cover(request_id, actor)
+        self.save(order, *self._note_orders(order, wanted))
         return self.order_view(order)
 
     @retry_on_conflict
     def approve_order(self, order_id: str, actor: dict[str, str]) -> dict:
         order = self._get(order_id)
+        # legal-rule: art29-3-prosecutor-approval
         if actor["role"] not in self.national_policy.approvers:
             raise Forbidden("only a prosecutor may approve a preservation order")
+        if order.status == "awaiting_approval":
+            self._may_issue_for(order.request_ids)
         order.approve(actor, utcnow())
         self.save(order)
         return self.order_view(order)
@@ -194,6 +348,7 @@ class PreservationApplication(ServiceApplication):
             actor=actor,
             **fields,
         )
+        # legal-rule: art29-3-prosecutor-approval
         if self.national_policy.needs_approval(actor["role"]):
             order.request_approval(
                 f"national policy {self.national_policy.name}: "
@@ -239,6 +394,7 @@ class PreservationApplication(ServiceApplication):
             "extensions": order.extensions,
             "held_for_mla": sorted(order.holds),
             "closed": order.closed,
+            "request_ids": list(order.request_ids),
             "drafted_by": order.drafted_by,
             "approved_by": order.approved_by,
             "mla": [],

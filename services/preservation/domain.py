@@ -66,6 +66,44 @@ class PreservationOrder(Aggregate):
         self.extensions: list[dict[str, Any]] = []
         self.holds: dict[str, str] = {}  # mla_id -> reason (Art 29(7))
         self.closed: dict[str, Any] | None = None
+        # The requests (one per requesting Party) this order preserves for: it runs until
+        # none of them still needs it.
+        self.request_ids: list[str] = [request_id] if request_id else []
+
+    # --- several requesting Parties ------------------------------------------------------
+    def cover(self, request_id: str, actor: dict[str, str]) -> bool:
+        """Another request (another Party, or an extension) needs the same data."""
+        if request_id in self.request_ids or self.closed is not None:
+            return False
+        self._covered(
+            self.order_id, self.case_id, request_id, self.provider_id,
+            self.issued_at is not None, self.expires_at, actor,
+        )  # fmt: skip
+        return True
+
+    @event("OrderCoversRequest")
+    def _covered(
+        self,
+        order_id: str,
+        case_id: str,
+        request_id: str,
+        provider_id: str,
+        issued: bool,
+        expires_at: str | None,
+        actor: dict[str, str],
+    ) -> None:
+        self.request_ids.append(request_id)
+
+    def drop_request(self, request_id: str, reason: str) -> bool:
+        """A request no longer needs the data (refused, withdrawn); True if it was covered."""
+        if request_id not in self.request_ids or self.closed is not None:
+            return False
+        self._dropped(self.order_id, self.case_id, request_id, reason)
+        return True
+
+    @event("OrderRequestDropped")
+    def _dropped(self, order_id: str, case_id: str, request_id: str, reason: str) -> None:
+        self.request_ids.remove(request_id)
 
     # --- approval --------------------------------------------------------------------------
     def request_approval(self, reason: str, actor: dict[str, str]) -> None:
@@ -104,6 +142,7 @@ class PreservationOrder(Aggregate):
             issued_at=iso(now),
             expires_at=iso(preservation_expiry(now, self.period_days)),
             actor=actor,
+            request_ids=list(self.request_ids),
         )
 
     @event("OrderIssued")
@@ -121,6 +160,7 @@ class PreservationOrder(Aggregate):
         issued_at: str,
         expires_at: str,
         actor: dict[str, str],
+        request_ids: list[str] | None = None,
     ) -> None:
         self.status = "issued"
         self.issued_at = issued_at
@@ -189,7 +229,7 @@ class PreservationOrder(Aggregate):
         if not self.running:
             raise Conflict(f"order {self.order_id} is {self.status}; it cannot be extended")
         used = sum(e["days"] for e in self.extensions)
-        if days < 1 or used + days > maximum_total:
+        if days < 1 or used + days > maximum_total:  # legal-rule: art16-2-extension-maximum
             raise Invalid(
                 "the extension is outside what national policy allows",
                 {"days": [f"1 to {maximum_total - used} more days for this order"]},
@@ -211,18 +251,44 @@ class PreservationOrder(Aggregate):
         self.expires_at = expires_at
         self.status = "extended"
 
-    def release(self, reason: str, actor: dict[str, str]) -> None:
+    def release(
+        self,
+        reason: str,
+        actor: dict[str, str],
+        notice: str | None = None,
+        decided: bool = False,
+    ) -> None:
+        """Release the data. ``notice`` is what the provider is told (neutral words; the
+        reason may be confidential). ``decided``: the legal basis itself ended (a refusal or
+        a withdrawal), which no MLA hold outlives."""
         if self.closed is not None:
             raise Conflict(f"order {self.order_id} is already {self.status}")
         if not reason.strip():
             raise Invalid("say why the data may be released", {"reason": ["required"]})
-        self._released(self.order_id, self.case_id, self.provider_id, reason, actor)
+        # legal-rule: art29-7-release-held
+        if self.holds and not decided:
+            raise Conflict(
+                "Art 29(7): an MLA request for these data is pending "
+                f"({', '.join(sorted(self.holds))}); the preservation continues until it is "
+                "decided"
+            )
+        self._released(
+            self.order_id, self.case_id, self.provider_id, reason, actor,
+            notice or "The data need no longer be preserved under this order.",
+        )  # fmt: skip
 
     @event("OrderReleased")
     def _released(
-        self, order_id: str, case_id: str, provider_id: str, reason: str, actor: dict[str, str]
+        self,
+        order_id: str,
+        case_id: str,
+        provider_id: str,
+        reason: str,
+        actor: dict[str, str],
+        notice: str | None = None,
     ) -> None:
-        self.closed = {"as": "released", "reason": reason, "by": actor}
+        self.closed = {"as": "released", "reason": reason, "by": actor, "notice": notice}
+        self.holds = {}
         self.status = "released"
 
     # --- Art 29(7): MLA received keeps the data until it is decided ------------------------
@@ -249,7 +315,7 @@ class PreservationOrder(Aggregate):
     def due_to_expire(self, now: datetime) -> bool:
         return (
             self.running
-            and not self.holds
+            and not self.holds  # legal-rule: art29-7-mla-hold
             and self.expires_at is not None
             and parse_iso(self.expires_at) <= now
         )
@@ -264,3 +330,39 @@ class PreservationOrder(Aggregate):
     def _expired(self, order_id: str, case_id: str, provider_id: str, expired_at: str) -> None:
         self.closed = {"as": "expired", "at": expired_at}
         self.status = "expired"
+
+
+STANDING_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/request-standing")
+
+
+def standing_id_for(request_id: str) -> str:
+    return str(uuid5(STANDING_NAMESPACE, request_id))
+
+
+class RequestStanding(Aggregate):
+    """Whether a request may still have orders issued for it, as preservation learns it."""
+
+    @staticmethod
+    def create_id(request_id: str, **_: Any) -> UUID:
+        return UUID(standing_id_for(request_id))
+
+    @event("RequestStandingNoted")
+    def __init__(self, request_id: str, case_id: str):
+        self.request_id = request_id
+        self.case_id = case_id
+        self.state = "active"  # active | awaiting_requester (Art 29(6)) | ended
+        self.order_ids: list[str] = []
+
+    def note_order(self, order_id: str) -> bool:
+        if order_id in self.order_ids:
+            return False
+        self._order_noted(self.request_id, self.case_id, order_id)
+        return True
+
+    @event("RequestStandingOrderNoted")
+    def _order_noted(self, request_id: str, case_id: str, order_id: str) -> None:
+        self.order_ids.append(order_id)
+
+    @event("RequestStandingChanged")
+    def change(self, request_id: str, case_id: str, state: str, why: str) -> None:
+        self.state = state

@@ -7,7 +7,10 @@ name: romania-like
 may_order_directly: [prosecution]      # the others need an approver
 approvers: [prosecution]
 default_period_days: 90                # never below Art 29(7)'s 60
+maximum_period_days: 90                # one order at most (Art 16(2)); longer by extension
 maximum_extension_days: 90             # added up over all extensions of an order
+art29_4_reservation: false             # Art 29(4): dual criminality may be required
+outgoing_receipt_hours: 24             # chase a foreign CP that has not confirmed receipt
 reminder_offsets_days: [21, 7, 2]      # before expiry
 competent_authorities:
   pre_trial: Prosecutor General's Office
@@ -43,10 +46,34 @@ class NationalPolicy:
     reminder_offsets_days: tuple[int, ...]
     competent_authorities: dict[str, str]
     local_time_zone: str
+    maximum_period_days: int = 90
+    art29_4_reservation: bool = False
+    outgoing_receipt_hours: int = 24
 
     def period(self, requested_days: int | None) -> int:
-        """The preservation period: as asked, never below the Convention's minimum."""
-        return max(requested_days or self.default_period_days, ART29_MINIMUM_DAYS)
+        """The preservation period: as asked, within the Convention's minimum (Art 29(7))
+        and the national maximum of one order (Art 16(2))."""
+        # legal-rule: art29-7-minimum-period
+        days = max(requested_days or self.default_period_days, ART29_MINIMUM_DAYS)
+        return min(days, max(self.maximum_period_days, ART29_MINIMUM_DAYS))
+
+    def period_problem(self, requested_days: int | None) -> str | None:
+        """Why an officer may not order ``requested_days``, or None (None: the default)."""
+        if requested_days is None:
+            return None
+        # legal-rule: art29-7-officer-order-minimum
+        if requested_days < ART29_MINIMUM_DAYS:
+            return (
+                f"Art 29(7): preservation is for not less than {ART29_MINIMUM_DAYS} days; "
+                f"{requested_days} is too short"
+            )
+        # legal-rule: art16-2-maximum-period
+        if requested_days > self.maximum_period_days:
+            return (
+                f"Art 16(2): one order is for at most {self.maximum_period_days} days under "
+                f"{self.name}; longer preservation is by extension"
+            )
+        return None
 
     def needs_approval(self, role: str) -> bool:
         return role not in self.may_order_directly
@@ -85,7 +112,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "local_time_zone": "Europe/Oslo",
     },
 }
-FIELDS = set(PROFILES["police-needs-approval"])
+# Settings a policy file may leave out, with their defaults.
+OPTIONAL = {"maximum_period_days": 90, "art29_4_reservation": False, "outgoing_receipt_hours": 24}
+FIELDS = set(PROFILES["police-needs-approval"]) | set(OPTIONAL)
+REQUIRED = set(PROFILES["police-needs-approval"])
 
 
 def _days(value: Any, minimum: int) -> bool:
@@ -97,18 +127,33 @@ def parse_policy(data: Any, source: str) -> NationalPolicy:
     if not isinstance(data, dict):
         raise ConfigurationError(f"{source}: the policy must be a mapping of settings")
     problems = [f"unknown setting {key!r}" for key in sorted(set(data) - FIELDS)]
-    problems += [f"{key} is missing" for key in sorted(FIELDS - set(data))]
+    problems += [f"{key} is missing" for key in sorted(REQUIRED - set(data))]
+    data = {**OPTIONAL, **data}
     roles = [data.get("may_order_directly"), data.get("approvers")]
     for key, value in zip(("may_order_directly", "approvers"), roles, strict=True):
         if not isinstance(value, list) or any(role not in ROLES for role in value):
             problems.append(f"{key} must be a list of roles from {ROLES}")
     if isinstance(data.get("approvers"), list) and not data["approvers"]:
         problems.append("approvers must name at least one role, or nobody could approve")
+    # legal-rule: art29-7-minimum-period
     if not _days(data.get("default_period_days"), ART29_MINIMUM_DAYS):
         problems.append(
             f"default_period_days must be a whole number of days >= {ART29_MINIMUM_DAYS} "
             "(Art 29(7))"
         )
+    if not _days(data.get("maximum_period_days"), ART29_MINIMUM_DAYS):
+        problems.append(
+            f"maximum_period_days must be a whole number of days >= {ART29_MINIMUM_DAYS} "
+            "(Art 29(7)); Art 16(2) speaks of up to 90"
+        )
+    elif _days(data.get("default_period_days"), 0) and (
+        data["default_period_days"] > data["maximum_period_days"]
+    ):
+        problems.append("default_period_days must not exceed maximum_period_days")
+    if not isinstance(data.get("art29_4_reservation"), bool):
+        problems.append("art29_4_reservation must be true or false (Art 29(4) reservation)")
+    if not _days(data.get("outgoing_receipt_hours"), 1):
+        problems.append("outgoing_receipt_hours must be a whole number of hours >= 1")
     if not _days(data.get("maximum_extension_days"), 0):
         problems.append("maximum_extension_days must be a whole number of days >= 0")
     offsets = data.get("reminder_offsets_days")
@@ -134,6 +179,9 @@ def parse_policy(data: Any, source: str) -> NationalPolicy:
         approvers=frozenset(data["approvers"]),
         default_period_days=data["default_period_days"],
         maximum_extension_days=data["maximum_extension_days"],
+        maximum_period_days=data["maximum_period_days"],
+        art29_4_reservation=data["art29_4_reservation"],
+        outgoing_receipt_hours=data["outgoing_receipt_hours"],
         reminder_offsets_days=tuple(sorted(set(offsets), reverse=True)),
         competent_authorities=dict(authorities),
         local_time_zone=str(zone),

@@ -24,3 +24,11 @@ class OrderRequestSchema(Schema):
         load_default="incoming", validate=validate.OneOf(["incoming", "outgoing"])
     )
     mla_intended = fields.Boolean(load_default=None, allow_none=True)
+    request_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "the request of the case it preserves for (default: every "
+            "incoming preservation request of the case still open)"
+        },
+    )

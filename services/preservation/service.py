@@ -46,8 +46,10 @@ class PreservationService(ns.ServiceBase):
         return self._command(self.app.release_order, order_id, reason, actor)
 
     @ns.rpc(expected_exceptions=DomainError)
-    def create_order(self, case_id: str, body: dict, actor: dict) -> dict[str, Any]:
-        return self._command(self.app.create_order, case_id, body, actor)
+    def create_order(
+        self, case_id: str, body: dict, actor: dict, request_ids: list | None = None
+    ) -> dict[str, Any]:
+        return self._command(self.app.create_order, case_id, body, actor, request_ids)
 
     @ns.rpc(expected_exceptions=DomainError)
     def approve_order(self, order_id: str, actor: dict) -> dict[str, Any]:

@@ -69,6 +69,38 @@ SUMMARIES: dict[str, str] = {
     "Art296NoticeGiven": "Art 29(6) notice ({reason})",
     "DutyAlertRaised": "Duty officer alerted: {reason}",
     "RequesterNotified": "Requesting CP informed ({subject}) by {channel}",
+    "RequestWithdrawn": "Request withdrawn ({direction})",
+    "Art296DecisionRecorded": "Requesting Party's decision after the Art 29(6) notice: {decision}",
+    "RequestOrderDeclined": "No order for this request: the reason is recorded",
+    "OutgoingRequestSent": "Our request sent to {counterpart_country} by {channel} at {at}; "
+    "chase if no receipt by {chase_at}",
+    "ForeignReceiptRecorded": "Foreign CP confirmed receipt at {at}",
+    "ForeignAnswerRecorded": "Foreign CP answered: {outcome}",
+    "RequestClosed": "Request {request_id:.8} closed with its case",
+    "CaseClosed": "Case closed",
+    "CaseReopened": "Case reopened: request {request_id:.8} joined it",
+    "RequestJoinedCase": "Request {request_id:.8} joined the case ({relation} of {related_to:.8})",
+    "OrderCoversRequest": "Order for {provider_id} also preserves for request {request_id:.8}",
+    "OurMlaClockStarted": "Preserved abroad until {due_by}: our MLA request is due before then",
+    "OutgoingFollowUpClosed": "Nothing more to chase for our request ({reason})",
+    "OutgoingReceiptChaseDue": "No receipt from {country} by {chase_at}: duty officer to chase",
+    "OurMlaReminderDue": "Reminder: our MLA request to {country} is due in {days_left} days",
+    "OurMlaOverdue": "Our MLA request to {country} is overdue: the preservation ended {due_by}",
+    "OrderRequestDropped": "Order no longer preserves for request {request_id:.8} ({reason})",
+}
+
+# Where one payload value changes what happened, the words for that value: (event, field) ->
+# {value: summary}; any other value keeps SUMMARIES' words (so entries already recorded with
+# them still verify). A message in the console inbox has not reached the requesting CP: no
+# SMTP, or no address, and someone must send it by hand.
+_BY_HAND = "console inbox: to be sent by hand"
+SUMMARY_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
+    ("ReceiptAcknowledged", "channel"): {
+        "inbox": f"Receipt to the requesting CP queued ({_BY_HAND}), reference {{our_reference}}",
+    },
+    ("RequesterNotified", "channel"): {
+        "inbox": f"Notice to the requesting CP queued ({{subject}}; {_BY_HAND})",
+    },
 }
 
 
@@ -85,12 +117,28 @@ NOT_ON_TIMELINE = frozenset(
         "FeedbackDeferralStarted",
         "FeedbackDeferred",
         "FeedbackReleased",
+        "RequestOrderNoted",
+        "RequestStandingNoted",
+        "RequestStandingOrderNoted",
+        "RequesterFeedbackEnded",
+        "OutgoingReceiptNoted",
+        "OutgoingFollowUpStarted",
+        "RequestStandingChanged",
     }
 )
 
 
+def summary_template(event_name: str, payload: dict[str, Any]) -> str | None:
+    """The summary's format string for this event and payload (None: not summarised)."""
+    for (name, field), variants in SUMMARY_VARIANTS.items():
+        value = payload.get(field)
+        if name == event_name and isinstance(value, str) and value in variants:
+            return variants[value]
+    return SUMMARIES.get(event_name)
+
+
 def summarise(event_name: str, payload: dict[str, Any]) -> str:
-    template = SUMMARIES.get(event_name)
+    template = summary_template(event_name, payload)
     if template is None:
         return event_name
     try:

@@ -143,3 +143,25 @@ def test_login_page_and_wrong_code_are_plain_sentences(browser):
     browser.press("form[action='/login'] button")
     assert "Check the user name, the password and the 6-digit code." in browser.text()
     assert "/login" in browser.driver.current_url or browser.driver.current_url.endswith("/")
+
+
+def test_officer_withdraws_a_request_and_closes_its_case_through_the_forms(browser):
+    browser.screenshot = lambda name: None  # the documentation's pictures are the others'
+    case_id = register_as_police(browser)
+    eventually(lambda: "awaiting approval" in browser.text(), "the drafted order", browser)
+    # The label names the field: found as a keyboard or screen-reader user would find it.
+    label = browser.driver.find_element(By.CSS_SELECTOR, "label[for='wd-1']")
+    assert label.text == "The requesting Party withdrew it: why"
+    browser.driver.find_element(By.ID, "wd-1").send_keys("the requesting Party withdrew it")
+    browser.press("form[action$='/withdraw'] button[type='submit']")
+    assert "Request withdrawn" in browser.text()
+    status = browser.driver.find_element(By.CSS_SELECTOR, ".request-status")
+    assert status.get_attribute("data-status") == "withdrawn" and status.text == "withdrawn"
+    assert not browser.driver.find_elements(By.CSS_SELECTOR, "form[action$='/withdraw']")
+    eventually(lambda: "· released" in browser.text(), "the draft order released", browser)
+
+    browser.driver.find_element(By.ID, "close-outcome").send_keys("withdrawn by the requester")
+    browser.press(f"form[action='/console/cases/{case_id}/close'] button[type='submit']")
+    assert "Case closed" in browser.text(), browser.text()
+    assert browser.driver.find_element(By.CSS_SELECTOR, ".case-status").text == "closed"
+    assert "Closed: withdrawn by the requester" in browser.text()

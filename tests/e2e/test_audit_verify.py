@@ -36,8 +36,8 @@ def test_timeline_matches_the_event_stores_until_someone_edits_it(embedded, toke
     with sqlite3.connect(database) as conn:
         for rowid, state in conn.execute("SELECT rowid, state FROM stored_events").fetchall():
             plain = zlib.decompress(cipher.decrypt(state))
-            if b"Receipt acknowledged" in plain:
-                edited = plain.replace(b"Receipt acknowledged", b"Receipt IGNORED here")
+            if b"Receipt to the requesting CP" in plain:  # no SMTP here: the inbox wording
+                edited = plain.replace(b"Receipt to the requesting CP", b"Receipt IGNORED here")
                 conn.execute(
                     "UPDATE stored_events SET state = ? WHERE rowid = ?",
                     (cipher.encrypt(zlib.compress(edited)), rowid),

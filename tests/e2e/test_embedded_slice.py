@@ -89,6 +89,10 @@ def test_officer_orders_preservation_for_a_listed_provider_only(embedded):
     status, body = api.call(
         "POST", path, tokens["prosecution"], {"provider_id": "telco-b", "period_days": 30}
     )
+    assert status == 422 and "Art 29(7)" in body["fields"]["period_days"][0], body
+    status, body = api.call(
+        "POST", path, tokens["prosecution"], {"provider_id": "telco-b", "period_days": 60}
+    )
     assert status == 201 and body["status"] == "issued", body
     assert body["period_days"] == 60  # never below Art 29(7)'s sixty days
     status, body = api.call(

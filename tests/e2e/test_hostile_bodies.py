@@ -135,7 +135,13 @@ CASES: list[tuple[str, Mutation, str]] = [
     ("mla_intended a string", setting("mla_intended", "maybe"), "mla_intended"),
     ("necessity missing", removing("necessity"), "necessity"),
     ("mla_intended missing", removing("mla_intended"), "mla_intended"),
-    ("custodian missing", removing("data.custodian"), "data.custodian"),
+    (  # Art 29(2)(d): neither a custodian nor an identifier that locates the system
+        "custodian missing",
+        lambda body: removing("data.custodian")(
+            setting("data.identifiers", [{"kind": "email", "value": "x@example.org"}])(body)
+        ),
+        "data.custodian",
+    ),
     ("counterpart country bad", setting("counterpart_country", "Narnia"), "counterpart_country"),
     ("nested junk", setting("follow_up", {"a": {"b": {"c": [1, 2, {"d": None}]}}}), "follow_up.a"),
     (

@@ -21,8 +21,19 @@ def test_each_missing_item_is_named_by_its_letter_and_field():
     assert missing["29.2.d"] == ["data.custodian"]
 
 
-def test_mla_not_intended_is_an_answer_not_a_gap():
-    assert "29.2.f" not in art29_missing_items(preservation_request("R-3", mla_intended=False))
+def test_art29_2_f_mla_not_intended_is_missing_the_mandatory_statement():
+    assert art29_missing_items(preservation_request("R-3", mla_intended=False)) == {
+        "29.2.f": ["mla_intended"]
+    }
+
+
+def test_art29_2_d_is_met_by_identifiers_that_locate_the_system():
+    request = preservation_request("R-5")
+    request["data"]["custodian"] = None
+    request["data"]["identifiers"] = [{"kind": "domain", "value": "c2.example"}]
+    assert "29.2.d" not in art29_missing_items(request)
+    request["data"]["identifiers"] = [{"kind": "email", "value": "a@b.example"}]
+    assert art29_missing_items(request)["29.2.d"] == ["data.custodian"]
 
 
 def test_named_person_is_enough_to_identify_the_authority():

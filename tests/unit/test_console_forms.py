@@ -1,9 +1,20 @@
-"""What the console shows and sends: clocks, times, and the request form's mapping."""
+"""What the console shows and sends: clocks, times, the request form's mapping and the
+case page's action forms."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.gateway.console.action_forms import (
+    answer_body,
+    art29_6_decision_body,
+    close_body,
+    foreign_receipt_body,
+    order_body,
+    reason_body,
+    sent_body,
+    whole_number,
+)
 from services.gateway.console.formatting import clock, overdue, status_words, when
 from services.gateway.console.request_form import request_body
 
@@ -56,3 +67,56 @@ def test_what_only_the_form_can_see_is_said_in_sentences():
     assert len(problems) == 2
     assert problems[0].startswith("Identifier line “192.0.2.1”: start with the kind")
     assert problems[1] == "Period: give a whole number of days, e.g. 90."
+
+
+def filled(**fields: str):
+    """A posted form as the pages read it: a field's stripped value, "" when not sent."""
+    return lambda name: fields.get(name, "").strip()
+
+
+def test_an_empty_time_is_left_out_so_the_api_takes_now():
+    assert sent_body(filled(channel="fax", at="")) == {"channel": "fax"}
+    assert sent_body(filled(channel="email", at=" 2026-11-28T09:15+01:00 ")) == {
+        "channel": "email", "at": "2026-11-28T09:15+01:00"}  # fmt: skip
+    assert foreign_receipt_body(filled()) == {}
+    assert foreign_receipt_body(filled(reference="NO-77", at="2026-11-28T10:00Z")) == {
+        "reference": "NO-77", "at": "2026-11-28T10:00Z"}  # fmt: skip
+
+
+def test_the_foreign_answer_sends_its_expiry_only_when_given():
+    assert answer_body(filled(outcome="refused", note="")) == {"outcome": "refused", "note": ""}
+    body = answer_body(filled(outcome="preserved", expires_at="2027-02-26T00:00Z", note="90 d"))
+    assert body == {"outcome": "preserved", "expires_at": "2027-02-26T00:00Z", "note": "90 d"}
+
+
+def test_decisions_send_their_reason_even_when_empty_so_the_api_can_say_it_is_missing():
+    assert reason_body(filled()) == {"reason": ""}
+    assert reason_body(filled(reason="suspect identified")) == {"reason": "suspect identified"}
+    assert art29_6_decision_body(filled(decision="execute")) == {"decision": "execute", "note": ""}
+    assert close_body(filled(outcome="charged", note="trial set")) == {
+        "outcome": "charged", "note": "trial set"}  # fmt: skip
+
+
+def test_an_officers_order_reads_identifier_lines_as_the_request_form_does():
+    body, problems = order_body(
+        filled(provider_id="telco-a", request_id="r-1", period_days="60",
+               identifiers="ip 192.0.2.1 51234 2026-11-28T03:14:05Z\n\nemail a@b.example"),
+        ["traffic"],
+    )  # fmt: skip
+    assert problems == []
+    assert body == {
+        "provider_id": "telco-a", "data_types": ["traffic"], "period_days": 60,
+        "request_id": "r-1",
+        "identifiers": [
+            {"kind": "ip", "value": "192.0.2.1", "port": 51234,
+             "observed_at": "2026-11-28T03:14:05Z"},
+            {"kind": "email", "value": "a@b.example"},
+        ],
+    }  # fmt: skip
+    body, problems = order_body(filled(provider_id="telco-a", identifiers="192.0.2.1"), [])
+    assert "request_id" not in body and "period_days" not in body
+    assert problems and problems[0].startswith("Identifier line “192.0.2.1”")
+
+
+def test_a_number_the_form_cannot_read_goes_to_the_api_as_written():
+    assert whole_number("14") == 14 and whole_number("two weeks") == "two weeks"

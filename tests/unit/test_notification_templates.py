@@ -45,6 +45,7 @@ FULL: dict[str, Any] = {
     "mla_reference": "MLA-2024-17",
     "action": "Action text 9c2e",
     "type": "emergency_disclosure",
+    "urgency": "emergency",
     "counterpart_country": "DE",
     "acknowledge_url": "https://cp247.example/api/v1/alerts/ack?token=abc.def",
     "minutes": 15,
@@ -52,6 +53,8 @@ FULL: dict[str, Any] = {
     "message_subject": "Accusé de réception - notre réf. RO-2024-0042",
     "attempts": 8,
     "error": "550 5.1.1 mailbox unknown",
+    "case_url": "https://cp247.example/console/cases/c-42",
+    "sent_at": "2024-05-02T08:00:00Z",
 }
 # Values printed as given (codes such as ``type`` or ``grounds`` are worded instead).
 LITERAL = {
@@ -93,7 +96,7 @@ def test_the_names_and_languages_match_the_files() -> None:
     for language in SUPPORTED_LANGUAGES:
         files = {p.name for p in (TEMPLATE_DIR / language).glob("*.txt.j2")}
         assert files == {f"{name}.txt.j2" for name in TEMPLATE_NAMES}, language
-    assert len(TEMPLATE_NAMES) == 12
+    assert len(TEMPLATE_NAMES) == 15
 
 
 @pytest.mark.parametrize(("name", "language"), ALL)

@@ -39,11 +39,23 @@ def test_issued_order_runs_for_its_period():
     assert order.expires_at == "2027-02-26T03:00:00.000000Z"
 
 
-def test_national_policy_never_goes_below_sixty_days():
+def test_national_policy_never_goes_below_sixty_days_art29_7_nor_above_its_maximum_art16_2():
     policy = national_policy("police-needs-approval")
     assert policy.period(30) == 60
     assert policy.period(None) == 90
-    assert policy.period(120) == 120
+    assert policy.period(120) == 90  # longer only by extension
+
+
+def test_art29_7_an_officer_order_below_sixty_days_is_refused_with_the_reason():
+    policy = national_policy("police-needs-approval")
+    assert "Art 29(7)" in policy.period_problem(30)
+    assert policy.period_problem(60) is None and policy.period_problem(None) is None
+
+
+def test_art16_2_an_order_above_the_policy_maximum_is_refused():
+    policy = national_policy("police-needs-approval")
+    assert "Art 16(2)" in policy.period_problem(91)
+    assert policy.period_problem(90) is None
 
 
 def test_police_needs_approval_in_a_romania_like_country_but_not_in_a_norway_like_one():

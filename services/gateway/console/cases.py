@@ -3,17 +3,37 @@ for every action of the API. Both CPs see the same; what they may do follows the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.wrappers import Response
 
+from services.gateway.console.action_forms import (
+    Form,
+    answer_body,
+    art29_6_decision_body,
+    close_body,
+    foreign_receipt_body,
+    order_body,
+    reason_body,
+    sent_body,
+    whole_number,
+)
 from services.gateway.console.request_form import (
     ART29_CHECKLIST,
     REQUEST_TYPES,
     request_body,
 )
 from services.gateway.console.web import ApiError, Session, page, see_other
-from services.intake.domain import ART29_6_REASONS, REFUSAL_GROUNDS, our_reference
+from services.intake.domain import (
+    ANSWER_OUTCOMES,
+    ART29_6_DECISIONS,
+    ART29_6_REASONS,
+    CHANNELS,
+    FINAL,
+    allowed_refusal_grounds,
+    our_reference,
+)
 
 CP = ("police", "prosecution")
 CASE_FILTERS = ("type", "direction", "status", "country")
@@ -47,25 +67,35 @@ class CasePages:
                         types=REQUEST_TYPES)  # fmt: skip
 
     @page("/console/cases/<case_id>", "GET", CP)
-    def case(self, s: Session, case_id: str, errors: list[str] | None = None) -> Response:
+    def case(
+        self, s: Session, case_id: str, errors: list[str] | None = None, status: int = 422
+    ) -> Response:
         case = s.api("GET", f"/api/v1/cases/{case_id}")
         timeline = s.api("GET", f"/api/v1/cases/{case_id}/timeline")
         mla = s.api("GET", f"/api/v1/cases/{case_id}/mla")["mla"]
         messages = s.api("GET", f"/api/v1/cases/{case_id}/messages")["messages"]
+        for request in case["requests"]:
+            if request["direction"] == "outgoing":
+                # What the destination CP requires is only in the request's own view.
+                view = s.api("GET", f"/api/v1/requests/{request['request_id']}")
+                request["destination"] = view.get("destination")
         return s.render(
-            "case.html", status=422 if errors else 200, case=case, timeline=timeline,
-            mla=mla, messages=messages, errors=errors, grounds=REFUSAL_GROUNDS,
-            notice_reasons=ART29_6_REASONS,
+            "case.html", status=status if errors else 200, case=case, timeline=timeline,
+            mla=mla, messages=messages, errors=errors, notice_reasons=ART29_6_REASONS,
+            grounds={r["request_id"]: _refusal_grounds(r) for r in case["requests"]},
+            final=FINAL, channels=CHANNELS, outcomes=ANSWER_OUTCOMES,
+            decisions=ART29_6_DECISIONS,
         )  # fmt: skip
 
     def _act(self, s: Session, case_id: str, path: str, body: Any, done: str) -> Response:
-        """Run one action through the API; back to the case with a note, or the reasons."""
+        """Run one action through the API; back to the case with a note, or the reasons
+        (with the API's status: a 409 stays a 409)."""
         try:
             s.api("POST", path, body)
         except ApiError as exc:
             if exc.status in (401, 403, 404):
                 raise
-            return self.case(s, case_id, errors=exc.sentences)
+            return self.case(s, case_id, errors=exc.sentences, status=exc.status)
         return see_other(_case_path(case_id), done)
 
     # --- actions on a case ---------------------------------------------------------------
@@ -84,28 +114,23 @@ class CasePages:
 
     @page("/console/cases/<case_id>/orders", "POST", CP)
     def new_order(self, s: Session, case_id: str) -> Response:
-        body = {
-            "provider_id": s.form("provider_id"),
-            "data_types": s.request.form.getlist("data_types"),
-            "identifiers": [
-                {"kind": kind, "value": value}
-                for kind, _, value in (
-                    line.strip().partition(" ") for line in s.form("identifiers").splitlines()
-                )
-                if value.strip()
-            ],
-        }
-        if s.form("period_days"):
-            body["period_days"] = _number(s.form("period_days"))
+        body, problems = order_body(s.form, s.request.form.getlist("data_types"))
+        if problems:
+            return self.case(s, case_id, errors=problems)
         return self._act(s, case_id, f"/api/v1/cases/{case_id}/preservation-orders", body,
                          "Preservation order created.")  # fmt: skip
+
+    @page("/console/cases/<case_id>/close", "POST", CP)
+    def close_case(self, s: Session, case_id: str) -> Response:
+        return self._act(s, case_id, f"/api/v1/cases/{case_id}/close", close_body(s.form),
+                         "Case closed.")  # fmt: skip
 
     @page("/console/orders/<order_id>/<action>", "POST", CP)
     def order_action(self, s: Session, order_id: str, action: str) -> Response:
         case_id = s.form("case_id")
         bodies = {
             "approve": (None, "Order approved and issued to the provider."),
-            "extend": ({"days": _number(s.form("days"))}, "Preservation extended."),
+            "extend": ({"days": whole_number(s.form("days"))}, "Preservation extended."),
             "release": ({"reason": s.form("reason")}, "Order released."),
         }
         if action not in bodies:
@@ -125,6 +150,25 @@ class CasePages:
         body = {"reason": s.form("reason"), "explanation": s.form("explanation")}
         path = f"/api/v1/requests/{request_id}/art29-6-notice"
         return self._act(s, s.form("case_id"), path, body, "Art 29(6) notice recorded.")
+
+    @page("/console/requests/<request_id>/<action>", "POST", CP)
+    def request_action(self, s: Session, request_id: str, action: str) -> Response:
+        """The decisions on a request and the steps of an outgoing one, each one form."""
+        case_id = s.form("case_id")
+        actions: dict[str, tuple[Callable[[Form], dict[str, Any]], str]] = {
+            "withdraw": (reason_body, "Request withdrawn; any order running for it is released."),
+            "art29-6-decision": (art29_6_decision_body,
+                                 "The requesting Party's Art 29(6) decision is recorded."),
+            "no-order": (reason_body, "Recorded why no order is made."),
+            "sent": (sent_body, "Recorded: the request was sent."),
+            "foreign-receipt": (foreign_receipt_body, "Foreign CP's receipt recorded."),
+            "answer": (answer_body, "Foreign CP's answer recorded."),
+        }  # fmt: skip
+        if action not in actions:
+            return self.case(s, case_id, errors=["There is no such action on a request."])
+        to_body, done = actions[action]
+        return self._act(s, case_id, f"/api/v1/requests/{request_id}/{action}",
+                         to_body(s.form), done)  # fmt: skip
 
     @page("/console/cases/<case_id>/mla", "POST", CP)
     def record_mla(self, s: Session, case_id: str) -> Response:
@@ -185,6 +229,11 @@ def _searchable(case: dict[str, Any]) -> str:
     ).casefold()
 
 
-def _number(text: str) -> Any:
-    """A whole number, or the text itself (the API then says what is wrong with it)."""
-    return int(text) if text.strip().isdigit() else text
+def _refusal_grounds(request: dict[str, Any]) -> dict[str, str]:
+    """The grounds the refusal form offers for this request's type. Art 29(4) dual
+    criminality is offered wherever a reservation could allow it; whether the national
+    policy made that reservation is the API's to say (a 422 naming the allowed grounds)."""
+    offence = (request.get("details") or {}).get("offence") or {}
+    return allowed_refusal_grounds(
+        request["type"], True, list(offence.get("convention_articles") or [])
+    )

@@ -17,6 +17,9 @@ STATUS_WORDS = {
     "extended": "extended",
     "released": "released",
     "expired": "expired",
+    # a request's
+    "awaiting_requester": "awaiting the requesting Party's decision (Art 29(6))",
+    "in_progress": "in progress",
 }
 
 

@@ -24,10 +24,10 @@ ART29_CHECKLIST: list[tuple[str, str, str, str]] = [
 ]  # fmt: skip
 IDENTIFIER_KINDS = ("ip", "email", "account", "domain", "phone", "url")
 
-__all__ = ["ART29_CHECKLIST", "REQUEST_TYPES", "request_body"]
+__all__ = ["ART29_CHECKLIST", "REQUEST_TYPES", "identifier_from_line", "request_body"]
 
 
-def _identifier(line: str) -> tuple[dict[str, Any] | None, str | None]:
+def identifier_from_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
     """``kind value [port] [observed at]``: ``ip 192.0.2.1 51234 2026-11-27T22:14:05-05:00``."""
     parts = line.split()
     if len(parts) < 2 or parts[0] not in IDENTIFIER_KINDS:
@@ -55,7 +55,7 @@ def request_body(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     identifiers = []
     for line in (values.get("identifiers") or "").splitlines():
         if line.strip():
-            identifier, problem = _identifier(line.strip())
+            identifier, problem = identifier_from_line(line.strip())
             if problem:
                 problems.append(problem)
             else:
