@@ -701,6 +701,7 @@ class Gateway:
     def _may_order_for(wanted: dict[str, Any]) -> None:
         """Art 29(6) and decisions take effect at once here too (preservation learns them by
         event as well): no new order for a request that waits or has ended."""
+        # legal-rule: art29-6-no-new-order
         if wanted["status"] == "awaiting_requester":
             raise Conflict(
                 "Art 29(6): the requesting Party was told preservation may not do; nothing "

@@ -28,6 +28,12 @@ class ErrorSchema(Schema):
     message = fields.String(required=True)
     fields_ = fields.Dict(data_key="fields")
     missing = fields.List(fields.String())
+    # A case that cannot close (409) says what still runs.
+    running_orders = fields.List(fields.String(), metadata={"description": "orders still running"})
+    pending_mla = fields.List(fields.String(), metadata={"description": "MLA requests undecided"})
+    our_mla_due = fields.List(
+        fields.String(), metadata={"description": "our requests preserved abroad, our MLA due"}
+    )
 
 
 JSON = "application/json"

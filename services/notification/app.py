@@ -334,42 +334,48 @@ class NotificationApplication(ServiceApplication):
     def on_approval_requested(self, message: Message, processing: ProcessingEvent) -> None:
         """The approver is told at once that an order waits for them (national policy)."""
         order = message.payload
-        duty = self.roster.on_duty("prosecution", parse_iso(message.recorded_at))
-        self._queue(
-            processing,
+        self._queue_to_duty(
+            processing, message, "prosecution",
             cause=f"approval_needed|{order['order_id']}",
             case_id=order["case_id"],
             template="approval_needed",
             audience="prosecutor",
-            recipients=[duty.email] if duty and duty.email else [],
-            languages=duty.languages if duty else None,
             context={
                 "our_reference": order["case_id"][:8],
                 "provider": order.get("provider_id") or "-",
                 "reason": order["reason"],
                 "case_url": f"{self.public_url}/console/cases/{order['case_id']}",
             },
+        )  # fmt: skip
+
+    def _queue_to_duty(
+        self, processing: ProcessingEvent, message: Message, cp: str, **fields: Any
+    ) -> None:
+        """A message to whoever of ``cp`` is on duty when ``message`` was recorded."""
+        duty = self.roster.on_duty(cp, parse_iso(message.recorded_at))
+        self._queue(
+            processing,
+            recipients=[duty.email] if duty and duty.email else [],
+            languages=duty.languages if duty else None,
+            **fields,
         )
 
     def on_outgoing_chase(self, message: Message, processing: ProcessingEvent) -> None:
         """No foreign receipt for our request in time: our duty officer chases it."""
         chase = message.payload
-        duty = self.roster.on_duty(chase["cp"], parse_iso(message.recorded_at))
-        self._queue(
-            processing,
+        self._queue_to_duty(
+            processing, message, chase["cp"],
             cause=f"outgoing_chase|{chase['request_id']}",
             case_id=chase["case_id"],
             template="outgoing_chase",
             audience="duty_officer",
-            recipients=[duty.email] if duty and duty.email else [],
-            languages=duty.languages if duty else None,
             context={
                 "our_reference": chase["case_id"][:8],
                 "counterpart_country": chase["country"],
                 "sent_at": chase["chase_at"],
                 "case_url": f"{self.public_url}/console/cases/{chase['case_id']}",
             },
-        )
+        )  # fmt: skip
 
     def on_our_mla_clock(self, message: Message, processing: ProcessingEvent) -> None:
         """Preserved abroad: our duty prosecutor must send our MLA request before expiry."""
@@ -384,15 +390,12 @@ class NotificationApplication(ServiceApplication):
         }
         if not overdue:
             context.update(days_left=clock["days_left"], mla_reference=None)
-        duty = self.roster.on_duty("prosecution", parse_iso(message.recorded_at))
-        self._queue(
-            processing,
+        self._queue_to_duty(
+            processing, message, "prosecution",
             cause=f"our_{template}|{clock['request_id']}|{clock.get('offset_days', 0)}",
             case_id=clock["case_id"],
             template=template,
             audience="prosecutor",
-            recipients=[duty.email] if duty and duty.email else [],
-            languages=duty.languages if duty else None,
             context={"our_reference": clock["case_id"][:8], "their_reference": None,
                      "contact_point": self.contact_point, **context},
         )  # fmt: skip

@@ -175,16 +175,13 @@ class PreservationApplication(ServiceApplication):
         return found or RequestStanding(request_id=request_id, case_id=case_id)
 
     def _may_issue_for(self, request_ids: list[str]) -> None:
-        """Art 29(6): no new order while the requesting Party decides; none for a request
-        refused or withdrawn."""
+        """No order for a request refused or withdrawn (final: this copy is never stale).
+
+        Whether an Art 29(6) notice still waits is asked of intake, which decides it, by the
+        gateway before every officer's order and approval: a copy learnt by event could lag
+        behind the requesting Party's decision and refuse an order it allows."""
         for request_id in request_ids:
             standing = load(self.repository, standing_id_for(request_id), RequestStanding)
-            # legal-rule: art29-6-no-new-order
-            if standing is not None and standing.state == "awaiting_requester":
-                raise Conflict(
-                    "Art 29(6): the requesting Party was told preservation may not do; "
-                    "nothing new is issued until its decision is recorded"
-                )
             if standing is not None and standing.state == "ended":
                 raise Conflict(f"request {request_id} was refused or withdrawn")
 

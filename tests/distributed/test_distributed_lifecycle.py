@@ -46,7 +46,7 @@ def test_art29_5_refusal_releases_the_order_at_the_provider_across_services(clus
     wait_for(
         lambda: (
             (f := api.call("GET", cp_view, tokens["police"])[1]["mla_follow_up"])
-            and f[0]["closed"] == "released"
+            and f[0]["closed"] in ("request refused", "released")
         ),
         timeout=60,
         what="the MLA reminders stopped",

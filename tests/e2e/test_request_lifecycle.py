@@ -17,6 +17,20 @@ from slice_driver import PASSWORD, events_of, issued_order, preservation_request
 from services.preservation.national_law import PROFILES
 
 
+@pytest.fixture(params=["police-needs-approval", "cp-orders-directly"])
+def profile(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both national profiles: Romania-like (police orders wait for a prosecutor) and
+    Norway-like (both CPs order directly)."""
+    monkeypatch.setenv("CP247_POLICY", request.param)
+    return request.param
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, profile: str):
+    with running_embedded(tmp_path / "data") as running:
+        yield running
+
+
 def order_of(api, tokens, order_id: str) -> dict:
     status, order = api.call("GET", f"/api/v1/preservation-orders/{order_id}", tokens["police"])
     assert status == 200, order
@@ -170,8 +184,23 @@ def test_withdrawal_releases_the_order_and_tells_the_requesting_cp(embedded, tok
 
 
 # --- Art 29(6) -----------------------------------------------------------------------------
-def test_art29_6_notice_holds_back_approval_until_the_requesting_party_decides(embedded, tokens):
+def test_art29_6_notice_holds_back_new_orders_until_the_requesting_party_decides(
+    embedded, tokens, profile
+):
     api, _, _ = embedded
+    if profile == "cp-orders-directly":  # nothing waits for approval: officers' orders do
+        created = register(api, tokens["police"], preservation_request("A296-1", "Telco A"))
+        path = f"/api/v1/requests/{created['request_id']}"
+        notice = {"reason": "prejudice", "explanation": "a search is planned"}
+        assert api.call("POST", f"{path}/art29-6-notice", tokens["police"], notice)[0] == 200
+        orders = f"/api/v1/cases/{created['case_id']}/preservation-orders"
+        status, body = api.call("POST", orders, tokens["police"], {"provider_id": "telco-a"})
+        assert status == 409 and "29(6)" in body["message"], body
+        decision = {"decision": "execute", "note": "proceed"}
+        assert api.call("POST", f"{path}/art29-6-decision", tokens["police"], decision)[0] == 200
+        status, body = api.call("POST", orders, tokens["police"], {"provider_id": "telco-a"})
+        assert status == 201 and body["status"] == "issued", body
+        return
     created = register(api, tokens["police"], preservation_request("A296-1"))
     waiting = wait_for(
         lambda: next((o for o in work(api, tokens)["awaiting_approval"]
@@ -435,7 +464,7 @@ def test_outgoing_request_is_sent_chased_acknowledged_answered_and_followed_by_o
 
     def chased() -> bool:
         platform.apps["mla"].run_clocks()
-        return any(c["request_id"] == created["request_id"]
+        return any(c["request_id"] == created["request_id"] and c["chased"]
                    for c in work(api, tokens)["outgoing_chases"])  # fmt: skip
 
     wait_for(chased, what="a chase for the missing foreign receipt")
@@ -500,8 +529,14 @@ def test_case_closes_only_when_nothing_runs_and_reopens_when_a_request_joins(emb
     assert case["status"] == "open" and created["request_id"] in case["request_ids"]
 
 
-def test_the_approver_is_told_when_an_order_awaits_approval(embedded, tokens):
+def test_the_approver_is_told_when_an_order_awaits_approval(embedded, tokens, profile):
     api, _, _ = embedded
+    if profile == "cp-orders-directly":  # the police order is issued at once: nobody to tell
+        order = issued_order(api, tokens, "APPR-0")
+        assert order["status"] == "issued"
+        assert all(m["template"] != "approval_needed"
+                   for m in messages(api, tokens, order["case_id"]))  # fmt: skip
+        return
     created = register(api, tokens["police"], preservation_request("APPR-1"))
     message = wait_for(
         lambda: next((m for m in messages(api, tokens, created["case_id"])
