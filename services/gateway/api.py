@@ -666,6 +666,18 @@ class Gateway:
         self, b: Backends, request: Request, who: Principal, order_id: str
     ) -> tuple[int, Any]:
         reason = self._body(request).get("reason")
+        order = b.preservation.get_order(order_id)
+        # legal-rule: art29-7-release-held (asked of mla too: its hold may still be on its way)
+        pending = [
+            m["mla_id"] for m in b.mla.mla_of_case(order["case_id"])
+            if m["direction"] == "incoming" and m["status"] in ("received", "executing")
+            and (order_id in m["order_ids"] or not m["order_ids"])
+        ]  # fmt: skip
+        if pending and order["closed"] is None:
+            raise Conflict(
+                f"Art 29(7): an MLA request for these data is pending ({', '.join(pending)}); "
+                "the preservation continues until it is decided"
+            )
         return 200, b.preservation.release_order(order_id, reason, who.actor)
 
     # --- MLA -----------------------------------------------------------------------------

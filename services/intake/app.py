@@ -187,7 +187,9 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             )
             return []
         # legal-rule: art29-7-request-raised-to-minimum
-        if request["direction"] == "incoming" and days < ART29_MINIMUM_DAYS:
+        if request["direction"] == "incoming" and request["status"] == "new":
+            if days >= ART29_MINIMUM_DAYS:
+                return []
             data["period_days"] = ART29_MINIMUM_DAYS  # Art 29(7): not less than sixty days
             return ["period_raised_to_minimum"]
         return []

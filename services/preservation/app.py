@@ -117,7 +117,8 @@ class PreservationApplication(ServiceApplication):
     def _extend_for(self, request: dict[str, Any], processing: ProcessingEvent) -> bool:
         """An extension request extends the running orders of the earlier request (False:
         none runs any more, so the extension is ordered like a new request)."""
-        days = self.national_policy.period(request.get("period_days"))
+        # Art 16(2): renewed for what the extension asks (or the default), within the maximum.
+        days = request.get("period_days") or self.national_policy.default_period_days
         extended = False
         for order in self._orders_for(request["extends"]):
             order.cover(request["request_id"], request["actor"])

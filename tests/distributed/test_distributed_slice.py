@@ -167,7 +167,7 @@ def test_invalid_message_is_dead_lettered_not_applied(cluster: Cluster):
         finally:
             queue.close()
     letter = next(letter for letter in letters if letter.get("body") == bogus)
-    assert letter["consumer"] in {"notification", "timeline", "preservation"}
+    assert letter["consumer"] in {"notification", "timeline", "preservation", "mla"}
     assert "NoSuchEvent" in letter["reason"]
     # The real event that then takes that position is applied, not mistaken for a duplicate.
     case_id = register(cluster, "US-DIST-AFTER-BOGUS")
