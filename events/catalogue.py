@@ -281,6 +281,7 @@ class OrderApprovalRequested(PayloadSchema):
     case_id = fields.String(required=True)
     reason = fields.String(required=True)
     actor = Actor(required=True)
+    provider_id = fields.String(allow_none=True, load_default=None)
 
 
 class OrderApproved(PayloadSchema):

@@ -107,11 +107,16 @@ class PreservationOrder(Aggregate):
 
     # --- approval --------------------------------------------------------------------------
     def request_approval(self, reason: str, actor: dict[str, str]) -> None:
-        self._approval_requested(self.order_id, self.case_id, reason, actor)
+        self._approval_requested(self.order_id, self.case_id, reason, actor, self.provider_id)
 
     @event("OrderApprovalRequested")
     def _approval_requested(
-        self, order_id: str, case_id: str, reason: str, actor: dict[str, str]
+        self,
+        order_id: str,
+        case_id: str,
+        reason: str,
+        actor: dict[str, str],
+        provider_id: str | None = None,
     ) -> None:
         self.status = "awaiting_approval"
 

@@ -122,6 +122,39 @@ def test_webhook_push_is_signed_and_retried_after_a_failure(embedded, tokens):
                    "--webhook", "javascript:alert(1)").returncode == 1  # fmt: skip
 
 
+def test_art29_5_a_withdrawal_pushes_order_released_to_the_providers_webhook(embedded, tokens):
+    api, cli, _ = embedded
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/cp247-hook"
+        cli.ok("providers", "add", "--id", "telco-r", "--name", "Telco R", "--country", "RO",
+               "--webhook", url)  # fmt: skip
+        Receiver.secret = bytes.fromhex(cli.ok("providers", "secret", "telco-r"))
+        Receiver.script, Receiver.seen = [], []
+        tokens["isp_r"] = cli.ok("tokens", "issue", "--provider", "telco-r")
+        order = issued_order(api, tokens, "HOOK-REL-1", provider="telco-r", isp="isp_r")
+        _, cp_view = api.call(
+            "GET", f"/api/v1/preservation-orders/{order['order_id']}", tokens["police"]
+        )
+        status, _ = api.call(
+            "POST", f"/api/v1/requests/{cp_view['request_id']}/withdraw", tokens["police"],
+            {"reason": "the requesting Party withdrew it"},
+        )  # fmt: skip
+        assert status == 200
+
+        def released_push() -> dict | None:
+            pushes = [s["body"] for s in Receiver.seen if s["valid"]]
+            return next((b for b in pushes if b["event"] == "order.released"), None)
+
+        push = wait_for(released_push, timeout=30, what="the order.released push")
+        assert push["order_id"] == order["order_id"] and push["status"] == "released"
+        assert push["notice"] and "withdrew" not in push["notice"]  # neutral words only
+        assert "identifiers" not in push
+    finally:
+        server.shutdown()
+
+
 def test_outgoing_preservation_request_as_a_signed_letter(embedded, tokens, tmp_path):
     api, cli, _ = embedded
     outgoing = preservation_request("RO-OUT-1", direction="outgoing", counterpart_country="NO")
