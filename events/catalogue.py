@@ -781,6 +781,17 @@ class FeedbackReleased(PayloadSchema):
     causes = fields.List(fields.String(), required=True)
 
 
+class OrderPartiesNoted(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+
+
+class OrderPartyNoted(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+
+
 class RequesterFeedbackEnded(PayloadSchema):
     case_id = fields.String(required=True)
     request_id = fields.String(required=True)
@@ -998,6 +1009,8 @@ registry = Registry(
         _contract("notification", FeedbackDeferralStarted, "Feedback arrived before its request."),
         _contract("notification", FeedbackDeferred, "Feedback kept until the receipt exists."),
         _contract("notification", FeedbackReleased, "Kept feedback was queued."),
+        _contract("notification", OrderPartiesNoted, "Bookkeeping: an order's other Parties."),
+        _contract("notification", OrderPartyNoted, "Bookkeeping: another Party of the order."),
         _contract(
             "notification",
             RequesterFeedbackEnded,

@@ -30,6 +30,7 @@ from services.notification.channels import MAX_ATTEMPTS, SmtpChannel, SmtpSettin
 from services.notification.domain import (
     DeferredFeedback,
     DutyAlert,
+    OrderParties,
     OutgoingMessage,
     Receipt,
     RequesterNotice,
@@ -37,6 +38,7 @@ from services.notification.domain import (
     deferred_id_for,
     message_id_for,
     notice_id_for,
+    parties_id_for,
     receipt_id_for,
 )
 from services.notification.roster import Roster, ack_token, check_ack_token
@@ -471,8 +473,10 @@ class NotificationApplication(ServiceApplication):
     def on_feedback(self, message: Message, processing: ProcessingEvent) -> None:
         """Feedback on action taken: order issued, data preserved or not available."""
         payload = message.payload
-        if message.event == "OrderCoversRequest" and not payload["issued"]:
-            return  # not issued yet: its issue tells every Party
+        if message.event == "OrderCoversRequest":
+            self._note_party(payload, processing)
+            if not payload["issued"]:
+                return  # not issued yet: its issue tells every Party
         if message.event == "OrderIssued":
             for other in (payload.get("request_ids") or [])[1:]:  # every requesting Party
                 self._feedback(processing, {**payload, "request_id": other}, "order_issued", True)
@@ -482,6 +486,18 @@ class NotificationApplication(ServiceApplication):
                     "DataUnavailable": "data_unavailable",
                     "OrderCoversRequest": "order_issued"}[message.event]  # fmt: skip
         self._feedback(processing, payload, template, message.event == "OrderCoversRequest")
+        if message.event in ("DataPreserved", "DataUnavailable"):  # every other Party too
+            parties = load(self.repository, parties_id_for(payload["order_id"]), OrderParties)
+            for other in parties.request_ids if parties else []:
+                self._feedback(processing, {**payload, "request_id": other}, template, True)
+
+    def _note_party(self, payload: dict[str, Any], processing: ProcessingEvent) -> None:
+        """Remember another Party of the order, for the provider's later reports."""
+        parties = load(self.repository, parties_id_for(payload["order_id"]), OrderParties)
+        parties = parties or OrderParties(order_id=payload["order_id"], case_id=payload["case_id"])
+        if payload["request_id"] not in parties.request_ids:
+            parties.note(parties.order_id, parties.case_id, payload["request_id"])
+            processing.collect_events(parties)
 
     def _feedback(
         self, processing: ProcessingEvent, payload: dict, template: str, party: bool = False

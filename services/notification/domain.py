@@ -246,3 +246,25 @@ class DeferredFeedback(Aggregate):
     def release(self, case_id: str, causes: list[str]) -> None:
         self.waiting = [w for w in self.waiting if w["cause"] not in causes]
         self.receipt_known = True  # released only when the receipt is recorded
+
+
+def parties_id_for(order_id: str) -> str:
+    return str(uuid5(NOTICE_NAMESPACE, f"order-parties|{order_id}"))
+
+
+class OrderParties(Aggregate):
+    """The other requesting Parties an order preserves for: each gets its own feedback."""
+
+    @staticmethod
+    def create_id(order_id: str, **_: Any) -> UUID:
+        return UUID(parties_id_for(order_id))
+
+    @event("OrderPartiesNoted")
+    def __init__(self, order_id: str, case_id: str):
+        self.order_id = order_id
+        self.case_id = case_id
+        self.request_ids: list[str] = []
+
+    @event("OrderPartyNoted")
+    def note(self, order_id: str, case_id: str, request_id: str) -> None:
+        self.request_ids.append(request_id)

@@ -121,6 +121,8 @@ NOT_ON_TIMELINE = frozenset(
         "RequestStandingNoted",
         "RequestStandingOrderNoted",
         "RequesterFeedbackEnded",
+        "OrderPartiesNoted",
+        "OrderPartyNoted",
         "OutgoingReceiptNoted",
         "OutgoingFollowUpStarted",
         "RequestStandingChanged",
