@@ -43,8 +43,7 @@ class PreservationApplication(ServiceApplication):
         "OrderLinkedToMla": "on_linked_to_mla",
         "RequestRefused": "on_request_ended",
         "RequestWithdrawn": "on_request_ended",
-        "Art296NoticeGiven": "on_art29_6",
-        "Art296DecisionRecorded": "on_art29_6",
+        "Art296DecisionRecorded": "on_art29_6_decision",
     }
 
     def __init__(self, env: dict[str, str] | None = None):
@@ -123,13 +122,9 @@ class PreservationApplication(ServiceApplication):
         for order in self._orders_for(request["extends"]):
             order.cover(request["request_id"], request["actor"])
             processing.collect_events(*self._note_orders(order, [request["request_id"]]))
-            if order.running:
-                allowance = self.national_policy.maximum_extension_days - sum(
-                    e["days"] for e in order.extensions
-                )
-                if allowance > 0:
-                    maximum = self.national_policy.maximum_extension_days
-                    order.extend(min(days, allowance), maximum, request["actor"])
+            maximum = self.national_policy.maximum_extension_days
+            if order.running and (left := order.extension_left(maximum)) > 0:
+                order.extend(min(days, left), maximum, request["actor"])
             processing.collect_events(order)
             extended = True
         return extended
@@ -137,14 +132,13 @@ class PreservationApplication(ServiceApplication):
     def on_request_ended(self, message: Message, processing: ProcessingEvent) -> None:
         """A refusal or a withdrawal takes effect: the request's orders stop preserving for
         it, and an order no requesting Party still needs is released."""
-        payload = message.payload
-        refused = message.event == "RequestRefused"
-        standing = self._standing(payload["request_id"], payload["case_id"])
-        standing.change(payload["request_id"], payload["case_id"], "ended", message.event)
-        processing.collect_events(standing)
-        self._drop(payload, "refused" if refused else "withdrawn", processing)
+        why = "refused" if message.event == "RequestRefused" else "withdrawn"
+        self._end(message.payload, why, processing)
 
-    def _drop(self, payload: dict[str, Any], why: str, processing: ProcessingEvent) -> None:
+    def _end(self, payload: dict[str, Any], why: str, processing: ProcessingEvent) -> None:
+        standing = self._standing(payload["request_id"], payload["case_id"])
+        standing.change(payload["request_id"], payload["case_id"], "ended", why)
+        processing.collect_events(standing)
         # legal-rule: refusal-releases-orders
         for order in self._orders_for(payload["request_id"]):
             order.drop_request(payload["request_id"], why)
@@ -158,18 +152,11 @@ class PreservationApplication(ServiceApplication):
                 )
             processing.collect_events(order)
 
-    def on_art29_6(self, message: Message, processing: ProcessingEvent) -> None:
-        """Art 29(6): nothing new is issued for the request until its Party decides."""
-        payload = message.payload
-        standing = self._standing(payload["request_id"], payload["case_id"])
-        if message.event == "Art296NoticeGiven":
-            state = "awaiting_requester"
-        else:
-            state = "ended" if payload["decision"] == "withdraw" else "active"
-        standing.change(payload["request_id"], payload["case_id"], state, message.event)
-        processing.collect_events(standing)
-        if state == "ended":
-            self._drop(payload, "withdrawn after the Art 29(6) notice", processing)
+    def on_art29_6_decision(self, message: Message, processing: ProcessingEvent) -> None:
+        """The requesting Party withdrew after an Art 29(6) notice: as a withdrawal. (While
+        the notice waits, intake, which decides it, holds new orders back: see the gateway.)"""
+        if message.payload["decision"] == "withdraw":
+            self._end(message.payload, "withdrawn after the Art 29(6) notice", processing)
 
     def _standing(self, request_id: str, case_id: str) -> RequestStanding:
         found = load(self.repository, standing_id_for(request_id), RequestStanding)

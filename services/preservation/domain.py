@@ -229,15 +229,19 @@ class PreservationOrder(Aggregate):
     def running(self) -> bool:
         return self.issued_at is not None and self.closed is None and self.status != "unavailable"
 
+    def extension_left(self, maximum_total: int) -> int:
+        """Days still allowed over all extensions of this order (Art 16(2))."""
+        return maximum_total - sum(e["days"] for e in self.extensions)
+
     def extend(self, days: int, maximum_total: int, actor: dict[str, str]) -> None:
         """Add days to the period, within the national maximum for all extensions."""
         if not self.running:
             raise Conflict(f"order {self.order_id} is {self.status}; it cannot be extended")
-        used = sum(e["days"] for e in self.extensions)
-        if days < 1 or used + days > maximum_total:  # legal-rule: art16-2-extension-maximum
+        left = self.extension_left(maximum_total)
+        if days < 1 or days > left:  # legal-rule: art16-2-extension-maximum
             raise Invalid(
                 "the extension is outside what national policy allows",
-                {"days": [f"1 to {maximum_total - used} more days for this order"]},
+                {"days": [f"1 to {left} more days for this order"]},
             )
         new_expiry = iso(parse_iso(self.expires_at) + timedelta(days=days))
         self._extended(self.order_id, self.case_id, self.provider_id, days, new_expiry, actor)
@@ -355,7 +359,7 @@ class RequestStanding(Aggregate):
     def __init__(self, request_id: str, case_id: str):
         self.request_id = request_id
         self.case_id = case_id
-        self.state = "active"  # active | awaiting_requester (Art 29(6)) | ended
+        self.state = "active"  # active | ended (refused or withdrawn)
         self.order_ids: list[str] = []
 
     def note_order(self, order_id: str) -> bool:
