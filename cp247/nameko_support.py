@@ -28,7 +28,7 @@ from nameko.events import SERVICE_POOL, EventHandler
 from nameko.exceptions import RemoteError, UnknownService, get_module_path
 from nameko.exceptions import registry as remote_errors
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Rpc, RpcProxy
+from nameko.rpc import ReplyListener, Rpc, RpcProxy
 from nameko.timer import timer
 from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -142,10 +142,31 @@ class ResilientRpc(Rpc):
 rpc = ResilientRpc.decorator
 
 
+class ResilientReplyListener(ReplyListener):
+    """nameko's listener for RPC replies, except that an acknowledgement lost with the broker
+    connection does not kill the service. The reply itself has arrived: it is handed to the
+    waiting caller; the broker may deliver it again, and an unknown correlation id is dropped."""
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        ack = self.queue_consumer.ack_message
+        try:
+            ack(message)
+        except BROKER_GONE as exc:
+            log.warning("acknowledgement of an RPC reply lost with the broker connection: %s", exc)
+        correlation_id = message.properties.get("correlation_id")
+        waiting = self._reply_events.pop(correlation_id, None)
+        if waiting is not None:
+            waiting.send(body)
+
+
+class ResilientRpcProxy(RpcProxy):
+    rpc_reply_listener = ResilientReplyListener()
+
+
 def service_proxy(service: str) -> RpcProxy:
     """An RPC proxy whose requests expire with the caller's patience: a call the caller gave
     up on (its service was down) is dropped by the broker, never run late."""
-    return RpcProxy(service, expiration=RPC_TIMEOUT_SECONDS)
+    return ResilientRpcProxy(service, expiration=RPC_TIMEOUT_SECONDS)
 
 
 class ApplicationProvider(DependencyProvider):
