@@ -68,6 +68,7 @@ def make_application(name: str, settings: Settings) -> Any:
     env["CP247_LETTERHEAD"] = settings.letterhead or ""
     if name in ("isp_liaison", "notification"):  # webhook secrets and acknowledgement links
         env["CP247_WEBHOOK_MASTER_KEY"] = settings.webhook_key().hex()
+        env["CP247_OUTBOUND_ALLOWED_HOSTS"] = settings.outbound_allowed_hosts
     if name == "intake":  # names the identifier index by keyed digest; must survive rotation
         env["CP247_INDEX_KEY"] = hmac.new(settings.webhook_key(), b"index", "sha256").hexdigest()
     if settings.store == "postgres":

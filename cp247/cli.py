@@ -7,6 +7,7 @@ Every command honours ``--data-dir`` and the same environment variables as the s
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -76,6 +77,58 @@ def cmd_users_enrol_totp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _operator() -> str:
+    """Who acted from the command line, as recorded (the host account running it)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _operator_actor() -> dict[str, str]:
+    """The command line's actor on events: the host account, as an operator."""
+    return {"username": _operator(), "role": "operator"}
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    for user in _app(args, "gateway").list_users():
+        state = "disabled" if user["disabled"] else "active"
+        factor = "totp" if user["second_factor"] else "no-second-factor"
+        print(f"{user['username']}\t{user['role']}\t{state}\t{factor}\t"
+              f"last login {user['last_login'] or 'never'}")  # fmt: skip
+    return 0
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    _app(args, "gateway").disable_user(args.username, _operator())
+    print(f"user {args.username} disabled: every token and session ended", file=sys.stderr)
+    return 0
+
+
+def cmd_users_enable(args: argparse.Namespace) -> int:
+    _app(args, "gateway").enable_user(args.username, _operator())
+    print(f"user {args.username} enabled (earlier tokens stay ended)", file=sys.stderr)
+    return 0
+
+
+def cmd_users_set_password(args: argparse.Namespace) -> int:
+    # From stdin unless given: a password on the command line shows in the process list.
+    password = args.password if args.password is not None else sys.stdin.readline().rstrip("\n")
+    _app(args, "gateway").set_password(args.username, password, _operator())
+    print(f"password of {args.username} set: its sessions and tokens ended", file=sys.stderr)
+    return 0
+
+
+def cmd_tokens_revoke_all(args: argparse.Namespace) -> int:
+    if args.provider:
+        _app(args, "isp_liaison").get_provider(args.provider)  # NotFound if unknown
+    _app(args, "gateway").revoke_all(
+        username=args.username, provider_id=args.provider, by=_operator()
+    )
+    print(f"every token of {args.username or args.provider} revoked", file=sys.stderr)
+    return 0
+
+
 def cmd_providers_add(args: argparse.Namespace) -> int:
     provider = _app(args, "isp_liaison").register_provider(
         args.id, args.name, args.country, args.email, args.webhook
@@ -114,9 +167,18 @@ def cmd_contact_points_add(args: argparse.Namespace) -> int:
             "languages": args.language or [],
             "required_format": args.required_format or "",
             "can_order_preservation": args.can_order_preservation == "yes",
-        }
+        },
+        _operator_actor(),
     )
-    print(f"contact point {entry['country']} {entry['kind']} listed", file=sys.stderr)
+    if entry["awaiting_confirmation"]:
+        change = entry["pending_change"]
+        print(
+            f"contact point {entry['country']} {entry['kind']}: new addresses or phones "
+            f"proposed (change {change['change_id']}); another officer must confirm them",
+            file=sys.stderr,
+        )
+    else:
+        print(f"contact point {entry['country']} {entry['kind']} listed", file=sys.stderr)
     return 0
 
 
@@ -126,10 +188,11 @@ def cmd_contact_points_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"cp247: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 1
-    counts = _app(args, "intake").import_contact_points(text)
+    counts = _app(args, "intake").import_contact_points(text, _operator_actor())
     print(
         f"imported {args.file}: {counts['created']} created, {counts['updated']} updated, "
-        f"{counts['unchanged']} unchanged",
+        f"{counts['unchanged']} unchanged, {counts['pending']} with new addresses or phones "
+        "awaiting another officer's confirmation",
         file=sys.stderr,
     )
     return 0
@@ -168,11 +231,16 @@ def cmd_documents_public_key(args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from cp247.bootstrap import make_application
+    from cp247.runtime.ledger import combine
 
     settings = _settings(args)
     timeline = make_application("timeline", settings)
     sources = {name: make_application(name, settings) for name in timeline.upstreams}
-    report = timeline.audit_verify(lambda s, start, limit: sources[s].outbox(start, limit))
+    report = timeline.audit_verify(
+        lambda s, start, limit: sources[s].outbox(start, limit), name_cases=True
+    )  # the operator at the store may see which case
+    gateway = make_application("gateway", settings)  # users, tokens, sessions, read audit
+    report = combine(report, gateway_store=gateway.ledger.check())
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
 
@@ -238,6 +306,24 @@ def cmd_retention_apply(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if args.case and report["kept"] else 0
+
+
+def cmd_dead_letters_open(args: argparse.Namespace) -> int:
+    """Print dead letters unsealed, one JSON object a line: the embedded file, or the lines
+    given on stdin (messages copied from the ``cp247.dead-letter`` queue)."""
+    from cp247.runtime.deadletter import DeadLetterSeal
+
+    settings = _settings(args)
+    seal = DeadLetterSeal.from_settings(settings)
+    if args.stdin:
+        lines = sys.stdin.read().splitlines()
+    else:
+        path = settings.data_dir / "dead-letters.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+    for line in lines:
+        if line.strip():
+            print(json.dumps(seal.open(json.loads(line)), ensure_ascii=False))
+    return 0
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
@@ -358,6 +444,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enrol.add_argument("--username", required=True)
     enrol.set_defaults(func=cmd_users_enrol_totp)
+    users.add_parser("list", parents=[common], help="every account and its last login")
+    users.choices["list"].set_defaults(func=cmd_users_list)
+    for action, func, words in (
+        ("disable", cmd_users_disable, "no login; every token and session ends"),
+        ("enable", cmd_users_enable, "logins work again"),
+    ):
+        one = users.add_parser(action, parents=[common], help=words)
+        one.add_argument("--username", required=True)
+        one.set_defaults(func=func)
+    setpw = users.add_parser(
+        "set-password", parents=[common], help="a new password (from stdin unless given)"
+    )
+    setpw.add_argument("--username", required=True)
+    setpw.add_argument("--password", help="at least 12 characters; default: read from stdin")
+    setpw.set_defaults(func=cmd_users_set_password)
 
     providers = sub.add_parser("providers", help="provider directory").add_subparsers(
         dest="action", required=True
@@ -401,6 +502,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = tokens.add_parser("revoke", parents=[common], help="revoke a token")
     revoke.add_argument("token")
     revoke.set_defaults(func=cmd_tokens_revoke)
+    revoke_all = tokens.add_parser(
+        "revoke-all", parents=[common], help="revoke every token and session of a user or provider"
+    )
+    whose = revoke_all.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--username")
+    whose.add_argument("--provider")
+    revoke_all.set_defaults(func=cmd_tokens_revoke_all)
 
     points = sub.add_parser(
         "contact-points", help="directory of foreign 24/7 contact points"
@@ -461,6 +569,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rapply.add_argument("--dry-run", action="store_true", help="say what would be erased")
     rapply.set_defaults(func=cmd_retention_apply)
+
+    dead = sub.add_parser("dead-letters", help="rejected messages (kept sealed)")
+    dopen = dead.add_subparsers(dest="action", required=True).add_parser(
+        "open", parents=[common], help="print dead letters unsealed (personal data: handle so)"
+    )
+    dopen.add_argument("--stdin", action="store_true", help="read sealed records from stdin")
+    dopen.set_defaults(func=cmd_dead_letters_open)
 
     keys = sub.add_parser("keys", help="rotate the event store key").add_subparsers(
         dest="action", required=True

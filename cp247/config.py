@@ -17,6 +17,10 @@
 |                       | after a rotation (default: <data dir>/keys/events.previous)     |
 | CP247_WEBHOOK_MASTER_KEY | hex key from which each provider's webhook secret is derived;  |
 |                       | default: generated into <data dir>/keys/webhook-master.key      |
+| CP247_OUTBOUND_ALLOWED_HOSTS | comma-separated hosts (names or IPs) that webhooks may call |
+|                       | although not public https (default: none; cp247.outbound)       |
+| CP247_METRICS_TOKEN   | bearer token Prometheus sends to /metrics (default: none, and    |
+|                       | /metrics answers 404)                                          |
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class Settings:
     webhook_master_key: str | None = None
     events_key: str | None = None
     events_key_previous: str | None = None
+    outbound_allowed_hosts: str = ""
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, data_dir: str | None = None) -> Settings:
@@ -63,6 +69,8 @@ class Settings:
             webhook_master_key=os.environ.get("CP247_WEBHOOK_MASTER_KEY") or None,
             events_key=os.environ.get("CP247_EVENTS_KEY") or None,
             events_key_previous=os.environ.get("CP247_EVENTS_KEY_PREVIOUS") or None,
+            outbound_allowed_hosts=os.environ.get("CP247_OUTBOUND_ALLOWED_HOSTS") or "",
+            metrics_token=os.environ.get("CP247_METRICS_TOKEN") or None,
         )
 
     @property
@@ -141,7 +149,7 @@ class Settings:
             "CP247_CASE_KEYS_MASTER_PREVIOUS": ",".join(self.previous_event_keys()),
         }
         if self.database_url is None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            keep_private(self.data_dir)  # before SQLite creates the stores in it
             return {
                 **encryption,
                 "CP247_CASE_KEYS": f"sqlite:{self.data_dir / 'case-keys.sqlite'}",
@@ -174,10 +182,34 @@ class Settings:
         }
 
 
+# Files a cp247 process creates are its own: stores (and SQLite's -wal/-shm), documents, dead
+# letters, logs. Group and others get nothing, whatever the umask the process was started with.
+PRIVATE_UMASK = 0o077
+
+
+def keep_private(data_dir: Path) -> None:
+    """Make ``data_dir`` private (0700, its files 0600) and what this process creates too.
+
+    Sets the process umask to 0o077, so files made later (SQLite's -wal and -shm appear at
+    any time) are private from the start; what an earlier version created with wider rights
+    is tightened here.
+    """
+    os.umask(PRIVATE_UMASK)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in (data_dir, *data_dir.rglob("*")):
+        try:
+            if path.is_symlink():
+                continue  # not ours to change (e.g. a key mounted from elsewhere)
+            if path.stat().st_mode & 0o077:  # group or others may read, write or enter
+                path.chmod(0o700 if path.is_dir() else 0o600)
+        except FileNotFoundError:
+            continue  # removed meanwhile (a -wal file at checkpoint)
+
+
 def _key_file(path: Path, make: Callable[[], str]) -> str:
     """A secret kept in a file readable by its owner only, created on first use."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

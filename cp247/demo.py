@@ -233,6 +233,10 @@ def seed_providers(identity: Any, isp_liaison: Any) -> list[SeededProvider]:
     return seeded
 
 
+# Who lists the demo directory, as its events record.
+DEMO_ACTOR = {"username": "cp247-demo", "role": "operator"}
+
+
 def seed_contact_points(intake: Any) -> int:
     """The foreign CPs that send the demo requests; returns how many were new."""
     before = len(intake.contact_points())
@@ -248,7 +252,8 @@ def seed_contact_points(intake: Any) -> int:
                 "time_zone": zone,
                 "languages": languages,
                 "can_order_preservation": country in ("US", "NL"),
-            }
+            },
+            DEMO_ACTOR,
         )
     return len(intake.contact_points()) - before
 

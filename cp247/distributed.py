@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from cp247.config import PRIVATE_UMASK
+
 SERVICES = ("intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway")
 CONFIG = Path(__file__).resolve().parent.parent / "infra" / "nameko.yaml"
 
@@ -55,8 +57,11 @@ def launch(
 
 def spawn(name: str, env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
     """One ``nameko run`` process of a service (run it again for another replica)."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
+    log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Logs name cases and users: the owner's only, also when the file is already there.
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "ab") as log:
         return subprocess.Popen(
             [
                 sys.executable,
@@ -87,6 +92,7 @@ def stop(processes: dict[str, subprocess.Popen], timeout: float = 10) -> None:
 
 
 def main() -> int:
+    os.umask(PRIVATE_UMASK)  # what the services create is theirs only (they set it too)
     env = dict(os.environ)
     env.setdefault("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
     env.setdefault("CP247_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/cp247")

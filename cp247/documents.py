@@ -56,6 +56,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from cp247.config import ConfigurationError
+from cp247.validation import COUNTRY_CODE, EMAIL_ADDRESS
 
 ALGORITHM = "Ed25519"
 LETTERHEAD_ENV = "CP247_LETTERHEAD"
@@ -70,8 +71,8 @@ _FALLBACK_CREATION_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 # Letterhead
 # --------------------------------------------------------------------------------------------
 
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_COUNTRY = re.compile(COUNTRY_CODE)
+_EMAIL = re.compile(EMAIL_ADDRESS)
 _MAX_FIELD = 200  # longer than any real letterhead line; longer ones would wreck the layout
 _MAX_ADDRESS_LINES = 6
 
@@ -161,12 +162,12 @@ class Letterhead:
                 values[name] = _text_field(where, name, data[name], allow_empty=empty_ok)
         values["address_lines"] = _address_lines(where, data["address_lines"])
 
-        if not _COUNTRY.match(values["country"]):
+        if not _COUNTRY.fullmatch(values["country"]):
             raise ConfigurationError(
                 f"{where}: field 'country' must be an ISO 3166 alpha-2 code such as RO, "
                 f"got {values['country']!r}"
             )
-        if not _EMAIL.match(values["email"]):
+        if not _EMAIL.fullmatch(values["email"]):
             raise ConfigurationError(
                 f"{where}: field 'email' must be an e-mail address such as "
                 f"cp247@police.example, got {values['email']!r}"

@@ -11,18 +11,28 @@ import threading
 import time
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from cp247 import log_redaction
 from cp247.bootstrap import APPLICATIONS, make_application
 from cp247.config import Settings
-from cp247.runtime.deadletter import JsonlDeadLetters
+from cp247.runtime.deadletter import DeadLetterSeal, JsonlDeadLetters
 from cp247.runtime.inbox import Inbox
+from cp247.runtime.ledger import SealedStore
 
 log = logging.getLogger(__name__)
 
 FIRST = {("preservation", "intake"): 0, ("isp_liaison", "preservation"): 1,
          ("notification", "intake"): 2}  # fmt: skip
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler without the ``Server`` header: it named the server and the
+    Python version to anyone probing for a known weakness."""
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() != "server":
+            super().send_header(keyword, value)
 
 
 class EmbeddedPlatform:
@@ -36,7 +46,9 @@ class EmbeddedPlatform:
         self.apps: dict[str, Any] = {
             name: make_application(name, settings) for name in APPLICATIONS
         }
-        self.dead_letters = JsonlDeadLetters(settings.data_dir / "dead-letters.jsonl")
+        self.dead_letters = JsonlDeadLetters(
+            settings.data_dir / "dead-letters.jsonl", DeadLetterSeal.from_settings(settings)
+        )
         self.apps["timeline"].read_outbox = self.read_outbox
         inboxes = [
             Inbox(app, upstream, self.apps[upstream].outbox, self.dead_letters)
@@ -97,6 +109,9 @@ class EmbeddedPlatform:
                     self.apps["preservation"].expire_due()
                     self.apps["mla"].run_clocks()
                     self.apps["notification"].escalate()
+                    for app in self.apps.values():  # the records of a quiet moment too
+                        if isinstance(app, SealedStore):
+                            app.ledger.seal_soon()
                     next_sweep = time.monotonic() + self.sweep_seconds
                 self.deliver()
             except Exception:  # keep delivering; the failure is logged and retried
@@ -136,4 +151,6 @@ class EmbeddedPlatform:
         from services.gateway.api import Gateway
 
         log_redaction.install()
-        return make_server(host, port, Gateway(self).wsgi, threaded=True)
+        return make_server(
+            host, port, Gateway(self).wsgi, threaded=True, request_handler=QuietRequestHandler
+        )

@@ -71,6 +71,10 @@ class Erased(DomainError):
     code, http_status = "erased", 410
 
 
+class UnsupportedMediaType(DomainError):
+    code, http_status = "unsupported_media_type", 415
+
+
 class TooManyAttempts(DomainError):
     code, http_status = "too_many_attempts", 429
 
@@ -90,5 +94,6 @@ ALL: tuple[type[DomainError], ...] = (
     AlreadyExists,
     Erased,
     TooManyAttempts,
+    UnsupportedMediaType,
     Invalid,
 )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import hmac
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from werkzeug.wrappers import Response
 
 REQUESTS_REGISTERED = Counter(
     "cp247_requests_registered_total",
@@ -59,3 +63,39 @@ WEBHOOK_ATTEMPTS = Counter(
     "Webhook delivery attempts by outcome: delivered, retry (scheduled again), failed (gave up)",
     ["outcome"],
 )
+LOGIN_FAILURES = Counter("cp247_login_failures_total", "Failed logins (any reason)")
+LOGIN_BURSTS = Counter(
+    "cp247_login_bursts_total",
+    "Bursts of failed logins (20 within 15 minutes) from one source or for one account",
+    ["kind"],
+)
+
+# --- the scrape endpoint ---------------------------------------------------------------------
+# Per-country counters say where requests come from: /metrics is for the operator's Prometheus
+# only. Without CP247_METRICS_TOKEN it is not served at all (404, as if it did not exist); with
+# one, a scrape must send ``Authorization: Bearer <token>`` (else 401).
+SCRAPE_REALM = 'Bearer realm="cp247 metrics"'
+
+
+def scrape_allowed(authorization: str | None, token: str | None) -> bool:
+    """Whether ``authorization`` (the header's value) carries ``token``, compared in constant
+    time; never with no token configured."""
+    if not token:
+        return False
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
+
+
+def scrape(authorization: str | None, settings: Any) -> Response:
+    """The answer to ``GET /metrics`` (gateway and every service) for ``settings``
+    (``cp247.config.Settings``): the samples, 401 without the token, 404 without one set."""
+    token = settings.metrics_token
+    if not token:
+        return Response("not found\n", status=404, mimetype="text/plain")
+    if not scrape_allowed(authorization, token):
+        response = Response("the scrape token is missing or wrong\n", status=401)
+        response.headers["WWW-Authenticate"] = SCRAPE_REALM
+        return response
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

@@ -31,12 +31,12 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import ReplyListener, Rpc, RpcProxy
 from nameko.timer import timer
 from nameko.web.handlers import http
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
 from cp247 import errors, log_redaction, metrics
 from cp247.bootstrap import make_application
-from cp247.config import Settings
+from cp247.config import Settings, keep_private
+from cp247.runtime.deadletter import DeadLetterSeal
 from cp247.runtime.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,9 @@ class ApplicationProvider(DependencyProvider):
         self.inboxes: dict[str, Inbox] = {}
 
     def setup(self) -> None:
-        self.app = make_application(self.name, Settings.from_env())
+        settings = Settings.from_env()
+        keep_private(settings.data_dir)  # keys, documents and logs: the process's own
+        self.app = make_application(self.name, settings)
 
     def stop(self) -> None:
         if self.app is not None:
@@ -215,7 +217,9 @@ class OutboxRelay(DependencyProvider):
             retry=True,
             retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
         )
-        self.dead_letters = AmqpDeadLetters(self.container.config["AMQP_URI"])
+        self.dead_letters = AmqpDeadLetters(
+            self.container.config["AMQP_URI"], DeadLetterSeal.from_settings(Settings.from_env())
+        )
 
     def start(self) -> None:
         self._running = True
@@ -276,9 +280,11 @@ class OutboxRelay(DependencyProvider):
 
 
 class AmqpDeadLetters:
-    """Distributed mode: rejected messages go to the durable ``cp247.dead-letter`` queue."""
+    """Distributed mode: rejected messages go to the durable ``cp247.dead-letter`` queue,
+    sealed (``DeadLetterSeal.open`` unseals one taken from the queue)."""
 
-    def __init__(self, amqp_uri: str):
+    def __init__(self, amqp_uri: str, seal: DeadLetterSeal):
+        self.seal = seal
         self.publisher = Publisher(
             amqp_uri,
             use_confirms=True,
@@ -287,10 +293,11 @@ class AmqpDeadLetters:
         )
 
     def __call__(self, body: Any, reason: str, consumer: str) -> None:
-        log.error("dead-lettered for %s: %s", consumer, reason)
+        record = self.seal.record(body, reason, consumer)
+        log.error("dead-lettered for %s: %s", consumer, record["reason"])
         metrics.DEAD_LETTERS.labels(consumer).inc()
         self.publisher.publish(
-            {"consumer": consumer, "reason": reason, "body": body},
+            record,
             exchange=DEAD_LETTER_EXCHANGE,
             routing_key="",
         )
@@ -489,6 +496,9 @@ class ServiceBase:
                 log.warning("catch-up from %s failed: %s", upstream, exc)
             finally:
                 lock.release()
+        ledger = getattr(self.app, "ledger", None)  # a sealed store: a quiet moment's records
+        if ledger is not None:
+            ledger.seal_soon()
 
     @rpc
     def outbox(self, start: int, limit: int) -> list[dict[str, Any]]:
@@ -513,4 +523,4 @@ class ServiceBase:
 
     @http("GET", "/metrics")
     def metrics(self, request: Any) -> Response:
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+        return metrics.scrape(request.headers.get("Authorization"), Settings.from_env())

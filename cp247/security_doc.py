@@ -4,6 +4,7 @@ document can never disagree with it."""
 
 from __future__ import annotations
 
+from cp247.security_regressions import regressions
 from services.gateway.api import (
     ALL_ROLES,
     CSRF_HEADER,
@@ -41,7 +42,7 @@ def render() -> str:
     for method, path, roles in matrix():
         cells = ["public" if roles is None else ("yes" if r in roles else "-") for r in ALL_ROLES]
         lines.append(f"| {method} | `{path}` | " + " | ".join(cells) + " |")
-    return "\n".join(lines + SESSIONS + threat_model()) + "\n"
+    return "\n".join(lines + SESSIONS + threat_model() + regressions()) + "\n"
 
 
 SESSIONS = [
@@ -88,10 +89,14 @@ THREATS: list[tuple[str, str, list[str]]] = [
     ),
     (
         "Password guessing or a stolen password",
-        "argon2id hashes; a TOTP second factor for console roles; five failures in 15 minutes"
-        " lock the account for the window.",
+        "argon2id hashes; a TOTP second factor for every person, each code good once; after five"
+        " failures in 15 minutes the failing address waits a doubling delay and the account's"
+        " failures are answered ever more slowly, never a lock the right password and code"
+        " cannot pass; one answer for every failure; an alert on a burst.",
         [
-            "tests/e2e/test_login.py::test_login_needs_password_and_code_and_locks_after_five_failures",
+            "tests/e2e/test_login.py::"
+            "test_login_needs_password_and_code_and_slows_the_address_after_five_failures",
+            "tests/security/test_sign_in_and_accounts.py::test_unknown_users_get_the_same_answers_as_real_ones",
             "tests/unit/test_identity.py::test_password_hashes_are_argon2id",
             "tests/unit/test_totp.py::test_one_step_of_clock_drift_is_accepted_and_no_more",
         ],
@@ -119,6 +124,21 @@ THREATS: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "An insider redirects a foreign CP's receipts and notices to an address of theirs",
+        "New e-mail addresses or phones of a listed contact point are only proposed: the"
+        " address in effect is told, receipts and notices keep going there, and the change"
+        " takes effect when another officer than its proposer confirms it (CSV imports too);"
+        " every directory event records its actor.",
+        [
+            "tests/security/test_directory_changes.py::"
+            "test_a_new_address_takes_effect_only_when_a_second_officer_confirms_it",
+            "tests/security/test_directory_changes.py::"
+            "test_the_proposer_cannot_confirm_their_own_change",
+            "tests/security/test_directory_changes.py::"
+            "test_the_address_in_effect_is_told_of_a_proposed_change",
+        ],
+    ),
+    (
         "Oversight learns case content",
         "Oversight has statistics and the audit verdict only: counts and durations, no names,"
         " identifiers, free text or case ids.",
@@ -132,18 +152,61 @@ THREATS: list[tuple[str, str, list[str]]] = [
     (
         "Someone with database access alters or removes what happened",
         "Each case timeline is a SHA-256 chain; `audit verify` recomputes every entry from the"
-        " producers' own event stores and names the first missing, altered or unexpected one.",
+        " producers' own event stores and names the first missing, altered or unexpected one."
+        " Deleting in step across stores (a refusal from intake, its notices and its timeline"
+        " entries) still fails: the timeline keeps, apart from its entries, each producer's"
+        " count and last position per case, and verification counts the producers' events"
+        " again. The gateway's store (users, tokens, sessions, the read audit) and the"
+        " timeline's are sealed by an HMAC chain (key derived from the event key) over every"
+        " record: a deleted revocation or read names its range and kind. Out of reach for"
+        " now: an insider with the event key, or who also deletes the newest seals (anchoring"
+        " the heads outside the system comes later).",
         [
             "tests/e2e/test_audit_verify.py::"
             "test_timeline_matches_the_event_stores_until_someone_edits_it",
             "tests/unit/test_timeline_chain.py::test_changing_an_entry_changes_every_later_hash",
+            "tests/security/test_integrity.py::"
+            "test_a_refusal_deleted_in_step_from_every_store_is_found",
+            "tests/security/test_integrity.py::test_a_deleted_token_revocation_is_found",
+            "tests/security/test_integrity.py::test_a_deleted_read_of_the_read_audit_is_found",
         ],
     ),
     (
         "Who looked at a case cannot be told",
         "Reading a case, its timeline, a request, an order or a document is recorded (who,"
-        " role, when); admins list it.",
-        ["tests/e2e/test_audit_verify.py::test_who_read_a_case_or_a_document_is_recorded"],
+        " role, when), and so is opening a list that names people or data (the work list, the"
+        " inbox, the case list, a provider's orders), by the day; the work list shows no"
+        " identifiers; admins list the reads.",
+        [
+            "tests/e2e/test_audit_verify.py::test_who_read_a_case_or_a_document_is_recorded",
+            "tests/security/test_alerts_work_and_notes.py::"
+            "test_work_list_is_read_audited_and_shows_no_identifiers",
+        ],
+    ),
+    (
+        "A mail scanner, or whoever a duty alert is forwarded to, follows its link",
+        "Opening the link changes nothing (a page with a button; only its POST takes the"
+        " alert) and names no case; status lines show only the console's own sentences.",
+        [
+            "tests/security/test_alerts_work_and_notes.py::"
+            "test_an_alert_link_fetched_by_a_mail_scanner_changes_nothing",
+            "tests/security/test_alerts_work_and_notes.py::"
+            "test_a_note_in_the_address_is_not_shown_unless_the_product_set_it",
+        ],
+    ),
+    (
+        "The platform is made to call its own network (SSRF), or files on disk are read by"
+        " another local account",
+        "Outbound URLs must be https to public addresses, checked at registration and at each"
+        " send, redirects not followed, unless the operator allows a host; the data directory"
+        " is 0700, every file 0600, dead letters sealed; `/metrics` needs a scrape token.",
+        [
+            "tests/security/test_outbound_and_at_rest.py::"
+            "test_a_webhook_to_loopback_or_link_local_is_refused",
+            "tests/security/test_outbound_and_at_rest.py::"
+            "test_data_directory_and_stores_are_private",
+            "tests/security/test_outbound_and_at_rest.py::test_metrics_need_the_scrape_token",
+        ],
     ),
     (
         "A stolen database or backup",
@@ -202,6 +265,20 @@ THREATS: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "A leaver, a stolen laptop or a provider's token whose string is unknown",
+        "Disabling a user, setting a password or revoking everything of a user or a provider"
+        " moves its credential generation on: every earlier token and session ends at once,"
+        " in every gateway process; admins list accounts with their last login.",
+        [
+            "tests/security/test_sign_in_and_accounts.py::"
+            "test_a_disabled_user_cannot_sign_in_and_every_token_of_it_ends",
+            "tests/security/test_sign_in_and_accounts.py::"
+            "test_every_token_of_a_provider_ends_even_one_whose_string_is_unknown",
+            "tests/distributed/test_distributed_identity.py::"
+            "test_a_disabled_person_and_a_replayed_code_are_refused_by_every_gateway",
+        ],
+    ),
+    (
         "A provider's leaked token, or its answers replayed",
         "A revoked token is refused on every ISP endpoint and records nothing; each provider"
         " action is recorded once, however often or late it is repeated.",
@@ -233,7 +310,8 @@ def threat_model() -> list[str]:
         "",
         "Assets: case content (personal data of suspects and victims), the integrity of the",
         "shared timeline, the keys. Adversaries: outsiders on the network, users beyond their",
-        "role, a thief of the database or a backup, an insider with database access. Out of",
+        "role, a thief of the database or a backup, an insider with database access, a",
+        "leaver whose account or token lives on, mail scanners that follow every link. Out of",
         "scope here: a compromised host running cp247 with its keys in memory.",
         "",
         "| threat | how it is met | shown by |",

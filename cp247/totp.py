@@ -10,6 +10,8 @@ import secrets
 import struct
 from urllib.parse import quote, urlencode
 
+from cp247.validation import ascii_digits
+
 STEP_SECONDS = 30
 DIGITS = 6
 
@@ -27,14 +29,24 @@ def code_at(secret: str, unix_time: float) -> str:
     return str(number % 10**DIGITS).zfill(DIGITS)
 
 
+def matching_step(secret: str, code: str, unix_time: float, window: int = 1) -> int | None:
+    """The time step whose code ``code`` is (the current one or one step either side, for
+    clock drift), compared safely; None if none. The step lets a caller refuse a code used
+    before (RFC 6238 section 5.2)."""
+    # ASCII digits only: compare_digest raises on other scripts' digits ("١٢٣٤٥٦"), a 500.
+    if not ascii_digits(code) or len(code) != DIGITS:
+        return None
+    now = int(unix_time // STEP_SECONDS)
+    found = None
+    for step in range(now - window, now + window + 1):
+        if hmac.compare_digest(code_at(secret, step * STEP_SECONDS), code):
+            found = step
+    return found
+
+
 def verify(secret: str, code: str, unix_time: float, window: int = 1) -> bool:
     """True for the current code or one step either side (clock drift), compared safely."""
-    if not isinstance(code, str) or not code.isdigit() or len(code) != DIGITS:
-        return False
-    return any(
-        hmac.compare_digest(code_at(secret, unix_time + step * STEP_SECONDS), code)
-        for step in range(-window, window + 1)
-    )
+    return matching_step(secret, code, unix_time, window) is not None
 
 
 def otpauth_uri(secret: str, username: str, issuer: str = "cp247") -> str:

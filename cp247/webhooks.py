@@ -43,11 +43,14 @@ import http.client
 import json
 import random
 import re
+import socket
 import ssl
 import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
+
+from cp247.outbound import OutboundPolicy, OutboundRefused
 
 __all__ = [
     "CONTENT_TYPE",
@@ -273,9 +276,10 @@ def canonical_json(body: dict[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
-def url_problem(url: str) -> str | None:
+def url_problem(url: str, policy: OutboundPolicy | None = None) -> str | None:
     """Why ``url`` cannot be a webhook, or ``None`` if it can. Usable to validate
-    ``providers add --webhook`` as well as at send time."""
+    ``providers add --webhook`` as well as at send time. With a ``policy``, also whether the
+    platform may call it at all (https to a public address, or an allowed host)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- the property raises ValueError for a bad port
@@ -296,6 +300,8 @@ def url_problem(url: str) -> str | None:
     if parts.username is not None or parts.password is not None:
         # http.client would silently drop them; refuse rather than pretend to send them.
         return "credentials in the webhook URL are not supported; the signature authenticates"
+    if policy is not None:
+        return policy.url_problem(url, "the webhook URL")
     return None
 
 
@@ -326,8 +332,15 @@ class WebhookClient:
     costs one attempt at most that long per stalled operation.
     """
 
-    def __init__(self, timeout: float = 5.0, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        timeout: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
+        policy: OutboundPolicy | None = None,
+    ) -> None:
         self.timeout = timeout
+        # Public https only unless the operator allowed a host (cp247.outbound).
+        self.policy = policy if policy is not None else OutboundPolicy()
         # Verified TLS by default; a custom context is for private CAs, not for turning it off.
         # Built on first use: loading the system CA store is slow and http-only callers
         # (tests, a loopback relay) never need it.
@@ -360,9 +373,19 @@ class WebhookClient:
             # would reject (or, worse, one that splits the request).
             if not isinstance(value, str) or not _HEADER_TOKEN.fullmatch(value):
                 raise ValueError(f"{name} must be 1-200 printable ASCII characters, no spaces")
-        problem = url_problem(url)
+        problem = url_problem(url, self.policy)
         if problem:
             return Outcome(ok=False, status=None, error=problem, retry=False)
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            # Resolved and checked now, and the connection goes to that very address: the
+            # name may have been re-pointed at an internal one since it was registered.
+            address = self.policy.resolve(parts.hostname or "", port)[0]
+        except OutboundRefused as exc:
+            return Outcome(ok=False, status=None, error=str(exc), retry=False)
+        except OSError as exc:
+            return Outcome(ok=False, status=None, error=str(exc), retry=True)
         payload = canonical_json(body)
         headers = {
             "Content-Type": CONTENT_TYPE,
@@ -371,17 +394,15 @@ class WebhookClient:
             DELIVERY_HEADER: delivery_id,
             SIGNATURE_HEADER: sign(secret, payload, int(now)),
         }
-        parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection: http.client.HTTPConnection
         if parts.scheme == "https":
-            connection = http.client.HTTPSConnection(
+            connection = _PinnedHTTPSConnection(
                 parts.hostname, parts.port, timeout=self.timeout, context=self.ssl_context
             )
         else:
-            connection = http.client.HTTPConnection(
-                parts.hostname, parts.port, timeout=self.timeout
-            )
+            connection = _PinnedHTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        connection.address = address
         try:
             connection.request("POST", target, body=payload, headers=headers)
             response = connection.getresponse()
@@ -404,3 +425,24 @@ class WebhookClient:
             return Outcome(ok=False, status=None, error=f"invalid URL: {exc}", retry=False)
         finally:
             connection.close()
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to ``address`` (checked by the policy), not to whatever the name says now;
+    the Host header still names the host."""
+
+    address: str
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """As ``_PinnedHTTPConnection``, with TLS verified against the host name (SNI too)."""
+
+    address: str
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]

@@ -459,6 +459,9 @@ class DataPreserved(PayloadSchema):
     records = fields.Integer(allow_none=True, load_default=None)
     preserved_at = Timestamp(required=True)
     actor = Actor(required=True)
+    # The end of the period when the provider reported: the foreign CP's deadline for MLA
+    # (Art 29(7)). None in events recorded before it was carried.
+    expires_at = Timestamp(allow_none=True, load_default=None)
 
 
 class DataUnavailable(PayloadSchema):

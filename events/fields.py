@@ -7,6 +7,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from cp247.validation import country_code
+
 # Field metadata: data about the people in a case (identifiers, free text, documents). Stored
 # sealed under the case's own key, so retention can erase it (cp247.runtime.sealing).
 PERSONAL: dict[str, Any] = {"personal": True}
@@ -28,7 +30,7 @@ def Timestamp(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a fiel
 
 def Country(**kwargs: Any) -> fields.String:  # noqa: N802
     """ISO 3166-1 alpha-2 country code."""
-    return fields.String(validate=validate.Regexp(r"^[A-Z]{2}$"), **kwargs)
+    return fields.String(validate=country_code(), **kwargs)
 
 
 class PayloadSchema(Schema):

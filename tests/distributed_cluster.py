@@ -26,8 +26,10 @@ from cp247.bootstrap import make_application
 from cp247.config import Settings
 from cp247.distributed import spawn, stop
 from cp247.runtime.application import ServiceApplication
+from cp247.runtime.deadletter import DeadLetterSeal
 
 PG_ADMIN = os.environ.get("CP247_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+METRICS_TOKEN = "test-scrape-token"
 AMQP_BASE = os.environ.get("CP247_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 
 
@@ -103,6 +105,7 @@ class Cluster:
                 "CP247_DATABASE_URL": self.database_url,
                 # One data directory for keys shared by every process, as in a deployment.
                 "CP247_DATA_DIR": str(tmp / "shared"),
+                "CP247_METRICS_TOKEN": METRICS_TOKEN,  # what Prometheus would send
                 **{f"{name.upper()}_POSTGRES_POOL_SIZE": POOL_SIZE for name in SERVICES},
                 **{f"{name.upper()}_POSTGRES_MAX_OVERFLOW": MAX_OVERFLOW for name in SERVICES},
                 **(extra_env or {}),  # last: a caller's settings win
@@ -200,7 +203,8 @@ class Cluster:
 
     def metric(self, process: str, name: str, **labels: str) -> float:
         """A sample of a Prometheus metric of one process (by service name or replica key)."""
-        status, text = Api(f"http://127.0.0.1:{self.service_port(process)}").call("GET", "/metrics")
+        api = Api(f"http://127.0.0.1:{self.service_port(process)}")
+        status, text = api.call("GET", "/metrics", METRICS_TOKEN)
         assert status == 200
         wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
         for line in text.splitlines():
@@ -218,6 +222,10 @@ class Cluster:
             data_dir=Path(self.env["CP247_DATA_DIR"]), database_url=self.database_url
         )
         return make_application(name, settings)
+
+    def dead_letter_seal(self) -> DeadLetterSeal:
+        """Opens what the services put in the dead-letter queue (sealed with the events key)."""
+        return DeadLetterSeal.from_settings(Settings(data_dir=Path(self.env["CP247_DATA_DIR"])))
 
     def log(self, name: str) -> str:
         path = self.log_dir / f"{name}.log"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,13 @@ from slice_driver import Api, Cli, cli_env
 
 from cp247.config import Settings
 from cp247.embedded import EmbeddedPlatform
+
+
+def _operator_allowances() -> dict[str, str]:
+    """Settings a test gives the platform that the CLI must share (a test's webhook receiver
+    on loopback is only reachable with ``CP247_OUTBOUND_ALLOWED_HOSTS``)."""
+    name = "CP247_OUTBOUND_ALLOWED_HOSTS"
+    return {name: os.environ[name]} if os.environ.get(name) else {}
 
 
 @contextmanager
@@ -25,7 +33,7 @@ def running_embedded(data_dir: Path) -> Iterator[tuple[Api, Cli, EmbeddedPlatfor
     try:
         yield (
             Api(f"http://127.0.0.1:{server.server_port}"),
-            Cli(cli_env(), str(data_dir)),
+            Cli(cli_env(**_operator_allowances()), str(data_dir)),
             platform,
         )
     finally:

@@ -345,7 +345,8 @@ def _postgres_answers() -> bool:
 
 
 def dead_letters(cluster: Cluster) -> list[dict[str, Any]]:
-    """Every message in the dead-letter queue (read and requeued: left as found)."""
+    """Every message in the dead-letter queue, unsealed (read and requeued: left as found)."""
+    seal = cluster.dead_letter_seal()
     found = []
     with Connection(cluster.amqp_uri) as connection:
         channel = connection.channel()
@@ -357,7 +358,7 @@ def dead_letters(cluster: Cluster) -> list[dict[str, Any]]:
         messages = []
         while (message := channel.basic_get(queue, no_ack=False)) is not None:
             messages.append(message)
-            found.append(json.loads(message.body))
+            found.append(seal.open(json.loads(message.body)))
         for message in messages:
             channel.basic_reject(message.delivery_tag, requeue=True)
     return found

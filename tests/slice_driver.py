@@ -6,14 +6,17 @@ Only the public contract is used: ``../shared/API.md`` paths, bodies and status 
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -87,18 +90,19 @@ class Cli:
         self.env = env
         self.data_dir = data_dir
 
-    def run(self, *args: str) -> subprocess.CompletedProcess:
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         extra = ["--data-dir", self.data_dir] if self.data_dir else []
         return subprocess.run(
             [sys.executable, "-m", "cp247.cli", *args, *extra],
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=120,
         )
 
-    def ok(self, *args: str) -> str:
-        done = self.run(*args)
+    def ok(self, *args: str, stdin: str | None = None) -> str:
+        done = self.run(*args, stdin=stdin)
         assert done.returncode == 0, f"cp247 {' '.join(args)} failed: {done.stderr}"
         return done.stdout.strip()
 
@@ -296,3 +300,85 @@ def assert_bad_input_is_refused(api: Api, tokens: dict[str, str]) -> None:
         "POST", "/api/v1/requests", tokens["police"], {**preservation_request("X-5"), "type": "x"}
     )
     assert status == 422 and "type" in body["fields"], body
+
+
+def unused_totp(secret: str, last_step: int | None) -> str:
+    """A second-factor code the product has not taken yet (a code is good once): this
+    step's, else the next one's; a third login within the same 30 s waits for the clock."""
+    from cp247 import totp
+
+    while True:
+        now = int(time.time() // totp.STEP_SECONDS)
+        step = now if last_step is None else max(now, last_step + 1)
+        if step <= now + 1:  # within the one step of drift that login accepts
+            return totp.code_at(secret, step * totp.STEP_SECONDS)
+        time.sleep((step - 1) * totp.STEP_SECONDS - time.time() + 0.05)
+
+
+def exchange(
+    base_url: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+) -> tuple[int, dict[str, str], str]:
+    """One request exactly as given (path as it is, no cookie jar, no redirects followed):
+    status, headers, text."""
+    url = urllib.parse.urlparse(base_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        return response.status, dict(response.getheaders()), text
+    finally:
+        connection.close()
+
+
+class Browser:
+    """Just enough of one: a cookie jar of one cookie, forms posted as browsers do."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.cookie: str | None = None
+
+    def go(self, method: str, path: str, form: dict | None = None) -> tuple[int, dict, str]:
+        headers = {"Cookie": f"cp247_session={self.cookie}"} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form, doseq=True).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        status, answer_headers, answer = exchange(self.base_url, method, path, body, headers)
+        found = re.search(r"cp247_session=([^;]*)", answer_headers.get("Set-Cookie") or "")
+        if found:
+            self.cookie = found.group(1) or None
+        return status, answer_headers, answer
+
+    @staticmethod
+    def csrf(page: str) -> str:
+        """The CSRF token of a page's forms."""
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def csrf_of(self, path: str) -> str:
+        """The CSRF token of the forms of the page at ``path``."""
+        status, _, page = self.go("GET", path)
+        assert status == 200, page[:500]
+        return self.csrf(page)
+
+
+def alert_link_token(api: Any, tokens: dict[str, str], reference: str) -> tuple[str, str]:
+    """Register an urgent request; its duty alert's (case id, token of the e-mailed link)."""
+    status, created = api.call(
+        "POST", "/api/v1/requests", tokens["prosecution"], preservation_request(reference)
+    )
+    assert status == 201, created
+
+    def link() -> str | None:
+        _, inbox = api.call("GET", "/api/v1/inbox", tokens["prosecution"])
+        for message in inbox["messages"]:
+            if message["case_id"] == created["case_id"] and message["template"] == "duty_alert":
+                return re.search(r"/api/v1/alerts/ack\?token=(\S+)", message["body"]).group(1)
+        return None
+
+    return created["case_id"], wait_for(link, what="the duty alert with its link")
+
+
+def open_alerts_of(api: Any, tokens: dict[str, str], case_id: str) -> list[dict]:
+    _, alerts = api.call("GET", "/api/v1/alerts", tokens["police"])
+    return [a for a in alerts["alerts"] if a["case_id"] == case_id]

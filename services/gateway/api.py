@@ -18,19 +18,19 @@ import hmac
 import json
 import logging
 import os
-import re
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError, PersistenceError
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.wrappers import Request, Response
 
 from cp247 import metrics
 from cp247.clock import utcnow
+from cp247.config import Settings
 from cp247.errors import (
     BadRequest,
     Conflict,
@@ -40,11 +40,16 @@ from cp247.errors import (
     NotFound,
     PayloadTooLarge,
     Unauthorized,
+    UnsupportedMediaType,
 )
+from cp247.runtime.ledger import combine
+from cp247.validation import parse_ascii_int
 from services.gateway.console.site import ConsolePages
+from services.gateway.console.web import alert_page
 from services.gateway.identity import USER_ROLES, Principal
 from services.gateway.openapi import CASE_LIST_LIMIT, openapi_document
 from services.gateway.routing import Handler, declare, route_table
+from services.gateway.web_safety import client_source, cross_site
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +64,16 @@ READ_AUDITED = {
     "isp_order": ("provider_order", "order_id"),
     "isp_order_document": ("document", "order_id"),
     "order_document": ("document", "order_id"),
+    # Lists, by the day they were read: who opened them is on record as for one case.
+    "work": ("work", None),
+    "inbox": ("inbox", None),
+    "list_cases": ("cases", None),
+    "isp_orders": ("provider_orders", None),
 }
+WORK_ORDER_FIELDS = (
+    "order_id", "case_id", "request_id", "provider_id", "status", "drafted_by",
+    "period_days", "issued_at", "expires_at", "acknowledged_at", "held_for_mla",
+)  # fmt: skip
 RETRY_AFTER_SECONDS = "5"  # a dependency is down: clients try again, not hang
 MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
 # A request nests five levels deep; anything much deeper is hostile, and a document nested
@@ -174,7 +188,8 @@ class Gateway:
             audited = READ_AUDITED.get(endpoint)
             if audited and principal is not None and response.status_code == 200:
                 what, key = audited
-                backends.identity.record_read(principal, what, f"{what}:{args[key]}")
+                subject = args[key] if key else utcnow().date().isoformat()
+                backends.identity.record_read(principal, what, f"{what}:{subject}")
             if request.method not in ("GET", "HEAD"):
                 backends.changed()
         except DomainError as exc:
@@ -183,6 +198,8 @@ class Gateway:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="cp247"'
             if exc.http_status == 503:
                 response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+            if "retry_after_seconds" in exc.extra:
+                response.headers["Retry-After"] = str(exc.extra["retry_after_seconds"])
         except IntegrityError:  # a command without retry_on_conflict lost a race: not a 500
             log.warning("concurrent change on %s %s", request.method, request.path)
             response = self._json(409, Conflict("changed at the same moment; try again").body())
@@ -323,14 +340,21 @@ class Gateway:
 
     @route("/metrics", "GET", None)
     def metrics(self, b: Backends, request: Request, _: None) -> Response:
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+        """Prometheus samples, for the scrape token only (``CP247_METRICS_TOKEN``)."""
+        return metrics.scrape(request.headers.get("Authorization"), Settings.from_env())
 
     @route("/api/v1/login", "POST", None)
     def login(self, b: Backends, request: Request, _: None) -> Response:
         """Password and TOTP code -> a session token for a shift (also set as a cookie) and
         the ``csrf_token`` to send as ``X-CSRF-Token`` with the cookie."""
+        if cross_site(request):  # login CSRF: the victim would work in the attacker's session
+            raise Forbidden("a login cannot be sent from another site")
+        if request.mimetype != "application/json":  # an HTML form cannot send it cross-site
+            raise UnsupportedMediaType("send the login as application/json")
         body = self._body(request)
-        session = b.identity.login(body.get("username"), body.get("password"), body.get("totp"))
+        session = b.identity.login(
+            body.get("username"), body.get("password"), body.get("totp"), client_source(request)
+        )
         session["csrf_token"] = b.identity.csrf_token(session["token"])
         response = self._json(200, session)
         response.set_cookie(
@@ -353,6 +377,31 @@ class Gateway:
             SESSION_COOKIE, httponly=True, secure=self.secure_cookies, samesite="Strict"
         )
         return response
+
+    # --- accounts (admins) ---------------------------------------------------------------
+    @route("/api/v1/admin/users", "GET", ("admin",))
+    def list_users(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        return 200, {"users": b.identity.list_users()}
+
+    @route("/api/v1/admin/users/<username>/disable", "POST", ("admin",))
+    def disable_user(self, b: Backends, request: Request, who: Principal, username: str):
+        return 200, b.identity.disable_user(username, who.username)
+
+    @route("/api/v1/admin/users/<username>/enable", "POST", ("admin",))
+    def enable_user(self, b: Backends, request: Request, who: Principal, username: str):
+        return 200, b.identity.enable_user(username, who.username)
+
+    @route("/api/v1/admin/users/<username>/revoke-tokens", "POST", ("admin",))
+    def revoke_user_tokens(self, b: Backends, request: Request, who: Principal, username: str):
+        return 200, b.identity.revoke_all(username=username, by=who.username)
+
+    @route("/api/v1/admin/providers/<provider_id>/revoke-tokens", "POST", ("admin",))
+    def revoke_provider_tokens(
+        self, b: Backends, request: Request, who: Principal, provider_id: str
+    ) -> tuple[int, Any]:
+        if not b.isp_liaison.has_provider(provider_id):
+            raise NotFound(f"no provider {provider_id}")
+        return 200, b.identity.revoke_all(provider_id=provider_id, by=who.username)
 
     @route("/api/v1/openapi.json", "GET", None)
     def openapi(self, b: Backends, request: Request, _: None) -> tuple[int, Any]:
@@ -379,7 +428,8 @@ class Gateway:
         limit = request.args.get("limit")
         if limit is not None:  # left out: every case, as v1 always answered
             # ASCII digits only, as for the year: int() would also take " 5", "+5" or "٥".
-            if not re.fullmatch(r"[0-9]{1,4}", limit) or not 1 <= int(limit) <= CASE_LIST_LIMIT:
+            count = parse_ascii_int(limit)
+            if count is None or not 1 <= count <= CASE_LIST_LIMIT:
                 raise Invalid(
                     f"limit must be a whole number from 1 to {CASE_LIST_LIMIT}",
                     {"limit": ["e.g. 50"]},
@@ -390,7 +440,9 @@ class Gateway:
     @route("/api/v1/work", "GET", CP_ROLES)
     def work(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
         """What needs someone now: the consoles' start page (both CPs see the same)."""
-        orders = b.preservation.open_orders()
+        # What the duty officer needs to act, never the data ordered (the identifiers stay
+        # on the case, whose every read is audited).
+        orders = [{k: o.get(k) for k in WORK_ORDER_FIELDS} for o in b.preservation.open_orders()]
         running = [o for o in orders if o["status"] not in ("draft", "awaiting_approval")]
         return 200, {
             "alerts": b.notification.open_alerts(),
@@ -574,7 +626,27 @@ class Gateway:
 
     @route("/api/v1/contact-points", "POST", (*CP_ROLES, "admin"))
     def list_contact_point(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
-        return 200, b.intake.list_contact_point(self._body(request))
+        listed = b.intake.list_contact_point(self._body(request), who.actor)
+        # 202: new addresses or phones wait for another officer (four eyes); not yet in effect.
+        return (202 if listed["awaiting_confirmation"] else 200), listed
+
+    @route("/api/v1/contact-points/changes", "GET", (*CP_ROLES, "admin"))
+    def contact_point_changes(
+        self, b: Backends, request: Request, who: Principal
+    ) -> tuple[int, Any]:
+        return 200, {"changes": b.intake.contact_point_changes()}
+
+    @route("/api/v1/contact-points/changes/<change_id>/confirm", "POST", (*CP_ROLES, "admin"))
+    def confirm_contact_point_change(
+        self, b: Backends, request: Request, who: Principal, change_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.intake.confirm_contact_point_change(change_id, who.actor)
+
+    @route("/api/v1/contact-points/changes/<change_id>/reject", "POST", (*CP_ROLES, "admin"))
+    def reject_contact_point_change(
+        self, b: Backends, request: Request, who: Principal, change_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.intake.reject_contact_point_change(change_id, who.actor)
 
     @route("/api/v1/contact-points/import", "POST", ("admin",))
     def import_contact_points(
@@ -584,7 +656,7 @@ class Gateway:
             text = self._raw_body(request).decode("utf-8-sig")
         except UnicodeDecodeError:
             raise BadRequest("the CSV must be UTF-8") from None
-        return 200, b.intake.import_contact_points(text)
+        return 200, b.intake.import_contact_points(text, who.actor)
 
     # --- preservation orders -------------------------------------------------------------
     @route("/api/v1/cases/<case_id>/preservation-orders", "POST", CP_ROLES)
@@ -741,10 +813,34 @@ class Gateway:
         return 200, b.notification.acknowledge_alert(alert_id, who.username, "console")
 
     @route("/api/v1/alerts/ack", "GET", None)
-    def acknowledge_by_link(self, b: Backends, request: Request, _: None) -> tuple[int, Any]:
-        """The link in an alert e-mail: the signed token is the credential."""
+    def alert_link(self, b: Backends, request: Request, _: None) -> Response:
+        """The link in an alert e-mail (the signed token is the credential). Opening it takes
+        nothing: mail scanners fetch (GET, HEAD) every link of a message, which would take
+        the alert and stop its escalation. The page's button POSTs the token."""
         token = request.args.get("token") or ""
-        return 200, b.notification.acknowledge_by_link(token)
+        try:
+            alert = b.notification.alert_link(token)
+        except NotFound:
+            return alert_page(None, None, 404)
+        return alert_page(token, alert)
+
+    @route("/api/v1/alerts/ack", "POST", None)
+    def acknowledge_by_link(self, b: Backends, request: Request, _: None) -> Any:
+        """The button of the link's page (a form), or a client sending ``{"token"}``."""
+        as_json = request.mimetype == "application/json" or _prefers_json(request)
+        if request.mimetype == "application/json":
+            token = self._body(request).get("token")
+        else:
+            token = urllib.parse.parse_qs(self._raw_body(request).decode("utf-8", "replace"))
+            token = (token.get("token") or [""])[0]
+        token = token if isinstance(token, str) else ""
+        try:
+            alert = b.notification.acknowledge_by_link(token)
+        except NotFound:
+            if as_json:
+                raise
+            return alert_page(None, None, 404)
+        return (200, alert) if as_json else alert_page(token, alert)
 
     # --- oversight -------------------------------------------------------------------------
     @route("/api/v1/stats", "GET", ("oversight", "admin"))
@@ -752,13 +848,15 @@ class Gateway:
         """Aggregates only: no case ids, names or identifiers."""
         text = request.args.get("year", str(utcnow().year))  # left out: this year
         # ASCII digits only: str.isdigit() is also true of "²", which int() refuses.
-        if not re.fullmatch(r"[0-9]{4}", text) or not 1990 <= int(text) <= 2100:
+        year = parse_ascii_int(text)
+        if year is None or not 1990 <= year <= 2100:
             raise Invalid("year must be a calendar year", {"year": ["e.g. 2026"]})
-        return 200, b.timeline.statistics(int(text))
+        return 200, b.timeline.statistics(year)
 
     @route("/api/v1/audit/reads", "GET", ("admin",))
     def audit_reads(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
-        """Who read what: ``?target=case:<id>`` (also timeline:, request:, order:, document:)."""
+        """Who read what: ``?target=case:<id>`` (also timeline:, request:, order:, document:;
+        lists by the day: work:<YYYY-MM-DD>, inbox:, cases:, provider_orders:)."""
         target = request.args.get("target") or ""
         what, _, key = target.partition(":")
         if what not in {w for w, _ in READ_AUDITED.values()} or not key:
@@ -767,8 +865,12 @@ class Gateway:
 
     @route("/api/v1/audit/verify", "GET", ("admin", "oversight"))
     def audit_verify(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
-        """Recompute the timeline from the event stores; ``ok`` false names the first break."""
-        return 200, b.timeline.audit_verify()
+        """Recompute the timeline from the event stores, cross-check each producer's events of
+        each case against the timeline's tally, verify the sealed stores (the timeline's; the
+        gateway's: users, tokens, sessions, the read audit); ``ok`` false names the first
+        break of each. Case ids only for an admin: oversight sees no case."""
+        report = b.timeline.audit_verify(name_cases=who.role == "admin")
+        return 200, combine(report, gateway_store=b.identity.ledger.check())
 
     # --- ISP liaison ---------------------------------------------------------------------
     @route("/api/v1/isp/orders", "GET", ("isp",))
@@ -817,3 +919,8 @@ class Gateway:
         self, b: Backends, request: Request, who: Principal, order_id: str
     ) -> tuple[int, Any]:
         return 200, b.isp_liaison.acknowledge(who.provider_id, order_id, who.actor)
+
+
+def _prefers_json(request: Request) -> bool:
+    accepted = request.accept_mimetypes
+    return accepted["application/json"] > accepted["text/html"]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from cp247.validation import country_code, email_address
 from services.intake.directory import KINDS
 from services.intake.domain import (
     ANSWER_OUTCOMES,
@@ -26,8 +27,13 @@ from services.mla.app import DIRECTIONS as MLA_DIRECTIONS
 from services.mla.app import STAGES as MLA_STAGES
 from services.mla.app import STATUSES as MLA_STATUSES
 
-COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="an ISO 3166-1 alpha-2 code, e.g. RO")
-NOT_BLANK = validate.Regexp(r"\S", error="required text")
+COUNTRY = country_code()
+
+
+def _not_blank(value: str) -> None:
+    """Text that says something: not empty, not only white space."""
+    if not value.strip():
+        raise ValidationError("required text")
 
 
 def _text(maximum: int | None = None, **kwargs: Any) -> fields.String:
@@ -40,13 +46,19 @@ def _text(maximum: int | None = None, **kwargs: Any) -> fields.String:
 def _required_text(maximum: int | None = None, **kwargs: Any) -> fields.String:
     """Text that must say something (not only spaces)."""
     return fields.String(
-        required=True, validate=[validate.Length(min=1, max=maximum), NOT_BLANK], **kwargs
+        required=True, validate=[validate.Length(min=1, max=maximum), _not_blank], **kwargs
     )
 
 
 class _Body(Schema):
     class Meta:
         unknown = EXCLUDE  # the services read the fields they know and ignore the rest
+
+
+class AlertLinkBody(_Body):
+    token = fields.String(
+        required=True, metadata={"description": "the signed token of the alert e-mail's link"}
+    )
 
 
 class LoginBody(_Body):
@@ -173,9 +185,7 @@ class ContactPointBody(_Body):
     country = fields.String(required=True, validate=COUNTRY)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     name = _required_text()
-    institutional_email = fields.String(
-        required=True, validate=validate.Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    )
+    institutional_email = fields.String(required=True, validate=email_address())
     personal_emails = fields.List(fields.String(), load_default=list, allow_none=True)
     phones = fields.List(
         fields.String(metadata={"description": "E.164, e.g. +40 21 123 4567"}),
@@ -197,6 +207,7 @@ class ContactPointBody(_Body):
 
 BODIES: dict[str, type[Schema]] = {
     "Login": LoginBody,
+    "AlertLink": AlertLinkBody,
     "Extension": ExtendBody,
     "Release": ReleaseBody,
     "PreservedReport": PreservedBody,

@@ -18,6 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from cp247 import __version__
+from services.gateway.audit_report import AuditReportSchema
 from services.gateway.bodies import BODIES
 from services.intake.schemas import RequestSchema
 from services.preservation.schemas import OrderRequestSchema
@@ -34,10 +35,13 @@ class ErrorSchema(Schema):
     our_mla_due = fields.List(
         fields.String(), metadata={"description": "our requests preserved abroad, our MLA due"}
     )
+    retry_after_seconds = fields.Integer(metadata={"description": "429: when to try again"})
 
 
 JSON = "application/json"
 PDF = "application/pdf"
+HTML = "text/html"
+FORM = "application/x-www-form-urlencoded"
 ERROR = {JSON: {"schema": "Error"}}
 ERRORS = {
     "400": "malformed JSON or request",
@@ -48,8 +52,9 @@ ERRORS = {
     "409": "state conflict (e.g. approving an issued order)",
     "410": "erased at the end of its retention period",
     "413": "the body is larger than 2 MB",
+    "415": "the body must be sent as application/json",
     "422": "validation failed",
-    "429": "locked after repeated failures",
+    "429": "too many failed logins from this address: wait retry_after_seconds (Retry-After)",
     "503": "a store or service cannot be reached; nothing was recorded (Retry-After)",
 }
 UUID = {"type": "string", "format": "uuid"}
@@ -58,9 +63,12 @@ PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
     "request_id": (UUID, "a request"),
     "order_id": (UUID, "a preservation order"),
     "mla_id": (UUID, "an MLA request"),
+    "username": ({"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"}, "a user"),
+    "provider_id": ({"type": "string", "minLength": 1, "maxLength": 64}, "a provider"),
     "alert_id": (UUID, "a duty alert"),
     "country": ({"type": "string"}, "ISO 3166-1 alpha-2 code, e.g. US (any case)"),
     "kind": ({"type": "string"}, "police, prosecution or hybrid (any case)"),
+    "change_id": (UUID, "a proposed change of a contact point's addresses or phones"),
 }
 
 
@@ -119,6 +127,38 @@ def _op(
     return operation
 
 
+def _alert_link_operations() -> dict[str, Any]:
+    """The link of an alert e-mail. Opening it (GET, HEAD) changes nothing, since mail scanners
+    fetch every link; its page's button POSTs the token. Neither names the case."""
+    html = {HTML: {"schema": {"type": "string"}}}
+    link = _op(
+        "The page of a duty alert's e-mailed link: a button that takes the alert (opening the "
+        "link takes nothing)",
+        None,
+        media=HTML,
+        params=[query("token", "the signed token of the link", required=True)],
+    )
+    link["responses"]["404"] = {"description": "The link is not valid (a page)", "content": html}
+    take = _op(
+        "Take a duty alert with its link's token: the link page's form, or JSON {\"token\"}",
+        None,
+        "AlertLink",
+        body_media=FORM,
+    )
+    take["requestBody"]["content"][JSON] = {"schema": "AlertLink"}
+    take["requestBody"]["content"][FORM] = {"schema": "AlertLink"}
+    take["description"] = (
+        "A form answers with a page; a JSON body (or Accept: application/json) with "
+        "`{alert_id, acknowledged: {by, at, via}}`. Taking an alert twice is taking it once."
+    )
+    take["responses"]["200"]["content"] = {**html, JSON: {"schema": {}}}
+    take["responses"]["404"] = {
+        "description": "The token is not valid (a page, or JSON for a JSON request)",
+        "content": {**html, **ERROR},
+    }
+    return {"get": link, "post": take}
+
+
 def _path_parameters(path: str) -> list[dict[str, Any]]:
     parameters = []
     for name in re.findall(r"{(\w+)}", path):
@@ -150,6 +190,16 @@ def _only_null(node: Any) -> Any:
     return node
 
 
+def _audit_verify_operation() -> dict[str, Any]:
+    operation = _op(
+        "Recompute the timeline from the event stores, cross-check every producer against the "
+        "timeline's per-case tallies, verify the sealed stores",
+        "admin, oversight",
+    )
+    operation["responses"]["200"]["content"][JSON]["schema"] = "AuditReport"
+    return operation
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     spec = APISpec(
@@ -171,6 +221,7 @@ def openapi_document() -> dict[str, Any]:
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.schema("Request", schema=RequestSchema)
     spec.components.schema("PreservationOrderRequest", schema=OrderRequestSchema)
+    spec.components.schema("AuditReport", schema=AuditReportSchema)
     for name, body_schema in BODIES.items():
         spec.components.schema(name, schema=body_schema)
     cp = "police, prosecution"
@@ -379,8 +430,14 @@ def openapi_document() -> dict[str, Any]:
                 params=[query("country", "ISO 3166-1 alpha-2 code, e.g. US")],
                 errors=("422",),
             ),
-            "post": _op(
-                "List or update one contact point", f"{cp}, admin", "ContactPoint", errors=command
+            "post": _accepted(
+                _op(
+                    "List or update one contact point (202: new addresses or phones of a listed "
+                    "one are proposed, in effect once another officer confirms them)",
+                    f"{cp}, admin",
+                    "ContactPoint",
+                    errors=command,
+                )
             ),
         },
         "/api/v1/inbox": {"get": _op("Console inbox of the duty officers", cp)},
@@ -389,14 +446,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/alerts/{alert_id}/acknowledge": {
             "post": _op("Take a duty alert", cp, errors=command)
         },
-        "/api/v1/alerts/ack": {
-            "get": _op(
-                "Take a duty alert by the signed link in its e-mail (token)",
-                None,
-                params=[query("token", "the signed token of the link", required=True)],
-                errors=("404", "409"),
-            )
-        },
+        "/api/v1/alerts/ack": _alert_link_operations(),
         "/api/v1/audit/reads": {
             "get": _op(
                 "Who read a case, request, order or document",
@@ -405,16 +455,15 @@ def openapi_document() -> dict[str, Any]:
                     query(
                         "target",
                         "what:id, e.g. case:<case_id> (also timeline:, request:, order:, "
-                        "document:)",
+                        "document:); a list by the day it was read: work:<YYYY-MM-DD> (also "
+                        "inbox:, cases:, provider_orders:)",
                         required=True,
                     )
                 ],
                 errors=("422",),
             )
         },
-        "/api/v1/audit/verify": {
-            "get": _op("Recompute the timeline from the event stores", "admin, oversight")
-        },
+        "/api/v1/audit/verify": {"get": _audit_verify_operation()},
         "/api/v1/stats": {
             "get": _op(
                 "Figures for oversight (year): aggregates only",
@@ -432,7 +481,9 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/contact-points/import": {
             "post": _op(
-                "Import a CSV directory (all rows or none)",
+                "Import a CSV directory (all rows or none): {created, updated, unchanged, "
+                "pending}; new addresses or phones of listed entries are only proposed "
+                "(pending), in effect once another officer confirms them",
                 "admin",
                 "UTF-8 CSV: a header row naming every field of ContactPoint, then one entry "
                 "a row; list fields separated by ';', can_order_preservation yes/no",
@@ -449,12 +500,17 @@ def openapi_document() -> dict[str, Any]:
                     "Log in with password and TOTP code {username, password, totp}",
                     None,
                     "Login",
-                    errors=("401", "403", "429"),
+                    errors=("401", "403", "415", "429"),
                 ),
                 "description": "200: {token, role, expires_in_seconds, csrf_token}: a session "
                 "token, also set as an HttpOnly cookie; send csrf_token as X-CSRF-Token with "
                 "every cookie request other than GET/HEAD. 401: wrong username, password or "
-                "code; 403: no second factor enrolled yet; 429: locked after repeated failures.",
+                "code (the same answer for every failure, including an unknown user, a "
+                "disabled account, no second factor enrolled or a code used before); 403: a "
+                "cross-site login (Origin or Sec-Fetch-Site of another site); 415: the body "
+                "is not sent as application/json; 429: too many failures from this address, "
+                "wait retry_after_seconds (never a lock of the account: the right password "
+                "and code pass from another address).",
             }
         },
         "/api/v1/logout": {
@@ -466,6 +522,8 @@ def openapi_document() -> dict[str, Any]:
             )
         },
     }
+    paths.update(_admin_paths())
+    paths.update(_directory_change_paths())
     for path, operations in paths.items():
         parameters = _path_parameters(path)
         for operation in operations.values() if parameters else ():
@@ -492,3 +550,68 @@ def openapi_document() -> dict[str, Any]:
         operations={"get": {"summary": "This document", "responses": {"200": ok}}},
     )
     return _only_null(spec.to_dict())
+
+
+def _accepted(operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation may also answer 202: taken, but waiting for someone else to act."""
+    operation["responses"]["202"] = {
+        "description": "Accepted: waiting for another officer's confirmation",
+        "content": {JSON: {"schema": {}}},
+    }
+    return operation
+
+
+def _directory_change_paths() -> dict[str, Any]:
+    """Four eyes on where we write: a proposed change of a contact point's addresses or
+    phones takes effect when an officer other than its proposer confirms it."""
+    roles = "police, prosecution, admin"
+    change = "/api/v1/contact-points/changes/{change_id}"
+    return {
+        "/api/v1/contact-points/changes": {
+            "get": _op("Proposed changes of addresses or phones awaiting confirmation", roles)
+        },
+        f"{change}/confirm": {
+            "post": _op(
+                "Confirm a proposed change: it takes effect (403 for its own proposer; 409 when "
+                "already decided)",
+                roles,
+                errors=("409",),
+            )
+        },
+        f"{change}/reject": {
+            "post": _op(
+                "Reject a proposed change, or withdraw one's own (409 when already decided)",
+                roles,
+                errors=("409",),
+            )
+        },
+    }
+
+
+def _admin_paths() -> dict[str, Any]:
+    """Accounts: list them, disable a person, end every token and session of a user or of a
+    provider's integration (a leaver; a stolen token whose string nobody knows)."""
+    command = ("409",)
+    user = "/api/v1/admin/users/{username}"
+    return {
+        "/api/v1/admin/users": {
+            "get": _op(
+                "Every account: role, second factor, disabled, last login, failed logins",
+                "admin",
+            )
+        },
+        f"{user}/disable": {
+            "post": _op(
+                "Disable a user: no login; every token and session ends", "admin", errors=command
+            )
+        },
+        f"{user}/enable": {
+            "post": _op("Enable a user again (earlier tokens stay ended)", "admin", errors=command)
+        },
+        f"{user}/revoke-tokens": {
+            "post": _op("End every token and session of a user", "admin", errors=command)
+        },
+        "/api/v1/admin/providers/{provider_id}/revoke-tokens": {
+            "post": _op("End every token of a provider's integration", "admin", errors=command)
+        },
+    }

@@ -17,7 +17,7 @@ from cp247.documents import Letterhead, Signer, render_outgoing_request
 from cp247.errors import Conflict, Invalid
 from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
 from cp247.runtime.read_index import ReadIndex
-from cp247.validation import flatten_errors
+from cp247.validation import flatten_errors, parse_ascii_int
 from services.intake.checklist import (
     ART29_ITEMS,
     art29_missing_items,
@@ -59,11 +59,12 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
     def __init__(self, env: dict[str, str] | None = None):
         super().__init__(env)
         text = self.env.get("CP247_NEAR_DUPLICATE_MINUTES") or "60"
-        if not text.isdigit():
+        minutes = parse_ascii_int(text)
+        if minutes is None:
             raise ConfigurationError(
                 f"CP247_NEAR_DUPLICATE_MINUTES={text!r}: give a whole number of minutes, e.g. 60"
             )
-        self.near_duplicate_tolerance = timedelta(minutes=int(text))
+        self.near_duplicate_tolerance = timedelta(minutes=minutes)
         self.signer = Signer.load_or_create(self.env.get("CP247_SIGNING_KEY") or "keys/sign.pem")
         self.letterhead = Letterhead.load(self.env.get("CP247_LETTERHEAD") or None)
         # The index's digests are keyed (no key in unit tests): a stolen index names nobody.

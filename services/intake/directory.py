@@ -8,6 +8,11 @@ request really comes from a listed CP and where to send the receipt.
 An entry's id is derived from its country and kind, so there is at most one police, one
 prosecution and one hybrid CP per country, the same entry is found from any replica, and a
 country's entries are three cheap lookups rather than a scan.
+
+Where we write to a CP, and whose mail we take for theirs, is what an insider would change to
+redirect receipts and order notices: a change of an entry's addresses or phones is only
+proposed by one officer, the entry's current address is told, and it takes effect when another
+officer confirms it. Every step records who took it.
 """
 
 from __future__ import annotations
@@ -17,15 +22,16 @@ import io
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
-from cp247.clock import iso
-from cp247.errors import Invalid, NotFound
+from cp247.clock import iso, utcnow
+from cp247.errors import Conflict, Forbidden, Invalid, NotFound
 from cp247.runtime.application import load
+from cp247.validation import COUNTRY_CODE, EMAIL_ADDRESS
 
 CONTACT_POINT_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/contact-points")
 
@@ -50,6 +56,8 @@ FIELDS = (
 # Country and kind are the entry's identity; everything else may change.
 MUTABLE_FIELDS = FIELDS[2:]
 LIST_FIELDS = frozenset({"personal_emails", "phones", "languages"})
+# Where we write and whom we believe: changed only by a second officer's confirmation.
+ROUTE_FIELDS = ("institutional_email", "personal_emails", "phones")
 # Optional text and lists default to empty; the rest must be given.
 DEFAULTS: dict[str, Any] = {
     "office_hours": "",
@@ -59,9 +67,9 @@ DEFAULTS: dict[str, Any] = {
     "languages": [],
 }
 
-COUNTRY = re.compile(r"[A-Z]{2}")
+COUNTRY = re.compile(COUNTRY_CODE)
 # Loose on purpose: one @, no spaces, a dot in the domain. Bounces are what really tell.
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+EMAIL = re.compile(EMAIL_ADDRESS)
 E164 = re.compile(r"\+[0-9]{8,15}")
 PHONE_PUNCTUATION = re.compile(r"[\s\-()]")
 LANGUAGE = re.compile(r"[a-z]{2}")
@@ -96,6 +104,7 @@ class ForeignContactPoint(Aggregate):
         languages: list[str],
         required_format: str,
         can_order_preservation: bool,
+        actor: dict[str, str] | None = None,  # None only on entries listed before it was kept
     ):
         self.country = country
         self.kind = kind
@@ -108,35 +117,174 @@ class ForeignContactPoint(Aggregate):
         self.languages = list(languages)
         self.required_format = required_format
         self.can_order_preservation = can_order_preservation
+        self.pending_change: dict[str, Any] | None = None
+        self.decided_changes: dict[str, str] = {}  # change id -> confirmed | rejected
 
-    def update(self, **changes: Any) -> bool:
+    def differences(self, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields of ``entry`` whose values differ from the entry as it stands."""
+        unknown = sorted(set(entry) - set(MUTABLE_FIELDS))
+        if unknown:
+            raise ValueError(f"not changeable on a contact point: {', '.join(unknown)}")
+        return {key: _copy(value) for key, value in entry.items() if getattr(self, key) != value}
+
+    def update(self, actor: Mapping[str, str] | None = None, **changes: Any) -> bool:
         """Record what differs from the entry as it stands; True if anything did.
 
         Only the differing fields go into the event, so re-importing the same data records
-        nothing and the history shows exactly what changed.
+        nothing and the history shows exactly what changed. Addresses and phones are not
+        changed here: they need :meth:`propose_change` and another officer's confirmation.
         """
-        unknown = sorted(set(changes) - set(MUTABLE_FIELDS))
-        if unknown:
-            raise ValueError(f"not changeable on a contact point: {', '.join(unknown)}")
-        changed = {
-            key: list(value) if isinstance(value, list) else value
-            for key, value in changes.items()
-            if getattr(self, key) != value
-        }
+        changed = self.differences(changes)
+        routed = [key for key in ROUTE_FIELDS if key in changed]
+        if routed:
+            raise ValueError(f"changed only by a confirmed proposal: {', '.join(routed)}")
         if not changed:
             return False
-        self._updated(country=self.country, kind=self.kind, changes=changed)
+        self._updated(country=self.country, kind=self.kind, changes=changed, actor=_actor(actor))
         return True
 
     @event("ContactPointUpdated")
-    def _updated(self, country: str, kind: str, changes: dict[str, Any]) -> None:
+    def _updated(
+        self, country: str, kind: str, changes: dict[str, Any], actor: dict[str, str] | None = None
+    ) -> None:
         for key, value in changes.items():
-            # A copy, so the aggregate never shares a list with the stored event.
-            setattr(self, key, list(value) if isinstance(value, list) else value)
+            setattr(self, key, _copy(value))  # a copy: never a list shared with the event
+
+    def propose_change(
+        self, change_id: str, changes: Mapping[str, Any], actor: Mapping[str, str]
+    ) -> None:
+        """Propose new addresses or phones; nothing changes until another officer confirms.
+
+        The event carries the entry's current institutional address, which is told of the
+        proposal. One proposal at a time: raises :class:`Conflict` while another waits.
+        """
+        unknown = sorted(set(changes) - set(ROUTE_FIELDS))
+        if unknown or not changes:
+            raise ValueError(f"not a change of addresses or phones: {', '.join(unknown)}")
+        if self.pending_change is not None:
+            raise Conflict(
+                f"a change of the {self.country} {self.kind} contact point's addresses or "
+                f"phones (change {self.pending_change['change_id']}) waits for confirmation: "
+                "confirm or reject it first",
+                extra={"change_id": self.pending_change["change_id"]},
+            )
+        self._change_proposed(
+            country=self.country,
+            kind=self.kind,
+            change_id=change_id,
+            name=self.name,
+            changes={key: _copy(value) for key, value in changes.items()},
+            previous={key: _copy(getattr(self, key)) for key in changes},
+            notify=self.institutional_email,
+            languages=list(self.languages),
+            proposed_at=iso(utcnow()),
+            actor=_actor(actor),
+        )
+
+    @event("ContactPointChangeProposed")
+    def _change_proposed(
+        self,
+        country: str,
+        kind: str,
+        change_id: str,
+        name: str,
+        changes: dict[str, Any],
+        previous: dict[str, Any],
+        notify: str,
+        languages: list[str],
+        proposed_at: str,
+        actor: dict[str, str],
+    ) -> None:
+        self.pending_change = {
+            "change_id": change_id,
+            "changes": {key: _copy(value) for key, value in changes.items()},
+            "previous": {key: _copy(value) for key, value in previous.items()},
+            "proposed_by": dict(actor),
+            "proposed_at": proposed_at,
+        }
+
+    def confirm_change(self, change_id: str, actor: Mapping[str, str]) -> None:
+        """Another officer confirms the proposal: the new addresses and phones apply now.
+
+        Raises :class:`Forbidden` when ``actor`` proposed it: four eyes, not two.
+        """
+        pending = self._pending(change_id)
+        if _same_person(pending["proposed_by"], actor):
+            raise Forbidden(
+                "you proposed this change of where we write: another officer must confirm it"
+            )
+        self._change_confirmed(
+            country=self.country,
+            kind=self.kind,
+            change_id=change_id,
+            changes=pending["changes"],
+            proposed_by=pending["proposed_by"],
+            actor=_actor(actor),
+        )
+
+    @event("ContactPointChangeConfirmed")
+    def _change_confirmed(
+        self,
+        country: str,
+        kind: str,
+        change_id: str,
+        changes: dict[str, Any],
+        proposed_by: dict[str, str],
+        actor: dict[str, str],
+    ) -> None:
+        for key, value in changes.items():
+            setattr(self, key, _copy(value))
+        self.pending_change = None
+        self.decided_changes[change_id] = "confirmed"
+
+    def reject_change(self, change_id: str, actor: Mapping[str, str]) -> None:
+        """Reject the proposal (withdraw it, when ``actor`` proposed it): nothing changes."""
+        pending = self._pending(change_id)
+        self._change_rejected(
+            country=self.country,
+            kind=self.kind,
+            change_id=change_id,
+            withdrawn=_same_person(pending["proposed_by"], actor),
+            proposed_by=pending["proposed_by"],
+            actor=_actor(actor),
+        )
+
+    @event("ContactPointChangeRejected")
+    def _change_rejected(
+        self,
+        country: str,
+        kind: str,
+        change_id: str,
+        withdrawn: bool,
+        proposed_by: dict[str, str],
+        actor: dict[str, str],
+    ) -> None:
+        self.pending_change = None
+        self.decided_changes[change_id] = "withdrawn" if withdrawn else "rejected"
+
+    def _pending(self, change_id: str) -> dict[str, Any]:
+        if self.pending_change is not None and self.pending_change["change_id"] == change_id:
+            return self.pending_change
+        if change_id in self.decided_changes:
+            raise Conflict(f"the change was {self.decided_changes[change_id]} already")
+        raise NotFound("no such change of the directory")
 
     def addresses(self) -> list[str]:
         """Every listed address of the entry, case-folded for comparison."""
         return [e.casefold() for e in (self.institutional_email, *self.personal_emails)]
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+def _actor(actor: Mapping[str, str] | None) -> dict[str, str] | None:
+    return None if actor is None else {"username": actor["username"], "role": actor["role"]}
+
+
+def _same_person(one: Mapping[str, str], other: Mapping[str, str]) -> bool:
+    """Usernames are case-insensitive, as at login."""
+    return str(one["username"]).casefold() == str(other["username"]).casefold()
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -357,54 +505,98 @@ class ContactPointDirectory:
         def created(self, created_event: type, page: int = 500) -> Iterator[Any]: ...
 
     # --- commands --------------------------------------------------------------------------
-    def list_contact_point(self, data: dict[str, Any]) -> dict[str, Any]:
+    def list_contact_point(self, data: dict[str, Any], actor: dict[str, str]) -> dict[str, Any]:
         """Add an entry or bring it up to date; the same data again records nothing.
 
-        Raises :class:`Invalid` naming every field that is wrong.
+        A new entry is listed at once. On an existing one, new addresses or phones are only
+        proposed (``awaiting_confirmation`` true, the entry's ``pending_change``): another
+        officer confirms them. Raises :class:`Invalid` naming every field that is wrong.
         """
         entry, errors = clean_contact_point(data)
         if errors:
             raise Invalid("the contact point is not valid", errors)
-        (contact_point,), _ = self._apply_entries([entry])
-        return self.contact_point_view(contact_point)
+        ((contact_point, proposed),), _ = self._apply_entries([entry], actor)
+        return {**self.contact_point_view(contact_point), "awaiting_confirmation": proposed}
 
-    def import_contact_points(self, csv_text: str) -> dict[str, int]:
+    def import_contact_points(self, csv_text: str, actor: dict[str, str]) -> dict[str, int]:
         """Import a CSV of entries, all or nothing; returns how many were created/updated.
 
         Every row is checked before anything is recorded, and the changes are saved in one
         atomic write, so a bad row or a crash never leaves the directory half-imported.
+        New addresses or phones of listed entries are proposed, not applied: ``pending``
+        counts the entries whose change waits for another officer's confirmation.
         """
         entries, errors = parse_contact_points_csv(csv_text)
         if errors:
             raise Invalid("the contact points are not valid; nothing was imported", errors)
-        _, counts = self._apply_entries([entry for _, entry in entries])
+        _, counts = self._apply_entries([entry for _, entry in entries], actor)
         return counts
 
-    def _apply_entries(
-        self, entries: list[dict[str, Any]]
-    ) -> tuple[list[ForeignContactPoint], dict[str, int]]:
+    def confirm_contact_point_change(self, change_id: str, actor: dict[str, str]) -> dict:
+        """Another officer than its proposer confirms a change: it applies now."""
+        return self._decide_change(change_id, actor, ForeignContactPoint.confirm_change)
+
+    def reject_contact_point_change(self, change_id: str, actor: dict[str, str]) -> dict:
+        """Reject a proposed change (its proposer withdraws it): the entry stays as it is."""
+        return self._decide_change(change_id, actor, ForeignContactPoint.reject_change)
+
+    def _decide_change(
+        self,
+        change_id: str,
+        actor: dict[str, str],
+        decide: Callable[[ForeignContactPoint, str, Mapping[str, str]], None],
+    ) -> dict[str, Any]:
         for _ in range(self.directory_retries):
-            counts = {"created": 0, "updated": 0, "unchanged": 0}
-            result: list[ForeignContactPoint] = []
-            pending: list[ForeignContactPoint] = []
+            contact_point = self._contact_point_of_change(change_id)
+            change = self.change_view(contact_point) if contact_point.pending_change else None
+            decide(contact_point, change_id, actor)
+            try:
+                self.save(contact_point)
+            except IntegrityError:
+                continue  # decided or changed elsewhere a moment ago: look again
+            return {
+                **(change or {}),
+                "status": contact_point.decided_changes[change_id],
+                "decided_by": {"username": actor["username"], "role": actor["role"]},
+                "contact_point": self.contact_point_view(contact_point),
+            }
+        raise RuntimeError("the contact point directory kept conflicting with other writers")
+
+    def _apply_entries(
+        self, entries: list[dict[str, Any]], actor: dict[str, str]
+    ) -> tuple[list[tuple[ForeignContactPoint, bool]], dict[str, int]]:
+        """Each entry listed, updated, or its new addresses and phones proposed (then True)."""
+        for _ in range(self.directory_retries):
+            counts = {"created": 0, "updated": 0, "unchanged": 0, "pending": 0}
+            result: list[tuple[ForeignContactPoint, bool]] = []
+            to_save: list[ForeignContactPoint] = []
             for entry in entries:
                 existing = self._load_contact_point(entry["country"], entry["kind"])
                 if existing is None:
-                    contact_point = ForeignContactPoint(**entry)
-                    pending.append(contact_point)
+                    contact_point = ForeignContactPoint(**entry, actor=actor)
+                    to_save.append(contact_point)
                     counts["created"] += 1
-                elif existing.update(**{key: entry[key] for key in MUTABLE_FIELDS}):
-                    contact_point = existing
-                    pending.append(contact_point)
+                    result.append((contact_point, False))
+                    continue
+                changed = existing.differences({key: entry[key] for key in MUTABLE_FIELDS})
+                routed = {key: changed.pop(key) for key in ROUTE_FIELDS if key in changed}
+                if changed:
+                    existing.update(actor, **changed)
                     counts["updated"] += 1
-                else:
-                    contact_point = existing
-                    counts["unchanged"] += 1
-                result.append(contact_point)
-            if not pending:
+                waiting = existing.pending_change
+                # The same proposal again (a re-sent form, a re-run import) records nothing.
+                propose = bool(routed) and not (waiting and waiting["changes"] == routed)
+                if propose:
+                    existing.propose_change(str(uuid4()), routed, actor)
+                if changed or propose:
+                    to_save.append(existing)
+                counts["pending"] += bool(routed)
+                counts["unchanged"] += not changed and not routed
+                result.append((existing, bool(routed)))
+            if not to_save:
                 return result, counts
             try:
-                self.save(*pending)
+                self.save(*to_save)
             except IntegrityError:
                 continue  # another replica listed or changed one of them: redo from fresh loads
             return result, counts
@@ -435,6 +627,22 @@ class ContactPointDirectory:
             listed = self._country_entries(code)
         views = [self.contact_point_view(contact_point) for contact_point in listed]
         return sorted(views, key=lambda view: (view["country"], view["kind"]))
+
+    def contact_point_changes(self) -> list[dict[str, Any]]:
+        """Every proposed change of addresses or phones awaiting confirmation, oldest first."""
+        listed = self.created(ForeignContactPoint.ContactPointListed)
+        changes = [self.change_view(entry) for entry in listed if entry.pending_change]
+        return sorted(changes, key=lambda change: change["proposed_at"])
+
+    def _contact_point_of_change(self, change_id: str) -> ForeignContactPoint:
+        """The entry a change was proposed for (a scan: the directory is small)."""
+        for entry in self.created(ForeignContactPoint.ContactPointListed):
+            pending = entry.pending_change
+            if (pending and pending["change_id"] == change_id) or (
+                change_id in entry.decided_changes
+            ):
+                return entry
+        raise NotFound("no such change of the directory")
 
     def contact_point(self, country: str, kind: str) -> dict[str, Any]:
         """One entry; raises :class:`NotFound` when the directory has none."""
@@ -506,4 +714,28 @@ class ContactPointDirectory:
             "can_order_preservation": contact_point.can_order_preservation,
             "listed_at": iso(contact_point.created_on),
             "updated_at": iso(contact_point.modified_on),
+            # Not in effect: the fields above are still those we write to.
+            "pending_change": (
+                ContactPointDirectory.change_view(contact_point)
+                if contact_point.pending_change
+                else None
+            ),
+        }
+
+    @staticmethod
+    def change_view(contact_point: ForeignContactPoint) -> dict[str, Any]:
+        """The entry's proposed change of addresses or phones (it must have one)."""
+        pending = contact_point.pending_change
+        assert pending is not None
+        return {
+            "change_id": pending["change_id"],
+            "contact_point_id": str(contact_point.id),
+            "country": contact_point.country,
+            "kind": contact_point.kind,
+            "name": contact_point.name,
+            "changes": {key: _copy(value) for key, value in pending["changes"].items()},
+            "previous": {key: _copy(value) for key, value in pending["previous"].items()},
+            "proposed_by": dict(pending["proposed_by"]),
+            "proposed_at": pending["proposed_at"],
+            "status": "pending",
         }

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS = re.compile(
-    r"^\s*(?:(?P<d1>[a-z]{3})(?:\s*-\s*(?P<d2>[a-z]{3}))?\s+)?"
-    r"(?P<h1>\d{1,2}):(?P<m1>\d{2})\s*-\s*(?P<h2>\d{1,2}):(?P<m2>\d{2})\s*$"
+    r"\s*(?:(?P<d1>[a-z]{3})(?:\s*-\s*(?P<d2>[a-z]{3}))?\s+)?"
+    r"(?P<h1>\d{1,2}):(?P<m1>\d{2})\s*-\s*(?P<h2>\d{1,2}):(?P<m2>\d{2})\s*",
+    re.ASCII,
 )
 
 
@@ -20,7 +21,7 @@ def next_open(at: datetime, office_hours: str | None, time_zone: str | None) -> 
     Hours it cannot read (or "24/7", or none) leave ``at`` as it is: a chase is never lost
     for a badly written directory entry.
     """
-    match = HOURS.match((office_hours or "").strip().lower())
+    match = HOURS.fullmatch((office_hours or "").strip().lower())
     try:
         zone = ZoneInfo(time_zone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):

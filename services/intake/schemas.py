@@ -10,9 +10,10 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from cp247.validation import country_code
 from events.catalogue import DIRECTIONS, REQUEST_TYPES, URGENCIES
 
-COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="must be an ISO 3166-1 alpha-2 code, e.g. RO")
+COUNTRY = country_code(error="must be an ISO 3166-1 alpha-2 code, e.g. RO")
 
 
 def Text(max_length: int = 4000, **kwargs: Any) -> fields.String:  # noqa: N802

@@ -102,12 +102,24 @@ class IntakeService(ns.ServiceBase):
         return self.app.contact_point(country, kind)
 
     @ns.rpc(expected_exceptions=DomainError)
-    def list_contact_point(self, data: dict) -> dict[str, Any]:
-        return self._command(self.app.list_contact_point, data)
+    def list_contact_point(self, data: dict, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.list_contact_point, data, actor)
 
     @ns.rpc(expected_exceptions=DomainError)
-    def import_contact_points(self, csv_text: str) -> dict[str, int]:
-        return self._command(self.app.import_contact_points, csv_text)
+    def import_contact_points(self, csv_text: str, actor: dict) -> dict[str, int]:
+        return self._command(self.app.import_contact_points, csv_text, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def contact_point_changes(self) -> list[dict[str, Any]]:
+        return self.app.contact_point_changes()
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def confirm_contact_point_change(self, change_id: str, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.confirm_contact_point_change, change_id, actor)
+
+    @ns.rpc(expected_exceptions=DomainError)
+    def reject_contact_point_change(self, change_id: str, actor: dict) -> dict[str, Any]:
+        return self._command(self.app.reject_contact_point_change, change_id, actor)
 
     @ns.rpc(expected_exceptions=DomainError)
     def outgoing_letter(self, request_id: str) -> dict[str, str]:

@@ -15,8 +15,10 @@ from cp247 import metrics
 from cp247.clock import iso, utcnow
 from cp247.documents import Letterhead, Signer, order_number, render_signed_order
 from cp247.errors import AlreadyExists, Conflict, Erased, Invalid, NotFound
+from cp247.outbound import OutboundPolicy
 from cp247.runtime.application import ServiceApplication, load, retry_on_conflict
 from cp247.runtime.read_index import ReadIndex
+from cp247.validation import COUNTRY_CODE
 from cp247.webhooks import (
     EVENT_ORDER_ISSUED,
     MAX_ATTEMPTS,
@@ -30,7 +32,7 @@ from events import Message
 from services.isp_liaison.domain import Provider, ProviderOrder, WebhookDelivery, provider_uuid
 from services.preservation.national_law import national_policy
 
-PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+PROVIDER_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
 WEBHOOK_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/webhook-deliveries")
@@ -61,6 +63,8 @@ class IspLiaisonApplication(ServiceApplication):
         self.local_zone = policy.local_time_zone
         master = self.env.get("CP247_WEBHOOK_MASTER_KEY") or ""
         self.webhook_master_key = bytes.fromhex(master) if master else None
+        self.outbound = OutboundPolicy.from_env(self.env)
+        self.webhook_client = WebhookClient(timeout=5.0, policy=self.outbound)
         self.inbox_index: ReadIndex[InboxEntry] = ReadIndex(self, ProviderOrder, inbox_entry)
 
     policies = {
@@ -80,13 +84,13 @@ class IspLiaisonApplication(ServiceApplication):
         webhook: str | None = None,
     ) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
-        if not PROVIDER_ID.match(provider_id or ""):
+        if not isinstance(provider_id, str) or not PROVIDER_ID.fullmatch(provider_id):
             errors["id"] = ["lower-case letters, digits, '.', '_' or '-', e.g. telco-a"]
         if not (name or "").strip():
             errors["name"] = ["required"]
-        if not re.fullmatch(r"[A-Z]{2}", country or ""):
+        if not isinstance(country, str) or not re.fullmatch(COUNTRY_CODE, country):
             errors["country"] = ["an ISO 3166-1 alpha-2 code, e.g. RO"]
-        if webhook is not None and (problem := url_problem(webhook)):
+        if webhook is not None and (problem := url_problem(webhook, self.outbound)):
             errors["webhook"] = [problem]
         if errors:
             raise Invalid("the provider is not valid", errors)
@@ -354,7 +358,7 @@ class IspLiaisonApplication(ServiceApplication):
         details = body.get("details")
         details = "" if details is None else details
         errors = {}
-        if not isinstance(country, str) or not re.fullmatch(r"[A-Z]{2}", country):
+        if not isinstance(country, str) or not re.fullmatch(COUNTRY_CODE, country):
             errors["country"] = ["ISO 3166-1 alpha-2, e.g. DE"]
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             errors["provider_name"] = ["the other provider's name"]

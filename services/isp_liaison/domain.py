@@ -105,7 +105,7 @@ class ProviderOrder(Aggregate):
             raise Conflict(f"order {self.order_id} is already {self.status}")
         self._preserved(
             self.order_id, self.case_id, self.request_id, self.provider_id, note, records, now,
-            actor,
+            actor, self.expires_at,
         )  # fmt: skip
         return True
 
@@ -120,6 +120,7 @@ class ProviderOrder(Aggregate):
         records: int | None,
         preserved_at: str,
         actor: dict[str, str],
+        expires_at: str | None = None,
     ) -> None:
         self.outcome = {"outcome": "preserved", "note": note, "records": records,
                         "at": preserved_at}  # fmt: skip

@@ -23,6 +23,7 @@ from cp247 import metrics
 from cp247.clock import iso, parse_iso, utcnow
 from cp247.config import ConfigurationError
 from cp247.errors import Conflict, NotFound
+from cp247.outbound import OutboundPolicy
 from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
 from cp247.webhooks import WebhookClient, url_problem
 from events import Message
@@ -68,6 +69,7 @@ class NotificationApplication(ServiceApplication):
         "OutgoingReceiptChaseDue": "on_outgoing_chase",
         "OurMlaReminderDue": "on_our_mla_clock",
         "OurMlaOverdue": "on_our_mla_clock",
+        "ContactPointChangeProposed": "on_contact_point_change_proposed",
     }
 
     def __init__(self, env: dict[str, str] | None = None):
@@ -87,12 +89,13 @@ class NotificationApplication(ServiceApplication):
         self.contact_point = self.env.get("CP247_CONTACT_POINT") or "National 24/7 point of contact"
         # Optional: duty alerts also pushed, signed, to a paging or chat system.
         self.alert_webhook = self.env.get("CP247_ALERT_WEBHOOK") or None
-        if self.alert_webhook and (problem := url_problem(self.alert_webhook)):
+        self.outbound = OutboundPolicy.from_env(self.env)
+        if self.alert_webhook and (problem := url_problem(self.alert_webhook, self.outbound)):
             raise ConfigurationError(f"CP247_ALERT_WEBHOOK: {problem}")
         self.alert_webhook_secret = hmac.new(
             bytes.fromhex(master), b"alert-webhook", hashlib.sha256
         ).digest()
-        self.webhook_client = WebhookClient(timeout=5.0)
+        self.webhook_client = WebhookClient(timeout=5.0, policy=self.outbound)
 
     # --- receipts and duty alerts ----------------------------------------------------------
     def on_request_received(self, message: Message, processing: ProcessingEvent) -> None:
@@ -283,13 +286,31 @@ class NotificationApplication(ServiceApplication):
             self.save(alert)
         return self.alert_view(alert)
 
+    def alert_link(self, token: str) -> dict:
+        """What an alert e-mail's link shows before anyone presses its button. Opening the
+        link changes nothing: mail scanners fetch links on their own."""
+        alert, _ = self._alert_of_link(token)
+        return self.link_view(alert)
+
     @retry_on_conflict
     def acknowledge_by_link(self, token: str) -> dict:
+        alert, person_id = self._alert_of_link(token)
+        if alert.acknowledge(person_id, iso(utcnow()), "link"):
+            self.save(alert)
+        return self.link_view(alert)
+
+    def _alert_of_link(self, token: str) -> tuple[DutyAlert, str]:
         checked = check_ack_token(token, self.ack_secret)
         if checked is None:
             raise NotFound("this acknowledgement link is not valid")
         alert_id, person_id = checked
-        return self.acknowledge_alert(alert_id, person_id, via="link")
+        return require(self.repository, alert_id, DutyAlert, "alert"), person_id
+
+    @staticmethod
+    def link_view(alert: DutyAlert) -> dict[str, Any]:
+        """An alert as its link's page and answer show it: whoever holds the link (a mail
+        scanner, a forwarded e-mail) learns neither the case nor the request."""
+        return {"alert_id": alert.alert_id, "acknowledged": alert.acknowledged}
 
     def open_alerts(self) -> list[dict[str, Any]]:
         return [
@@ -402,6 +423,36 @@ class NotificationApplication(ServiceApplication):
                      "contact_point": self.contact_point, **context},
         )  # fmt: skip
 
+    def on_contact_point_change_proposed(
+        self, message: Message, processing: ProcessingEvent
+    ) -> None:
+        """The foreign CP is told, at the address in effect, that someone proposed to change
+        where we write to it: a redirection by an insider does not go unseen by those it
+        would cut off, and they can tell our duty officer before a second officer confirms."""
+        change = message.payload
+        duty = self.roster.on_duty("police", parse_iso(message.recorded_at))
+        self._queue(
+            processing,
+            cause=f"directory_change|{change['change_id']}",
+            case_id="",  # about no case
+            template="directory_change",
+            audience="contact_point",
+            recipients=[change["notify"]],
+            languages=change["languages"],
+            context={
+                "our_reference": f"DIR-{change['change_id'][:8].upper()}",
+                "contact_point": self.contact_point,
+                "entry_name": change["name"],
+                "changes": [
+                    {"field": key, "old": change["previous"].get(key), "new": value}
+                    for key, value in change["changes"].items()
+                ],
+                "proposed_at": change["proposed_at"],
+                "duty_phone": duty.phone if duty and duty.phone else "-",
+                "duty_email": duty.email if duty and duty.email else "-",
+            },
+        )
+
     def on_refused(self, message: Message, processing: ProcessingEvent) -> None:
         self._end_feedback(message, processing, "refused")
         grounds = ", ".join(message.payload["grounds"])
@@ -506,6 +557,9 @@ class NotificationApplication(ServiceApplication):
         context: dict[str, Any] = {"provider": payload["provider_id"]}
         if template == "data_unavailable":
             context["reason"] = payload["reason"]
+        elif template == "data_preserved":  # the report's time, and the period's end if known
+            context.update(preserved_at=payload["preserved_at"],
+                           expires_at=payload.get("expires_at"))  # fmt: skip
         else:
             context["expires_at"] = self._expiry(payload)
         cause = f"{template}|{payload['order_id']}"
@@ -683,7 +737,7 @@ class NotificationApplication(ServiceApplication):
 
     def _tell_duty_of_failure(self, failed: OutgoingMessage, error: str | None) -> list:
         """A message that could not be delivered is a duty officer's job now."""
-        if failed.audience != "requesting_cp":
+        if failed.audience not in ("requesting_cp", "contact_point"):
             return []  # a failed alert to a person is escalated anyway
         cause = f"delivery_failed|{failed.message_id}"
         if load(self.repository, message_id_for(cause), OutgoingMessage) is not None:

@@ -186,7 +186,7 @@ class OutgoingMessage(Aggregate):
         self.cause = cause
         self.template = template
         self.language = language
-        self.audience = audience  # requesting_cp | duty_officer | prosecutor
+        self.audience = audience  # requesting_cp | contact_point | duty_officer | prosecutor
         self.recipients = recipients
         self.subject = subject
         self.body = body

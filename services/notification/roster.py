@@ -55,6 +55,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from cp247.config import ConfigurationError
+from cp247.validation import EMAIL_ADDRESS
 
 __all__ = [
     "CONTACT_POINTS",
@@ -93,7 +94,7 @@ SHIFT_FIELDS = frozenset({"days", "start", "end", "person"})
 OVERRIDE_FIELDS = frozenset({"start", "end", "person"})
 
 PERSON_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+EMAIL = re.compile(EMAIL_ADDRESS)
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 PHONE_FORMATTING = re.compile(r"[\s\-()]")
 LANGUAGE = re.compile(r"[a-z]{2}")

@@ -63,5 +63,9 @@ class NotificationService(ns.ServiceBase):
         return self._command(self.app.acknowledge_alert, alert_id, username, via)
 
     @ns.rpc(expected_exceptions=DomainError)
+    def alert_link(self, token: str) -> dict[str, Any]:
+        return self.app.alert_link(token)
+
+    @ns.rpc(expected_exceptions=DomainError)
     def acknowledge_by_link(self, token: str) -> dict[str, Any]:
         return self._command(self.app.acknowledge_by_link, token)

@@ -72,7 +72,7 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
         "duty_email",
     ),
     "order_issued": (*_TO_REQUESTER, "provider", "expires_at"),
-    "data_preserved": (*_TO_REQUESTER, "provider", "expires_at"),
+    "data_preserved": (*_TO_REQUESTER, "provider", "preserved_at", "expires_at"),  # or None
     "data_unavailable": (*_TO_REQUESTER, "provider", "reason"),
     "art30_disclosure": (*_TO_REQUESTER, "provider", "country", "path"),  # path or None
     "refusal": (*_TO_REQUESTER, "grounds", "explanation"),
@@ -105,6 +105,17 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
     "approval_needed": ("our_reference", "provider", "reason", "case_url"),
     # to our duty officer: a foreign CP has not confirmed receipt of our request
     "outgoing_chase": ("our_reference", "counterpart_country", "sent_at", "case_url"),
+    # to a foreign CP at the address in effect: someone proposed to change where we write to
+    # it (``changes``: [{field, old, new}], a value a string or a list); about no request
+    "directory_change": (
+        "our_reference",  # the change's, e.g. DIR-1A2B3C4D
+        "contact_point",
+        "entry_name",
+        "changes",
+        "proposed_at",
+        "duty_phone",
+        "duty_email",
+    ),
 }
 TEMPLATE_NAMES: tuple[str, ...] = tuple(TEMPLATE_VARIABLES)
 

@@ -16,13 +16,15 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, OriginatorVersionError
 from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.sqlite import SQLiteProcessRecorder
+from eventsourcing.utils import get_topic
 
 from cp247.casekeys import Shredded, case_keys_from_env
 from cp247.errors import Conflict
 from cp247.runtime.application import ServiceApplication, load, require
+from cp247.runtime.ledger import SealedStore
 from events import Message, registry
 from services.timeline.decoding import decode_page
 from services.timeline.domain import (
@@ -43,6 +45,7 @@ from services.timeline.statistics import (
     seconds_between,
     year_of,
 )
+from services.timeline.tally import CaseTally, Counts, compare, tally_id
 
 SOURCES = ("intake", "preservation", "isp_liaison", "mla", "notification")
 ENTRY_KEYS = ("at", "actor", "service", "event", "summary")
@@ -80,16 +83,22 @@ def arrival(message: Message) -> tuple[str, str, int]:
     return (message.recorded_at, message.source, message.notification_id)
 
 
-class TimelineApplication(ServiceApplication):
+class TimelineApplication(SealedStore, ServiceApplication):
     name = "timeline"
     upstreams = SOURCES
     publishes = False  # a read model: its entries are served by query, not published
     read_model = True
-    snapshotting_intervals = {CaseTimeline: 50, YearFigures: 20}  # loaded for every counted event
+    snapshotting_intervals = {CaseTimeline: 50, YearFigures: 20, CaseTally: 50}
+    sealed_in_batches = None  # sealed by periodic jobs, off the consumer's path (ledger.py)
 
     def apply_policy(self, message: Message, processing: ProcessingEvent) -> None:
-        """Every event about a case becomes the next entry of that case's timeline."""
+        """Every event about a case becomes the next entry of that case's timeline, and is
+        counted in the case's tally of its producer."""
         case_id = message.payload.get("case_id")
+        if case_id:
+            tally = self._load(tally_id(case_id), CaseTally) or CaseTally(case_id=case_id)
+            tally.tally(message.source, message.notification_id)
+            processing.collect_events(tally)
         if case_id and message.event not in NOT_ON_TIMELINE:
             timeline = self._load(timeline_id(case_id), CaseTimeline)
             if timeline is None:
@@ -297,19 +306,25 @@ class TimelineApplication(ServiceApplication):
         processing.collect_events(*figures.values())
 
     # --- audit -------------------------------------------------------------------------------
-    def audit_verify(self, read: Reader | None = None) -> dict[str, Any]:
+    def audit_verify(self, read: Reader | None = None, name_cases: bool = False) -> dict[str, Any]:
         """Recompute every timeline entry from the producers' own stores and compare.
 
         An entry that is missing here, altered, or has no source event is the first broken
         entry (in recorded-time order). Only what this timeline has consumed is compared, so
-        events still in flight are not mistaken for gaps. Names no case: oversight may call it.
+        events still in flight are not mistaken for gaps. ``producers``: each producer's
+        events of each case, counted again, against the tally the timeline kept as it applied
+        them (deletions in step across stores); ``timeline_store``: this store's sealed ledger.
+        Names no case unless ``name_cases`` (oversight may call it; an admin may not need to).
         """
         read = read or self.read_outbox
         if read is None:
             raise Conflict("no access to the producers' stores from here")
         expected: dict[tuple[str, int], dict[str, Any]] = {}
+        held: Counts = {}
+        positions: dict[str, int] = {}
         for source in self.upstreams:
             position, start = self.position(source), 1
+            positions[source] = position
             while start <= position:
                 batch = read(source, start, min(500, position - start + 1))
                 if not batch:
@@ -317,6 +332,9 @@ class TimelineApplication(ServiceApplication):
                 for body in batch:
                     message = registry.decode(body)
                     case_id = message.payload.get("case_id")
+                    if case_id:
+                        count, _ = held.get((case_id, source), (0, 0))
+                        held[(case_id, source)] = (count + 1, message.notification_id)
                     if case_id and message.event not in NOT_ON_TIMELINE:
                         expected[(source, message.notification_id)] = {
                             "case_id": case_id,
@@ -324,7 +342,8 @@ class TimelineApplication(ServiceApplication):
                         }
                 start = batch[-1]["notification_id"] + 1
         stored: dict[tuple[str, int], dict[str, Any]] = {}
-        for timeline in self.created(CaseTimeline.TimelineStarted):
+        unreadable: list[str] = []
+        for timeline in self._readable(CaseTimeline.TimelineStarted, unreadable):
             for recorded in timeline.recorded:
                 key = (recorded["source"]["service"], recorded["source"]["notification_id"])
                 stored[key] = {"case_id": timeline.case_id, **{k: recorded[k] for k in ENTRY_KEYS}}
@@ -353,7 +372,65 @@ class TimelineApplication(ServiceApplication):
                 "event": event_name,
                 "problem": problem,
             }
+        report["producers"] = self._verify_tallies(held, positions, name_cases, unreadable)
+        report["timeline_store"] = self.ledger.check()
+        if unreadable:  # versions removed from the middle of a timeline or a tally
+            report["timeline_store"] = {**report["timeline_store"], "ok": False}
+            report["timeline_store"]["unreadable_records"] = len(unreadable)
+        checks = {"timeline": report["ok"]}
+        checks.update({k: report[k]["ok"] for k in ("producers", "timeline_store")})
+        report["failed"] = [name for name, ok in checks.items() if not ok]
+        report["ok"] = not report["failed"]
         return report
+
+    def _verify_tallies(
+        self, held: Counts, positions: dict[str, int], name_cases: bool, unreadable: list[str]
+    ) -> dict[str, Any]:
+        """Each producer's events of each case now (``held``, up to ``positions``) against the
+        timeline's tally. A tally that went past those positions while the producers were
+        read is of a case in flight: it is compared next time."""
+        applied: Counts = {}
+        tallied: set[str] = set()
+        for tally in self._readable(CaseTally.TallyStarted, unreadable):
+            tallied.add(tally.case_id)
+            for producer, counted in tally.producers.items():
+                if counted["last_position"] > positions.get(producer, 0):
+                    held.pop((tally.case_id, producer), None)
+                    continue
+                applied[(tally.case_id, producer)] = (
+                    counted["events"],
+                    counted["last_position"],
+                )
+        # A case with no tally at all was recorded before tallies existed (a store from an
+        # earlier version: `cp247 timeline rebuild` tallies it) or is not yet applied; its
+        # tally cannot have been deleted unseen, since the timeline store is sealed.
+        untallied = {case_id for case_id, _ in held if case_id not in tallied}
+        held = {key: counts for key, counts in held.items() if key[0] in tallied}
+        mismatches = compare(applied, held)
+        report: dict[str, Any] = {
+            "ok": not mismatches,
+            "cases": len({case_id for case_id, _ in applied}),
+            "mismatches": len(mismatches),
+            "untallied_cases": len(untallied),
+        }
+        if mismatches:
+            first = mismatches[0]
+            if not name_cases:
+                first.pop("case_id")
+            report["first_mismatch"] = first
+        return report
+
+    def _readable(self, created_event: type, unreadable: list[str]) -> Iterator[Any]:
+        """Like :meth:`created`, but an aggregate whose stored versions no longer follow on
+        (some deleted behind the application's back) is noted in ``unreadable``, not raised."""
+        topic, start = get_topic(created_event), 1
+        while batch := self.recorder.select_notifications(start=start, limit=500, topics=[topic]):
+            for notification in batch:
+                try:
+                    yield self.repository.get(notification.originator_id)
+                except OriginatorVersionError:
+                    unreadable.append(str(notification.originator_id))
+            start = batch[-1].id + 1
 
     read_outbox: Reader | None = None  # set by the embedded platform; RPC in distributed mode
 

@@ -48,8 +48,8 @@ class TimelineService(ns.ServiceBase):
         return self.app.statistics(year)
 
     @ns.rpc(expected_exceptions=DomainError)
-    def audit_verify(self) -> dict[str, Any]:
+    def audit_verify(self, name_cases: bool = False) -> dict[str, Any]:
         def read(source: str, start: int, limit: int) -> list[dict[str, Any]]:
             return ns.TimedProxy(getattr(self, source), source).outbox(start, limit)
 
-        return self.app.audit_verify(read)
+        return self.app.audit_verify(read, name_cases)

@@ -5,7 +5,6 @@ second factor, an oversight user and a provider."""
 from __future__ import annotations
 
 import shutil
-import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,9 +18,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
-from slice_driver import PASSWORD
-
-from cp247 import totp
+from slice_driver import PASSWORD, unused_totp
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -34,7 +31,8 @@ class Site:
     isp_token: str
 
     def code(self, username: str) -> str:
-        return totp.code_at(self.secrets[username], time.time())
+        user = self.platform.apps["gateway"]._user(username)
+        return unused_totp(self.secrets[username], user.last_totp_step)
 
 
 class Browser:
@@ -100,11 +98,11 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     with running_embedded(tmp_path / "data") as (api, _, platform):
         identity, providers = platform.apps["gateway"], platform.apps["isp_liaison"]
         secrets = {}
-        for username, role in (("poe", "police"), ("pat", "prosecution")):
+        # Every person has a second factor, oversight too.
+        for username, role in (("poe", "police"), ("pat", "prosecution"), ("ovi", "oversight")):
             identity.add_user(username, role, PASSWORD)
             uri = identity.enrol_second_factor(username)
             secrets[username] = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
-        identity.add_user("ovi", "oversight", PASSWORD)
         providers.register_provider("telco-a", "Telco A", "RO")
         yield Site(api.base_url, platform, secrets, identity.issue_token(provider_id="telco-a"))
 

@@ -141,7 +141,7 @@ def test_login_page_and_wrong_code_are_plain_sentences(browser):
     browser.screenshot("login")
     browser.fill({"username": "pat", "password": "not-the-password", "totp": "000000"})
     browser.press("form[action='/login'] button")
-    assert "Check the user name, the password and the 6-digit code." in browser.text()
+    assert "Check the user name, the password and the 6-digit code" in browser.text()
     assert "/login" in browser.driver.current_url or browser.driver.current_url.endswith("/")
 
 

@@ -310,7 +310,11 @@ def test_every_metrics_service_is_scraped(compose, prometheus_config):
         assert targets_of(job) == [f"{service}:{port}"], service
         assert job.get("metrics_path", "/metrics") == "/metrics"
         assert job.get("scheme", "http") == "http"
+        # /metrics needs the scrape token: compose hands Prometheus the secret as this file.
+        assert job["authorization"] == {"credentials_file": "/run/secrets/metrics_token"}
     assert len(jobs) == len(prometheus_config["scrape_configs"]), "job names must be unique"
+    assert "metrics_token" in compose["services"]["prometheus"]["secrets"]
+    assert compose["secrets"]["metrics_token"] == {"environment": "CP247_METRICS_TOKEN"}
 
 
 def test_scrape_targets_are_compose_services(compose):
@@ -363,11 +367,21 @@ def test_alerts_cover_the_essentials(alert_rules):
         assert needle in exprs, needle
 
 
-def test_promtool_checks_config_and_rules():
+def test_promtool_checks_config_and_rules(tmp_path):
     require_promtool()
-    # `check config` also checks the rule files it names.
+    # `check config` also checks the rule files it names, and that the scrape token's file
+    # exists: the compose secret's path is pointed at a stand-in, next to copies of the rules.
+    token = tmp_path / "metrics_token"
+    token.write_text("stand-in")
+    config = PROMETHEUS_CONFIG.read_text()
+    assert "/run/secrets/metrics_token" in config
+    (tmp_path / "prometheus.yml").write_text(
+        config.replace("/run/secrets/metrics_token", str(token))
+    )
+    for rule_file in yaml.safe_load(config)["rule_files"]:
+        shutil.copy(PROMETHEUS_DIR / rule_file, tmp_path / rule_file)
     result = subprocess.run(
-        [PROMTOOL, "check", "config", str(PROMETHEUS_CONFIG)],
+        [PROMTOOL, "check", "config", str(tmp_path / "prometheus.yml")],
         capture_output=True,
         text=True,
         timeout=60,

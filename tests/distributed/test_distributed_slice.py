@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from distributed_cluster import Cluster, rabbitmqctl
+from distributed_cluster import METRICS_TOKEN, Cluster, rabbitmqctl
 from kombu import Connection, Exchange, Producer
 from slice_driver import (
+    Api,
     assert_bad_input_is_refused,
     preservation_request,
     run_slice,
@@ -158,11 +159,12 @@ def test_invalid_message_is_dead_lettered_not_applied(cluster: Cluster):
             confirm_publish=True,
         )
         letters = []
+        seal = cluster.dead_letter_seal()  # kept sealed: the tool that reads them opens them
         queue = connection.SimpleQueue(DEAD_LETTER_QUEUE)
         try:
             while not any(letter.get("body") == bogus for letter in letters):
                 message = queue.get(timeout=20)
-                letters.append(message.payload)
+                letters.append(seal.open(message.payload))
                 message.ack()
         finally:
             queue.close()
@@ -172,3 +174,14 @@ def test_invalid_message_is_dead_lettered_not_applied(cluster: Cluster):
     # The real event that then takes that position is applied, not mistaken for a duplicate.
     case_id = register(cluster, "US-DIST-AFTER-BOGUS")
     wait_for(lambda: receipt_recorded(cluster, case_id), what="a receipt after a bad message")
+
+
+def test_no_server_banner_and_metrics_need_the_scrape_token(cluster: Cluster):
+    """Issue 17: no answer names the server software; /metrics answers Prometheus only."""
+    for port in (cluster.gateway_port, cluster.service_port("intake")):
+        api = Api(f"http://127.0.0.1:{port}")
+        status, _, headers = api.call_with_headers("GET", "/healthz")
+        assert status == 200 and "Server" not in headers, port
+        assert api.call("GET", "/metrics")[0] == 401
+        assert api.call("GET", "/metrics", "not-the-token")[0] == 401
+        assert api.call("GET", "/metrics", METRICS_TOKEN)[0] == 200

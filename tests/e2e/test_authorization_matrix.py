@@ -52,10 +52,12 @@ def test_every_test_the_threat_model_cites_exists():
     import ast
 
     from cp247.security_doc import THREATS
+    from cp247.security_regressions import REGRESSIONS
 
     root = Path(__file__).resolve().parents[2]
     cited = {test for _, _, tests in THREATS for test in tests}
     assert len(cited) >= 12
+    cited |= {test for _, _, test in REGRESSIONS}  # every finding of the penetration test
     for test in cited:
         path, name = test.split("::")
         tree = ast.parse((root / path).read_text())

@@ -8,6 +8,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from pypdf import PdfReader
 from slice_driver import preservation_request, wait_for
 
@@ -64,6 +65,13 @@ def test_isp_gets_a_signed_pdf_that_the_cli_verifies(embedded, tokens, tmp_path)
     delivered = next(e for e in timeline["entries"] if e["event"] == "OrderDelivered")
     assert order["document_sha256"] in delivered["summary"]
     assert api.call("GET", f"{base}/document", tokens["isp_b"])[0] == 404
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback_receivers(monkeypatch):
+    """The test receivers run on loopback: the operator's allowance lets webhooks reach them
+    (set before the ``embedded`` platform starts; autouse fixtures come first)."""
+    monkeypatch.setenv("CP247_OUTBOUND_ALLOWED_HOSTS", "127.0.0.1")
 
 
 class Receiver(BaseHTTPRequestHandler):

@@ -113,15 +113,16 @@ def test_revoked_token_is_refused(embedded):
     assert status == 401, body
 
 
-def test_health_metrics_and_openapi_need_no_token(embedded):
+def test_health_and_openapi_need_no_token_metrics_the_scrape_token(embedded, monkeypatch):
     api, _, _ = embedded
+    monkeypatch.setenv("CP247_METRICS_TOKEN", "scrape-token")
     assert api.call("GET", "/healthz") == (200, {"status": "ok"})
     status, ready = api.call("GET", "/readyz")
     assert status == 200 and all(ready["checks"].values())
     status, spec = api.call("GET", "/api/v1/openapi.json")
     assert status == 200 and "/api/v1/requests" in spec["paths"]
     assert "Request" in spec["components"]["schemas"]
-    status, text = api.call("GET", "/metrics")
+    status, text = api.call("GET", "/metrics", "scrape-token")
     assert status == 200 and "cp247_http_requests_total" in text
     status, body = api.call("GET", "/api/v1/nowhere")
     assert status == 404 and body["error"] == "not_found"

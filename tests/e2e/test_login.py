@@ -1,7 +1,9 @@
-"""Login with password and second factor; lock-out after repeated failures."""
+"""Login with password and second factor; failures slow the address that fails (the account
+itself is never locked: tests/security/test_identity.py)."""
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -10,13 +12,15 @@ from slice_driver import PASSWORD
 from cp247 import totp
 
 
-def test_login_needs_password_and_code_and_locks_after_five_failures(embedded, monkeypatch):
-    api, cli, _ = embedded
+def test_login_needs_password_and_code_and_slows_the_address_after_five_failures(embedded):
+    api, cli, platform = embedded
+    platform.apps["gateway"].pause = lambda seconds: None  # the account's pauses: not here
+    platform.apps["gateway"].throttle.clock = lambda: 1_000_000.0  # no delay runs out
     cli.ok("users", "add", "--username", "poe", "--role", "police", "--password", PASSWORD)
     status, body = api.call(
         "POST", "/api/v1/login", None, {"username": "poe", "password": PASSWORD}
     )
-    assert status == 403, body  # a console role must enrol a second factor first
+    assert status == 401, body  # no second factor enrolled yet: the answer of any failure
 
     uri = cli.ok("users", "enrol-totp", "--username", "poe")
     secret = parse_qs(urlparse(uri).query)["secret"][0]
@@ -35,7 +39,7 @@ def test_login_needs_password_and_code_and_locks_after_five_failures(embedded, m
         assert api.call("POST", "/api/v1/login", None, attempt)[0] == 401
     for _ in range(3):
         api.call("POST", "/api/v1/login", None, {**good, "totp": wrong})
-    status, body = api.call("POST", "/api/v1/login", None, good)  # right, but locked now
+    status, body = api.call("POST", "/api/v1/login", None, good)  # right, but from there
     assert status == 429 and body["error"] == "too_many_attempts", body
 
 
@@ -44,9 +48,12 @@ def test_session_cookie_is_httponly_secure_and_strict(embedded):
 
     api, cli, _ = embedded
     cli.ok("users", "add", "--username", "ovi", "--role", "oversight", "--password", PASSWORD)
+    uri = cli.ok("users", "enrol-totp", "--username", "ovi")
+    code = totp.code_at(parse_qs(urlparse(uri).query)["secret"][0], time.time())
     request = urllib.request.Request(
         api.base_url + "/api/v1/login",
-        data=b'{"username": "ovi", "password": "' + PASSWORD.encode() + b'"}',
+        data=json.dumps({"username": "ovi", "password": PASSWORD, "totp": code}).encode(),
+        headers={"Content-Type": "application/json"},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # oversight: no console

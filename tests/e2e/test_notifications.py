@@ -63,9 +63,9 @@ def test_requesting_cp_gets_receipt_and_feedback_by_email(smtp, monkeypatch, tmp
         assert duty, inbox.subjects()
         link = re.search(r"token=(\S+)", duty[0].get_payload(decode=True).decode())
         assert link
-        status, taken = api.call("GET", f"/api/v1/alerts/ack?token={link.group(1)}")
+        status, taken = api.call("POST", "/api/v1/alerts/ack", None, {"token": link.group(1)})
         assert status == 200 and taken["acknowledged"]["via"] == "link", taken
-        assert api.call("GET", "/api/v1/alerts/ack?token=forged")[0] == 404
+        assert api.call("POST", "/api/v1/alerts/ack", None, {"token": "forged"})[0] == 404
         _, alerts = api.call("GET", "/api/v1/alerts", pat)
         assert alerts["alerts"] == []
 
@@ -269,6 +269,7 @@ def test_duty_alert_is_also_pushed_signed_to_the_alert_webhook(monkeypatch):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         monkeypatch.setenv("CP247_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/page")
+        monkeypatch.setenv("CP247_OUTBOUND_ALLOWED_HOSTS", "127.0.0.1")  # the test pager
         app = NotificationApplication(
             env={"PERSISTENCE_MODULE": "eventsourcing.popo", "CP247_WEBHOOK_MASTER_KEY": "11" * 32}
         )

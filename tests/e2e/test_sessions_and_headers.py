@@ -7,13 +7,11 @@ import http.client
 import json
 import re
 import threading
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from slice_driver import PASSWORD, preservation_request
+from slice_driver import PASSWORD, preservation_request, unused_totp
 
-from cp247 import totp
 from cp247.bootstrap import make_application
 from services.gateway.api import Gateway
 
@@ -65,11 +63,8 @@ def login(api, platform, username: str) -> tuple[dict[str, str], str]:
         secret = parse_qs(urlparse(uri).query)["secret"][0]
     else:
         secret = user.totp_secret
-    credentials = {
-        "username": username,
-        "password": PASSWORD,
-        "totp": totp.code_at(secret, time.time()),
-    }
+    code = unused_totp(secret, identity._user(username).last_totp_step)  # a code is good once
+    credentials = {"username": username, "password": PASSWORD, "totp": code}
     status, headers, session = send(api.base_url, "POST", "/api/v1/login", body=credentials)
     assert status == 200, session
     return session, headers["Set-Cookie"]

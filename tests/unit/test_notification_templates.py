@@ -55,6 +55,13 @@ FULL: dict[str, Any] = {
     "error": "550 5.1.1 mailbox unknown",
     "case_url": "https://cp247.example/console/cases/c-42",
     "sent_at": "2024-05-02T08:00:00Z",
+    "entry_name": "Federal Cyber Crime Duty Desk",
+    "changes": [
+        {"field": "institutional_email", "old": "cp@foreign.example", "new": "cp@new.example"},
+        {"field": "phones", "old": ["+12025550100"], "new": []},
+    ],
+    "proposed_at": "2024-05-04T10:00:00Z",
+    "preserved_at": "2024-05-01T07:30:00Z",
 }
 # Values printed as given (codes such as ``type`` or ``grounds`` are worded instead).
 LITERAL = {
@@ -74,8 +81,10 @@ LITERAL = {
     "acknowledge_url",
     "message_subject",
     "error",
+    "entry_name",
 }
-TO_REQUESTER = [n for n in TEMPLATE_NAMES if "contact_point" in TEMPLATE_VARIABLES[n]]
+# Messages about a request quote its two references; the directory notice is about none.
+TO_REQUESTER = [n for n in TEMPLATE_NAMES if "their_reference" in TEMPLATE_VARIABLES[n]]
 
 
 def context(name: str, **overrides: Any) -> dict[str, Any]:
@@ -96,7 +105,7 @@ def test_the_names_and_languages_match_the_files() -> None:
     for language in SUPPORTED_LANGUAGES:
         files = {p.name for p in (TEMPLATE_DIR / language).glob("*.txt.j2")}
         assert files == {f"{name}.txt.j2" for name in TEMPLATE_NAMES}, language
-    assert len(TEMPLATE_NAMES) == 15
+    assert len(TEMPLATE_NAMES) == 16
 
 
 @pytest.mark.parametrize(("name", "language"), ALL)
@@ -329,3 +338,16 @@ def test_the_utc_shown_is_the_same_moment_as_given() -> None:
     moment = datetime(2024, 12, 31, 23, 59, tzinfo=UTC)
     body = render("order_issued", "en", context("order_issued", expires_at=moment)).body
     assert "Preserved until: 2024-12-31 23:59 UTC\n" in body
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_the_directory_notice_shows_what_is_in_use_and_what_is_proposed(language: str) -> None:
+    """Told at the address in effect: each change with the value in use and the one proposed,
+    an empty list worded, and how to reach our duty officer before it is confirmed."""
+    message = render("directory_change", language, context("directory_change"))
+    body = message.body
+    assert body.index("cp@foreign.example") < body.index("cp@new.example")
+    assert "+12025550100" in body and FULL["duty_phone"] in body
+    assert ("none" if language == "en" else "néant") in body
+    ours = {"en": "- our ref. RO-2024-0042", "fr": "- notre réf. RO-2024-0042"}[language]
+    assert message.subject.endswith(ours)

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from cp247.outbound import OutboundPolicy
 from cp247.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -41,6 +42,8 @@ from cp247.webhooks import (
     verify,
 )
 
+# The receivers here run on loopback, which only an operator's allowance lets through.
+LOOPBACK = OutboundPolicy.parse("127.0.0.1")
 MASTER = b"m" * 32
 SECRET = secret_for("telco-a", MASTER)
 BODY = b'{"order_id":"o-1","provider_id":"telco-a"}'
@@ -280,7 +283,9 @@ def test_status_classification(status: int, ok: bool, retry: bool) -> None:
 def test_unsupported_urls_fail_permanently_without_touching_the_network(url: str) -> None:
     assert url_problem(url)
 
-    outcome = WebhookClient(timeout=0.1).post(url, SECRET, EVENT_ORDER_ISSUED, "d-1", ORDER, T)
+    outcome = WebhookClient(timeout=0.1, policy=LOOPBACK).post(
+        url, SECRET, EVENT_ORDER_ISSUED, "d-1", ORDER, T
+    )
 
     assert outcome == Outcome(ok=False, status=None, error=url_problem(url), retry=False)
 
@@ -352,7 +357,7 @@ def receiver() -> Iterator[Callable[..., Receiver]]:
 def test_delivers_a_signed_order_that_the_receiver_verifies(receiver) -> None:
     hook = receiver(200)
 
-    outcome = WebhookClient(timeout=2).post(
+    outcome = WebhookClient(timeout=2, policy=LOOPBACK).post(
         hook.url, SECRET, EVENT_ORDER_ISSUED, "d-1", ORDER, time.time()
     )
 
@@ -370,7 +375,7 @@ def test_receiver_refuses_a_wrong_secret_and_that_is_permanent(receiver) -> None
     hook = receiver(200)
     wrong = secret_for("telco-b", MASTER)
 
-    outcome = WebhookClient(timeout=2).post(
+    outcome = WebhookClient(timeout=2, policy=LOOPBACK).post(
         hook.url, wrong, EVENT_ORDER_ISSUED, "d-1", ORDER, time.time()
     )
 
@@ -380,7 +385,7 @@ def test_receiver_refuses_a_wrong_secret_and_that_is_permanent(receiver) -> None
 
 def test_retries_after_a_503_and_then_delivers(receiver) -> None:
     hook = receiver(503, 200)
-    client, now = WebhookClient(timeout=2), time.time()
+    client, now = WebhookClient(timeout=2, policy=LOOPBACK), time.time()
     delivery = Delivery.new(hook.url, EVENT_ORDER_ISSUED, ORDER, now)
 
     first = client.post(hook.url, SECRET, delivery.event, delivery.delivery_id, ORDER, now)
@@ -398,7 +403,7 @@ def test_retries_after_a_503_and_then_delivers(receiver) -> None:
 
 def test_delivery_id_is_stable_across_attempts(receiver) -> None:
     hook = receiver(500, 429, 200)
-    client, now = WebhookClient(timeout=2), time.time()
+    client, now = WebhookClient(timeout=2, policy=LOOPBACK), time.time()
     delivery: Delivery | None = Delivery.new(hook.url, EVENT_ORDER_ISSUED, ORDER, now)
     first_id = delivery.delivery_id
     outcomes = []
@@ -420,7 +425,7 @@ def test_delivery_id_is_stable_across_attempts(receiver) -> None:
 def test_gone_receiver_is_not_retried(receiver) -> None:
     hook = receiver(410)
 
-    outcome = WebhookClient(timeout=2).post(
+    outcome = WebhookClient(timeout=2, policy=LOOPBACK).post(
         hook.url, SECRET, EVENT_ORDER_ISSUED, "d-1", ORDER, time.time()
     )
 
@@ -433,7 +438,7 @@ def test_connection_refused_is_retried_with_an_error() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
 
-    outcome = WebhookClient(timeout=2).post(
+    outcome = WebhookClient(timeout=2, policy=LOOPBACK).post(
         f"http://127.0.0.1:{port}/hook", SECRET, EVENT_ORDER_ISSUED, "d-1", ORDER, time.time()
     )
 
@@ -445,7 +450,7 @@ def test_a_receiver_slower_than_the_timeout_is_retried(receiver) -> None:
     hook = receiver(HANG)
     started = time.monotonic()
 
-    outcome = WebhookClient(timeout=0.2).post(
+    outcome = WebhookClient(timeout=0.2, policy=LOOPBACK).post(
         hook.url, SECRET, EVENT_ORDER_ISSUED, "d-1", ORDER, time.time()
     )
 
@@ -456,7 +461,7 @@ def test_a_receiver_slower_than_the_timeout_is_retried(receiver) -> None:
 
 def test_header_injection_through_the_event_name_is_refused() -> None:
     with pytest.raises(ValueError):
-        WebhookClient().post(
+        WebhookClient(policy=LOOPBACK).post(
             "http://127.0.0.1:9/hook", SECRET, "order.issued\r\nX-Evil: 1", "d-1", ORDER, T
         )
 
@@ -465,7 +470,7 @@ def test_https_to_a_receiver_without_tls_is_a_retryable_tls_error(receiver) -> N
     hook = receiver(200)
     url = hook.url.replace("http://", "https://")
 
-    outcome = WebhookClient(timeout=2).post(
+    outcome = WebhookClient(timeout=2, policy=LOOPBACK).post(
         url, SECRET, EVENT_ORDER_ISSUED, "d-1", ORDER, time.time()
     )
 

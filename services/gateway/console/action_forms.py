@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from cp247.validation import parse_ascii_int
 from services.gateway.console.request_form import identifier_from_line
 
 Form = Callable[[str], str]  # a field's value, stripped ("" when not sent)
 
 
 def whole_number(text: str) -> Any:
-    """A whole number, or the text itself (the API then says what is wrong with it)."""
-    return int(text) if text.strip().isdigit() else text
+    """A whole number in ASCII digits, or the text itself (the API then says what is wrong
+    with it): ``"²"`` is a digit to ``str.isdigit()`` but not to ``int()``."""
+    number = parse_ascii_int(text.strip())
+    return text if number is None else number
 
 
 def _given(form: Form, names: Iterable[str]) -> dict[str, str]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from werkzeug.wrappers import Response
 
 from services.gateway.console.web import HERE, HOME_OF_ROLE, Session, page
+from services.gateway.web_safety import cross_site, local_target
 
 STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
 ANY_ROLE = tuple(HOME_OF_ROLE)
-
-
-def _safe_next(target: str) -> str | None:
-    """Only a path on this site: a login link must not send anyone elsewhere."""
-    return target if target.startswith("/") and not target.startswith("//") else None
+CROSS_SITE = ["This sign-in form was sent from another site, so it was not used.",
+              "Open the console's own address and sign in there."]  # fmt: skip
+WRONG = "Check the user name, the password and the 6-digit code (each code works once)."
+NEW_ACCOUNT = "A new account needs its second factor enrolled by an administrator first."
 
 
 class AuthPages:
@@ -20,10 +20,14 @@ class AuthPages:
     def login_form(self, s: Session) -> Response:
         if s.principal is not None:
             return self.start_session(s.token, HOME_OF_ROLE[s.role])  # type: ignore[attr-defined]
-        return s.render("login.html", next=s.request.args.get("next", ""), username="")
+        # A target that is not a path of this site is dropped here already, not only after.
+        target = local_target(s.request.args.get("next", "")) or ""
+        return s.render("login.html", next=target, username="")
 
     @page("/login", "POST")
     def login(self, s: Session) -> Response:
+        if cross_site(s.request):  # login CSRF: the victim would work in someone's session
+            return s.render("login.html", status=403, errors=CROSS_SITE, next="", username="")
         body = {"username": s.form("username"), "password": s.request.form.get("password", ""),
                 "totp": s.form("totp") or None}  # fmt: skip
         status, answer = s.api_status("POST", "/api/v1/login", body)
@@ -31,16 +35,18 @@ class AuthPages:
             message = answer.get("message", "login failed") if isinstance(answer, dict) else ""
             sentences = [message[:1].upper() + message[1:] + "."]
             if status == 401:
-                sentences.append("Check the user name, the password and the 6-digit code.")
+                sentences += [WRONG, NEW_ACCOUNT]
             return s.render(
                 "login.html", status=status, errors=sentences,
-                next=s.form("next"), username=body["username"],
+                next=local_target(s.form("next")) or "", username=body["username"],
             )  # fmt: skip
-        target = _safe_next(s.form("next")) or HOME_OF_ROLE[answer["role"]]
+        target = local_target(s.form("next")) or HOME_OF_ROLE[answer["role"]]
         return self.start_session(answer["token"], target)  # type: ignore[attr-defined]
 
     @page("/portal/login", "POST")
     def portal_login(self, s: Session) -> Response:
+        if cross_site(s.request):
+            return s.render("login.html", status=403, errors=CROSS_SITE, next="", username="")
         token = s.form("token")
         principal = s.backends.identity.authenticate(token) if token else None
         if principal is None or principal.role != "isp":

@@ -103,14 +103,14 @@ class CasePages:
     def lead(self, s: Session, case_id: str) -> Response:
         lead = s.form("lead")
         return self._act(s, case_id, f"/api/v1/cases/{case_id}/lead", {"lead": lead},
-                         f"The {lead} CP now leads this case.")  # fmt: skip
+                         f"lead-{lead}")  # fmt: skip
 
     @page("/console/cases/<case_id>/near-duplicates/<request_id>", "POST", CP)
     def near_duplicate(self, s: Session, case_id: str, request_id: str) -> Response:
         resolution = s.form("resolution")
         path = f"/api/v1/cases/{case_id}/near-duplicates/{request_id}"
         return self._act(s, case_id, path, {"resolution": resolution},
-                         f"Near-duplicate {resolution}.")  # fmt: skip
+                         f"near-duplicate-{resolution}")  # fmt: skip
 
     @page("/console/cases/<case_id>/orders", "POST", CP)
     def new_order(self, s: Session, case_id: str) -> Response:
@@ -118,20 +118,20 @@ class CasePages:
         if problems:
             return self.case(s, case_id, errors=problems)
         return self._act(s, case_id, f"/api/v1/cases/{case_id}/preservation-orders", body,
-                         "Preservation order created.")  # fmt: skip
+                         "order-created")  # fmt: skip
 
     @page("/console/cases/<case_id>/close", "POST", CP)
     def close_case(self, s: Session, case_id: str) -> Response:
         return self._act(s, case_id, f"/api/v1/cases/{case_id}/close", close_body(s.form),
-                         "Case closed.")  # fmt: skip
+                         "case-closed")  # fmt: skip
 
     @page("/console/orders/<order_id>/<action>", "POST", CP)
     def order_action(self, s: Session, order_id: str, action: str) -> Response:
         case_id = s.form("case_id")
         bodies = {
-            "approve": (None, "Order approved and issued to the provider."),
-            "extend": ({"days": whole_number(s.form("days"))}, "Preservation extended."),
-            "release": ({"reason": s.form("reason")}, "Order released."),
+            "approve": (None, "order-approved"),
+            "extend": ({"days": whole_number(s.form("days"))}, "order-extended"),
+            "release": ({"reason": s.form("reason")}, "order-released"),
         }
         if action not in bodies:
             return self.case(s, case_id, errors=["There is no such action on an order."])
@@ -143,26 +143,25 @@ class CasePages:
     def refuse(self, s: Session, request_id: str) -> Response:
         body = {"grounds": s.request.form.getlist("grounds"), "explanation": s.form("explanation")}
         return self._act(s, s.form("case_id"), f"/api/v1/requests/{request_id}/refuse", body,
-                         "Request refused; the requesting CP will be told.")  # fmt: skip
+                         "request-refused")  # fmt: skip
 
     @page("/console/requests/<request_id>/art29-6-notice", "POST", CP)
     def art29_6(self, s: Session, request_id: str) -> Response:
         body = {"reason": s.form("reason"), "explanation": s.form("explanation")}
         path = f"/api/v1/requests/{request_id}/art29-6-notice"
-        return self._act(s, s.form("case_id"), path, body, "Art 29(6) notice recorded.")
+        return self._act(s, s.form("case_id"), path, body, "art29-6-notice")
 
     @page("/console/requests/<request_id>/<action>", "POST", CP)
     def request_action(self, s: Session, request_id: str, action: str) -> Response:
         """The decisions on a request and the steps of an outgoing one, each one form."""
         case_id = s.form("case_id")
         actions: dict[str, tuple[Callable[[Form], dict[str, Any]], str]] = {
-            "withdraw": (reason_body, "Request withdrawn; any order running for it is released."),
-            "art29-6-decision": (art29_6_decision_body,
-                                 "The requesting Party's Art 29(6) decision is recorded."),
-            "no-order": (reason_body, "Recorded why no order is made."),
-            "sent": (sent_body, "Recorded: the request was sent."),
-            "foreign-receipt": (foreign_receipt_body, "Foreign CP's receipt recorded."),
-            "answer": (answer_body, "Foreign CP's answer recorded."),
+            "withdraw": (reason_body, "request-withdrawn"),
+            "art29-6-decision": (art29_6_decision_body, "art29-6-decision"),
+            "no-order": (reason_body, "no-order"),
+            "sent": (sent_body, "request-sent"),
+            "foreign-receipt": (foreign_receipt_body, "foreign-receipt"),
+            "answer": (answer_body, "foreign-answer"),
         }  # fmt: skip
         if action not in actions:
             return self.case(s, case_id, errors=["There is no such action on a request."])
@@ -175,13 +174,13 @@ class CasePages:
         body = {k: s.form(k) or None for k in ("direction", "authority", "reference", "stage",
                                                "date")}  # fmt: skip
         return self._act(s, case_id, f"/api/v1/cases/{case_id}/mla", body,
-                         "MLA request recorded.")  # fmt: skip
+                         "mla-recorded")  # fmt: skip
 
     @page("/console/mla/<mla_id>/status", "POST", CP)
     def mla_status(self, s: Session, mla_id: str) -> Response:
         body = {"status": s.form("status"), "note": s.form("note")}
         return self._act(s, s.form("case_id"), f"/api/v1/mla/{mla_id}/status", body,
-                         f"MLA request now {body['status']}.")  # fmt: skip
+                         f"mla-{body['status']}")  # fmt: skip
 
     @page("/console/alerts/<alert_id>/ack", "POST", CP)
     def acknowledge_alert(self, s: Session, alert_id: str) -> Response:
@@ -190,7 +189,7 @@ class CasePages:
         except ApiError as exc:
             return s.render("work.html", status=exc.status, errors=exc.sentences,
                             work=s.api("GET", "/api/v1/work"))  # fmt: skip
-        return see_other("/console", "Alert taken: it will not be escalated.")
+        return see_other("/console", "alert-taken")
 
     # --- registering a request ---------------------------------------------------------------
     @page("/console/requests/new", "GET", CP)
@@ -206,13 +205,9 @@ class CasePages:
         if not problems:
             status, answer = s.api_status("POST", "/api/v1/requests", body)
             if status in (200, 201):
-                note = (
-                    "Registered as a new case."
-                    if status == 201
-                    else "This request was already registered: it joins the existing case."
-                )
+                note = "registered" if status == 201 else "joined"
                 if answer.get("warnings"):
-                    note += " Check the warnings on the request."
+                    note += "-check-warnings"
                 return see_other(_case_path(answer["case_id"]), note)
             problems = ApiError(status, answer).sentences
         return s.render("request_new.html", status=422, values=values, errors=problems,

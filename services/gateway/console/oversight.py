@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from typing import Any
 
 from werkzeug.wrappers import Response
 
 from cp247.clock import utcnow
+from cp247.validation import parse_ascii_int
 from services.gateway.console.web import Session, page
 
 OVERSIGHT = ("oversight", "admin")
@@ -56,10 +56,8 @@ def bar_chart(title: str, bars: list[tuple[str, int]], width: int = 440) -> dict
 
 def _year(s: Session) -> int:
     text = s.request.args.get("year", "")
-    # ASCII digits only: "²" is a digit to str.isdigit(), not to int().
-    if re.fullmatch(r"[0-9]{4}", text) and 2000 <= int(text) <= 2100:
-        return int(text)
-    return utcnow().year
+    year = parse_ascii_int(text)  # "²" is a digit to str.isdigit(), not to int()
+    return year if year is not None and 2000 <= year <= 2100 else utcnow().year
 
 
 class OversightPages:

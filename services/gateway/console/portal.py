@@ -7,15 +7,11 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from cp247.validation import parse_ascii_int
+from services.gateway.console.notes import PROVIDER_ANSWERS
 from services.gateway.console.web import ApiError, Session, page, see_other
 
 ISP = ("isp",)
-ANSWERS: dict[str, str] = {
-    "acknowledge": "Receipt of the order acknowledged.",
-    "preserved": "Recorded: the data are preserved.",
-    "unavailable": "Recorded: the data are not available.",
-    "foreign-provider": "Recorded: another country's provider was involved (Art 30).",
-}
 
 
 class PortalPages:
@@ -33,7 +29,7 @@ class PortalPages:
 
     @page("/portal/orders/<order_id>/<answer>", "POST", ISP)
     def portal_answer(self, s: Session, order_id: str, answer: str) -> Response:
-        if answer not in ANSWERS:
+        if answer not in PROVIDER_ANSWERS:
             return self.portal_order(s, order_id, errors=["There is no such answer."])
         bodies: dict[str, Any] = {
             "acknowledge": None,
@@ -47,8 +43,9 @@ class PortalPages:
             if exc.status in (401, 403, 404):
                 raise
             return self.portal_order(s, order_id, errors=exc.sentences)
-        return see_other(f"/portal/orders/{order_id}", ANSWERS[answer])
+        return see_other(f"/portal/orders/{order_id}", f"provider-{answer}")
 
 
 def _count(text: str) -> Any:
-    return int(text) if text.isdigit() else (text or None)
+    number = parse_ascii_int(text)
+    return (text or None) if number is None else number

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cp247.validation import parse_ascii_int
 from events.catalogue import REQUEST_TYPES
 
 # Art 29(2) items and the form fields that give each: the live checklist of the form.
@@ -37,8 +38,10 @@ def identifier_from_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
         )
     identifier: dict[str, Any] = {"kind": parts[0], "value": parts[1]}
     rest = parts[2:]
-    if rest and rest[0].isdigit():
-        identifier["port"] = int(rest.pop(0))
+    port = parse_ascii_int(rest[0]) if rest else None
+    if port is not None:
+        identifier["port"] = port
+        rest.pop(0)
     if rest:
         identifier["observed_at"] = " ".join(rest)
     return identifier, None
@@ -61,7 +64,8 @@ def request_body(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             else:
                 identifiers.append(identifier)
     period = values.get("period_days") or ""
-    if period and not period.isdigit():
+    period_days = parse_ascii_int(period)
+    if period and period_days is None:
         problems.append("Period: give a whole number of days, e.g. 90.")
     custodian = _given(values, {"provider_id": "provider_id", "name": "custodian_name"})
     data = {
@@ -69,7 +73,7 @@ def request_body(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         "relationship_to_offence": values.get("data_relationship") or None,
         "identifiers": identifiers,
         "custodian": custodian,
-        "period_days": int(period) if period.isdigit() else None,
+        "period_days": period_days,
     }
     mla = values.get("mla_intended")
     body: dict[str, Any] = {

@@ -24,7 +24,9 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.console.formatting import FILTERS
+from services.gateway.console.notes import NOTES, note_text
 from services.gateway.routing import declare, route_table
+from services.gateway.web_safety import client_source
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -108,6 +110,8 @@ class Session:
             data=None if body is None else json.dumps(body),
             content_type="application/json" if body is not None else None,
             headers=headers,
+            # The API throttles failed logins by the browser's address, not the console's.
+            environ_overrides={"REMOTE_ADDR": client_source(self.request)},
         )
         response = self.gateway.handle(Request(builder.get_environ()), self.backends)
         if response.mimetype == "application/json":
@@ -116,7 +120,8 @@ class Session:
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
         html = templates.get_template(template).render(
-            session=self, role=self.role, csrf=self.csrf, note=self.request.args.get("note"),
+            session=self, role=self.role, csrf=self.csrf,
+            note=note_text(self.request.args.get("note")),
             home=HOME_OF_ROLE.get(self.role or "", "/login"), **context,
         )  # fmt: skip
         return Response(html, status=status, mimetype="text/html")
@@ -126,8 +131,20 @@ class Session:
 
 
 def see_other(path: str, note: str | None = None) -> Response:
-    """Post/redirect/get: a reload never repeats an action."""
+    """Post/redirect/get: a reload never repeats an action. ``note`` is a key of
+    :data:`~services.gateway.console.notes.NOTES`, the sentence the next page shows."""
+    if note is not None and note not in NOTES:
+        raise ValueError(f"no such note: {note!r}")
     return redirect(f"{path}?{urlencode({'note': note})}" if note else path, code=303)
+
+
+def alert_page(token: str | None, alert: dict[str, Any] | None, status: int = 200) -> Response:
+    """The page of an alert e-mail's link, for a visitor without a session: the button that
+    takes the alert, who took it, or (``alert`` None) that the link is not valid."""
+    html = templates.get_template("alert_link.html").render(
+        session=None, role=None, csrf=None, note=None, home="/login", token=token, alert=alert
+    )
+    return Response(html, status=status, mimetype="text/html")
 
 
 class Console:
@@ -205,6 +222,6 @@ class Console:
 
     @staticmethod
     def end_session(target: str = "/login") -> Response:
-        response = see_other(target, "You are logged out.")
+        response = see_other(target, "logged-out")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
