@@ -4,9 +4,10 @@ plots, and the section of ``docs/benchmarks.md`` that holds the latest run.
 Each benchmark runs as its own process (``python -m bench.<name> --json ...``), one after
 the other on a quiet machine: the raw limits of PostgreSQL and RabbitMQ, the pipeline
 distributed with one and with two processes per service, the pipeline embedded, growth with
-10^2 / 10^4 / 10^5 stored cases, and the projection rebuild from 10^6 events.
+10^2 / 10^4 / 10^5 stored cases, the projection rebuild from 10^6 events, and the audit's
+quick check with 10^2 / 10^4 / 10^5 cases on the timeline.
 
-    make bench                                   # about 12 minutes on a 2-core machine
+    make bench                                   # about 17 minutes on a 2-core machine
     .venv/bin/python -m bench.run --only raw_limits,rebuild --output -
     .venv/bin/python -m bench.run --from-json /tmp/bench   # report again from kept figures
 """
@@ -39,6 +40,7 @@ STEPS: dict[str, tuple[str, list[str], int]] = {
     "embedded": ("bench.pipeline", ["--mode", "embedded", "--clients", "2"], 360),
     "growth": ("bench.growth", [], 420),
     "rebuild": ("bench.rebuild", ["--events", "1000000"], 420),
+    "audit_verify": ("bench.audit_verify", [], 900),
 }
 
 
@@ -139,6 +141,7 @@ def checks(figures: dict[str, Any]) -> list[Check]:
         ("growth", "case list"),
         ("rebuild", "timeline"),
         ("rebuild", "statistics"),
+        ("audit_verify", "audit verify"),
     ):
         table = _get(figures, bench, "latency_ms", name) or {}
         small, large = table.get("100", {}).get("p50"), table.get("100000", {}).get("p50")
@@ -223,7 +226,7 @@ def memory_rows(figures: dict[str, Any]) -> list[list[Any]]:
 
 def growth_rows(figures: dict[str, Any]) -> list[list[Any]]:
     rows = []
-    for bench in ("growth", "rebuild"):
+    for bench in ("growth", "rebuild", "audit_verify"):
         for name, sizes in (_get(figures, bench, "latency_ms") or {}).items():
             for size, s in sizes.items():
                 rows.append([name, f"{int(size):,}", s.get("p50"), s.get("p95"), s.get("p99")])
@@ -274,7 +277,7 @@ def plots(figures: dict[str, Any], folder: Path) -> list[str]:
     written.append("bench-latency.png")
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for bench in ("growth", "rebuild"):
+    for bench in ("growth", "rebuild", "audit_verify"):
         for name, sizes in (_get(figures, bench, "latency_ms") or {}).items():
             xs = sorted(int(s) for s in sizes)
             ax.plot(xs, [sizes[str(x)]["p50"] for x in xs], "o-", label=f"{name} p50")

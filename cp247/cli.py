@@ -14,8 +14,10 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cp247.config import ConfigurationError, Settings
 from cp247.errors import Conflict, DomainError
@@ -236,17 +238,56 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     settings = _settings(args)
     timeline = make_application("timeline", settings)
     sources = {name: make_application(name, settings) for name in timeline.upstreams}
-    report = timeline.audit_verify(
-        lambda s, start, limit: sources[s].outbox(start, limit), name_cases=True
-    )  # the operator at the store may see which case
+
+    def read(source: str, start: int, limit: int) -> list[dict[str, Any]]:
+        return sources[source].outbox(start, limit)
+
+    if args.against:  # every anchored head, recomputed from today's stores
+        from services.timeline.anchors import read_lines
+
+        try:
+            records = read_lines(Path(args.against))
+            trusted = Path(args.trusted_key).read_text() if args.trusted_key else None
+        except (OSError, ValueError) as exc:
+            print(f"cp247: {args.against}: {exc}", file=sys.stderr)
+            return 2
+        report = timeline.verify_anchors(read, records, trusted)
+        print(json.dumps(report, indent=2))
+        return 0 if report["ok"] else 1
+    if args.full:  # every entry from every producer's first event, with progress
+        shown = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            if time.monotonic() - shown[0] >= 1 or done == total:
+                percent = 100 * done // total if total else 100
+                print(f"verified {done}/{total} events ({percent}%)", file=sys.stderr)
+                shown[0] = time.monotonic()
+
+        # The operator at the store may see which case.
+        report = timeline.full_verify(read, name_cases=True, progress=progress)
+    else:  # what was recorded since the last verified checkpoint
+        report = timeline.audit_verify(read, name_cases=True)
     gateway = make_application("gateway", settings)  # users, tokens, sessions, read audit
     report = combine(report, gateway_store=gateway.ledger.check())
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
 
 
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    from cp247.bootstrap import make_application
+    from services.timeline.anchors import AnchorSinks
+
+    settings = _settings(args)
+    timeline = make_application("timeline", settings)
+    sources = {name: make_application(name, settings) for name in timeline.upstreams}
+    record = timeline.anchor(
+        lambda s, start, limit: sources[s].outbox(start, limit), AnchorSinks.from_settings(settings)
+    )
+    print(json.dumps(record, indent=2))
+    return 0
+
+
 def cmd_timeline_rebuild(args: argparse.Namespace) -> int:
-    import time
 
     from cp247.bootstrap import make_application
     from services.timeline.app import RebuildProgress
@@ -537,9 +578,27 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     averify = audit.add_parser(
-        "verify", parents=[common], help="recompute the timeline from the event stores"
-    )
+        "verify", parents=[common],
+        help="verify the timeline against the event stores since the last check (--full: all)",
+    )  # fmt: skip
+    averify.add_argument(
+        "--against", metavar="FILE",
+        help="prove that today's history still gives every head anchored in FILE",
+    )  # fmt: skip
+    averify.add_argument(
+        "--trusted-key", metavar="PEM",
+        help="with --against: the documents public key the anchors must be signed with",
+    )  # fmt: skip
+    averify.add_argument(
+        "--full", action="store_true",
+        help="recompute every entry from every producer's first event (progress on stderr)",
+    )  # fmt: skip
     averify.set_defaults(func=cmd_audit_verify)
+    aanchor = audit.add_parser(
+        "anchor", parents=[common],
+        help="anchor the audit head now: signed, appended to the anchor file, e-mailed",
+    )  # fmt: skip
+    aanchor.set_defaults(func=cmd_audit_anchor)
 
     timeline = sub.add_parser("timeline", help="the timeline projection").add_subparsers(
         dest="action", required=True

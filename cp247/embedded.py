@@ -16,9 +16,11 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from cp247 import log_redaction
 from cp247.bootstrap import APPLICATIONS, make_application
 from cp247.config import Settings
+from cp247.errors import Conflict
 from cp247.runtime.deadletter import DeadLetterSeal, JsonlDeadLetters
 from cp247.runtime.inbox import Inbox
 from cp247.runtime.ledger import SealedStore
+from services.timeline.anchors import AnchorSinks
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class EmbeddedPlatform:
             settings.data_dir / "dead-letters.jsonl", DeadLetterSeal.from_settings(settings)
         )
         self.apps["timeline"].read_outbox = self.read_outbox
+        self.apps["timeline"].anchor_sinks = AnchorSinks.from_settings(settings)
         inboxes = [
             Inbox(app, upstream, self.apps[upstream].outbox, self.dead_letters)
             for app in self.apps.values()
@@ -109,6 +112,7 @@ class EmbeddedPlatform:
                     self.apps["preservation"].expire_due()
                     self.apps["mla"].run_clocks()
                     self.apps["notification"].escalate()
+                    self._anchor_when_due()
                     for app in self.apps.values():  # the records of a quiet moment too
                         if isinstance(app, SealedStore):
                             app.ledger.seal_soon()
@@ -117,6 +121,15 @@ class EmbeddedPlatform:
             except Exception:  # keep delivering; the failure is logged and retried
                 log.exception("embedded delivery failed; retrying")
                 self._stopping.wait(1.0)
+
+    def _anchor_when_due(self) -> None:
+        """The audit head, anchored outside once a day (services/timeline/anchors.py)."""
+        timeline = self.apps["timeline"]
+        if timeline.anchor_due():
+            try:
+                timeline.anchor()
+            except Conflict as exc:  # a failing check: said, and tried again next sweep
+                log.warning("audit anchor not made: %s", exc)
 
     def _push_webhooks(self) -> None:
         """Its own thread: a slow provider endpoint or mail server must not hold up events."""
@@ -136,11 +149,24 @@ class EmbeddedPlatform:
             target=self._push_webhooks, name="cp247-webhooks", daemon=True
         )
         self._webhooks.start()
+        self._verifier = threading.Thread(
+            target=self._run_verifications, name="cp247-verifications", daemon=True
+        )
+        self._verifier.start()
+
+    def _run_verifications(self) -> None:
+        """Its own thread: a full re-verification of a long history takes minutes."""
+        while not self._stopping.wait(self.poll_seconds):
+            try:
+                self.apps["timeline"].run_verifications()
+            except Exception:
+                log.exception("audit verification failed; retrying")
 
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
-        for thread in (self._thread, getattr(self, "_webhooks", None)):
+        for thread in (self._thread, getattr(self, "_webhooks", None),
+                       getattr(self, "_verifier", None)):  # fmt: skip
             if thread:
                 thread.join(timeout=5)
         for app in self.apps.values():

@@ -382,3 +382,17 @@ def alert_link_token(api: Any, tokens: dict[str, str], reference: str) -> tuple[
 def open_alerts_of(api: Any, tokens: dict[str, str], case_id: str) -> list[dict]:
     _, alerts = api.call("GET", "/api/v1/alerts", tokens["police"])
     return [a for a in alerts["alerts"] if a["case_id"] == case_id]
+
+
+def full_verification(api: Any, token: str) -> dict[str, Any]:
+    """Ask for a full re-verification (a background job), wait until it is done; its job."""
+    status, job = api.call("POST", "/api/v1/audit/verifications", token)
+    assert status == 202 and job["status"] == "pending", job
+    path = f"/api/v1/audit/verifications/{job['verification_id']}"
+
+    def finished() -> dict[str, Any] | None:
+        status, now = api.call("GET", path, token)
+        assert status == 200, now
+        return now if now["status"] == "done" else None
+
+    return wait_for(finished, what="the full re-verification")

@@ -148,18 +148,31 @@ class StoreLedger:
         stored = self.app.recorder.select_events(self.seal_id, desc=True, limit=1)
         return self.app.mapper.to_domain_event(stored[0]) if stored else None
 
-    def seals(self) -> list[LedgerSealed]:
-        stored = self.app.recorder.select_events(self.seal_id)
+    def seals(self, after: int = 0) -> list[LedgerSealed]:
+        """The seals, oldest first; ``after``: only those after the seal of that number."""
+        stored = self.app.recorder.select_events(self.seal_id, gt=after or None)
         return [self.app.mapper.to_domain_event(s) for s in stored]
 
     # --- verification ----------------------------------------------------------------------
-    def check(self) -> dict[str, Any]:
-        """Seal what is new, then :meth:`verify`: a later change to today's records shows."""
+    def check(self, incremental: bool = False) -> dict[str, Any]:
+        """Seal what is new, then :meth:`verify`: a later change to today's records shows.
+        ``incremental``: only the ranges sealed since this process last verified them all."""
         self.seal_soon(now=True)
-        return self.verify()
+        report, last = self._verify(self._verified if incremental else None)
+        if report["ok"] and last is not None:
+            self._verified = last
+        return report
+
+    _verified: tuple[int, int, str] | None = None  # (seal number, upto, head) verified
 
     def verify(self) -> dict[str, Any]:
-        """Recompute every sealed range from the records now in the store.
+        return self._verify(None)[0]
+
+    def _verify(
+        self, since: tuple[int, int, str] | None
+    ) -> tuple[dict[str, Any], tuple[int, int, str] | None]:
+        """Recompute every sealed range from the records now in the store (after ``since``:
+        the seal number, position and head of the last range already verified).
 
         ``ok`` is false when a range does not match its seal: ``first_broken`` names the range,
         what went wrong (``deleted``: fewer records than sealed, ``added``: more, ``altered``:
@@ -167,10 +180,10 @@ class StoreLedger:
         range that hold no record (a deleted record's is among them). A seal itself missing
         shows as the next seal's range not matching.
         """
-        seals = self.seals()
+        seals = self.seals(after=since[0] if since else 0)
         keys = {key_id(k): k for k in self.keys}
         problems: list[dict[str, Any]] = []
-        prev_upto, prev_head = 0, GENESIS
+        prev_upto, prev_head = (since[1], since[2]) if since else (0, GENESIS)
         for seal in seals:
             key = keys.get(seal.key_id)
             start = prev_upto + 1
@@ -200,16 +213,18 @@ class StoreLedger:
                     )
             prev_upto, prev_head = seal.upto, seal.head  # each range checks on its own
         head_now = self.app.recorder.max_notification_id() or 0
+        last = seals[-1] if seals else None
         report: dict[str, Any] = {
             "ok": not problems,
-            "seals": len(seals),
+            "seals": last.originator_version if last else (since[0] if since else 0),
             "sealed_upto": prev_upto,
             "unsealed": self._count(prev_upto + 1, head_now) if head_now > prev_upto else 0,
             "broken_ranges": len(problems),
         }
         if problems:
             report["first_broken"] = problems[0]
-        return report
+        verified = (last.originator_version, last.upto, last.head) if last else since
+        return report, verified
 
     def _records(self, start: int, upto: int) -> Iterator[Any]:
         while start <= upto:

@@ -162,6 +162,7 @@ class Gateway:
         self.secure_cookies = os.environ.get("CP247_INSECURE_COOKIES") != "1"
         self.url_map, self.handlers = route_table(self, "route")
         self.console = ConsolePages(self, self.secure_cookies)
+        self._gateway_checks: dict[str, dict[str, Any]] = {}  # a finished job: its store check
 
     # --- plumbing ------------------------------------------------------------------------
     def wsgi(self, environ: dict, start_response: Callable) -> Any:
@@ -870,7 +871,38 @@ class Gateway:
         gateway's: users, tokens, sessions, the read audit); ``ok`` false names the first
         break of each. Case ids only for an admin: oversight sees no case."""
         report = b.timeline.audit_verify(name_cases=who.role == "admin")
-        return 200, combine(report, gateway_store=b.identity.ledger.check())
+        return 200, combine(report, gateway_store=b.identity.ledger.check(incremental=True))
+
+    @route("/api/v1/audit/anchors", "POST", ("admin",))
+    def anchor(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        """Anchor the audit head now (it is also done daily): signed with the documents key,
+        appended to the anchor file, e-mailed to the oversight body; ``201`` with the line."""
+        return 201, b.timeline.anchor()
+
+    @route("/api/v1/audit/verifications", "POST", ("admin", "oversight"))
+    def request_verification(
+        self, b: Backends, request: Request, who: Principal
+    ) -> tuple[int, Any]:
+        """A full re-verification from every producer's first event, as a background job:
+        ``202`` with its id; follow it at ``GET /api/v1/audit/verifications/{id}``."""
+        job = b.timeline.request_verification(who.username, who.role == "admin")
+        return 202, job
+
+    @route("/api/v1/audit/verifications/<verification_id>", "GET", ("admin", "oversight"))
+    def verification(
+        self, b: Backends, request: Request, who: Principal, verification_id: str
+    ) -> tuple[int, Any]:
+        """Progress (done, total, percent, ETA) and, once done, the report; the gateway's own
+        store is verified in full when the job's report is first shown here."""
+        job = b.timeline.verification(verification_id)
+        if job["status"] == "done" and job["result"] is not None:
+            kept = self._gateway_checks.get(verification_id)
+            if kept is None:
+                kept = self._gateway_checks[verification_id] = b.identity.ledger.check()
+            job["result"] = combine(job["result"], gateway_store=kept)
+            if who.role != "admin":  # oversight sees no case, whoever asked
+                job["result"].get("producers", {}).get("first_mismatch", {}).pop("case_id", None)
+        return 200, job
 
     # --- ISP liaison ---------------------------------------------------------------------
     @route("/api/v1/isp/orders", "GET", ("isp",))

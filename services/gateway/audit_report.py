@@ -65,6 +65,18 @@ class SealedStoreSchema(Schema):
     first_broken = fields.Nested(BrokenRangeSchema)
 
 
+class VerifiedThroughSchema(Schema):
+    at = fields.String(
+        required=True, allow_none=True, metadata={"description": "when it was last verified"}
+    )
+    positions = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "each producer's last event verified"},
+    )
+
+
 class AuditReportSchema(Schema):
     ok = fields.Boolean(required=True, metadata={"description": "false on any failure"})
     failed = fields.List(
@@ -81,4 +93,32 @@ class AuditReportSchema(Schema):
         SealedStoreSchema,
         required=True,
         metadata={"description": "users, tokens, sessions and the read audit"},
+    )
+    verified_through = fields.Nested(
+        VerifiedThroughSchema,
+        required=True,
+        metadata={
+            "description": "the checkpoint: every entry of an event up to these positions "
+            "matched its producer's (a GET verifies only what came after the previous one)"
+        },
+    )
+
+
+class ProgressSchema(Schema):
+    done = fields.Integer(required=True, metadata={"description": "producer events read"})
+    total = fields.Integer(required=True, allow_none=True)
+    percent = fields.Integer(required=True)
+
+
+class VerificationSchema(Schema):
+    verification_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "pending|running|done"})
+    requested_by = fields.String(required=True)
+    requested_at = fields.String(required=True)
+    started_at = fields.String(required=True, allow_none=True)
+    finished_at = fields.String(required=True, allow_none=True)
+    progress = fields.Nested(ProgressSchema, required=True)
+    eta_seconds = fields.Integer(required=True, allow_none=True)
+    result = fields.Nested(
+        AuditReportSchema, required=True, allow_none=True, metadata={"description": "once done"}
     )

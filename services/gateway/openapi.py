@@ -18,7 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from cp247 import __version__
-from services.gateway.audit_report import AuditReportSchema
+from services.gateway.audit_report import AuditReportSchema, VerificationSchema
 from services.gateway.bodies import BODIES
 from services.intake.schemas import RequestSchema
 from services.preservation.schemas import OrderRequestSchema
@@ -63,6 +63,7 @@ PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
     "request_id": (UUID, "a request"),
     "order_id": (UUID, "a preservation order"),
     "mla_id": (UUID, "an MLA request"),
+    "verification_id": (UUID, "a full re-verification"),
     "username": ({"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"}, "a user"),
     "provider_id": ({"type": "string", "minLength": 1, "maxLength": 64}, "a provider"),
     "alert_id": (UUID, "a duty alert"),
@@ -200,6 +201,25 @@ def _audit_verify_operation() -> dict[str, Any]:
     return operation
 
 
+def _verification_operation(method: str) -> dict[str, Any]:
+    if method == "post":
+        operation = _op(
+            "Start a full re-verification from every producer's first event (a background "
+            "job); follow it by its id",
+            "admin, oversight",
+            ok="202",
+        )
+    else:
+        operation = _op(
+            "A full re-verification: progress, ETA and, once done, its report",
+            "admin, oversight",
+        )
+    operation["responses"][next(iter(operation["responses"]))]["content"][JSON]["schema"] = (
+        "Verification"
+    )
+    return operation
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     spec = APISpec(
@@ -222,6 +242,7 @@ def openapi_document() -> dict[str, Any]:
     spec.components.schema("Request", schema=RequestSchema)
     spec.components.schema("PreservationOrderRequest", schema=OrderRequestSchema)
     spec.components.schema("AuditReport", schema=AuditReportSchema)
+    spec.components.schema("Verification", schema=VerificationSchema)
     for name, body_schema in BODIES.items():
         spec.components.schema(name, schema=body_schema)
     cp = "police, prosecution"
@@ -464,6 +485,17 @@ def openapi_document() -> dict[str, Any]:
             )
         },
         "/api/v1/audit/verify": {"get": _audit_verify_operation()},
+        "/api/v1/audit/verifications": {"post": _verification_operation("post")},
+        "/api/v1/audit/anchors": {
+            "post": _op(
+                "Anchor the audit head now (also daily): signed with the documents key, "
+                "appended to the anchor file and e-mailed to the oversight body",
+                "admin",
+                ok="201",
+                errors=("409",),
+            )
+        },
+        "/api/v1/audit/verifications/{verification_id}": {"get": _verification_operation("get")},
         "/api/v1/stats": {
             "get": _op(
                 "Figures for oversight (year): aggregates only",

@@ -8,11 +8,12 @@ import io
 import json
 from typing import Any
 
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from cp247.clock import utcnow
 from cp247.validation import parse_ascii_int
-from services.gateway.console.web import Session, page
+from services.gateway.console.web import ApiError, Session, page
 
 OVERSIGHT = ("oversight", "admin")
 FAMILIES = (("preservation", "Preservation (Arts 29, 30)"), ("mla", "MLA (Arts 31, 33, 34)"),
@@ -84,7 +85,22 @@ class OversightPages:
 
     @page("/oversight/audit", "GET", OVERSIGHT)
     def oversight_audit(self, s: Session) -> Response:
-        return s.render("oversight_audit.html", report=s.api("GET", "/api/v1/audit/verify"))
+        """The quick check (since the last checkpoint) and, with ``?job=``, a full
+        re-verification's progress (the page reloads itself until it is done)."""
+        job, job_id = None, s.request.args.get("job")
+        if job_id:
+            try:
+                job = s.api("GET", f"/api/v1/audit/verifications/{job_id}")
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+        report = s.api("GET", "/api/v1/audit/verify")
+        return s.render("oversight_audit.html", report=report, job=job)
+
+    @page("/oversight/audit/verifications", "POST", OVERSIGHT)
+    def start_verification(self, s: Session) -> Response:
+        job = s.api("POST", "/api/v1/audit/verifications")
+        return redirect(f"/oversight/audit?job={job['verification_id']}", code=303)
 
     @page("/oversight/export.<kind>", "GET", OVERSIGHT)
     def oversight_export(self, s: Session, kind: str) -> Response:
