@@ -751,6 +751,11 @@ class NotificationSent(PayloadSchema):
     case_id = fields.String(required=True)
     attempt = fields.Integer(required=True)
     template = fields.String(required=True)
+    request_id = fields.String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the request a receipt confirms (for the figures)"},
+    )
 
 
 class NotificationFailed(PayloadSchema):

@@ -396,3 +396,29 @@ def full_verification(api: Any, token: str) -> dict[str, Any]:
         return now if now["status"] == "done" else None
 
     return wait_for(finished, what="the full re-verification")
+
+
+def edit_stored_event(store: Any, key: str, old: bytes, new: bytes, after_rowid: int = 0) -> int:
+    """What an insider with the SQLite file and the events key can do: replace ``old`` by
+    ``new`` in the first stored event after ``after_rowid`` that holds it, re-encrypted as
+    the product stores it. Returns its rowid; fails when no event holds ``old``."""
+    import sqlite3
+    import zlib
+
+    from eventsourcing.cryptography import AESCipher
+    from eventsourcing.utils import Environment
+
+    cipher = AESCipher(Environment(env={"CIPHER_KEY": key}))
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute(
+            "SELECT rowid, state FROM stored_events WHERE rowid > ?", (after_rowid,)
+        ).fetchall()
+        for rowid, state in rows:
+            plain = zlib.decompress(cipher.decrypt(state))
+            if old in plain:
+                conn.execute(
+                    "UPDATE stored_events SET state = ? WHERE rowid = ?",
+                    (cipher.encrypt(zlib.compress(plain.replace(old, new))), rowid),
+                )
+                return rowid
+    raise AssertionError(f"no stored event holds {old!r}")

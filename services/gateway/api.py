@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -846,7 +847,11 @@ class Gateway:
     # --- oversight -------------------------------------------------------------------------
     @route("/api/v1/stats", "GET", ("oversight", "admin"))
     def stats(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
-        """Aggregates only: no case ids, names or identifiers."""
+        """Aggregates only: no case ids, names or identifiers. A year (``?year=``), or any
+        run of months (``?from=2026-01&to=2026-06``, both included)."""
+        if "from" in request.args or "to" in request.args:
+            first, last = _period(request.args.get("from"), request.args.get("to"))
+            return 200, b.timeline.period_statistics(first, last)
         text = request.args.get("year", str(utcnow().year))  # left out: this year
         # ASCII digits only: str.isdigit() is also true of "²", which int() refuses.
         year = parse_ascii_int(text)
@@ -956,3 +961,26 @@ class Gateway:
 def _prefers_json(request: Request) -> bool:
     accepted = request.accept_mimetypes
     return accepted["application/json"] > accepted["text/html"]
+
+
+MONTH = re.compile(r"(19[9][0-9]|20[0-9][0-9]|2100)-(0[1-9]|1[0-2])")  # fullmatch
+MAX_PERIOD_MONTHS = 120
+
+
+def _period(first: str | None, last: str | None) -> tuple[str, str]:
+    """``from`` and ``to`` as months (``YYYY-MM``, ASCII digits, 1990 to 2100); ``to`` left
+    out: the current month; at most ten years."""
+    last = last if last is not None else utcnow().strftime("%Y-%m")
+    problems = {
+        name: ["a month, e.g. 2026-01"]
+        for name, value in (("from", first), ("to", last))
+        if not isinstance(value, str) or not MONTH.fullmatch(value)
+    }
+    if problems:
+        raise Invalid("name the period in months", problems)
+    span = (int(last[:4]) - int(first[:4])) * 12 + int(last[5:]) - int(first[5:])
+    if span < 0:
+        raise Invalid("the period ends before it begins", {"to": ["not before from"]})
+    if span >= MAX_PERIOD_MONTHS:
+        raise Invalid("a period of at most ten years", {"to": ["within 120 months of from"]})
+    return first, last

@@ -498,7 +498,10 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/audit/verifications/{verification_id}": {"get": _verification_operation("get")},
         "/api/v1/stats": {
             "get": _op(
-                "Figures for oversight (year): aggregates only",
+                "Figures for oversight (year): aggregates only. Requests count from when they "
+                "arrived (received_at), receipts as acknowledged when delivered; the MLA share "
+                "over closed windows; decisions, emergencies, duplicates, Art 29 apart from "
+                "Art 30, our requests' answer times",
                 "oversight, admin",
                 params=[
                     {
@@ -506,7 +509,19 @@ def openapi_document() -> dict[str, Any]:
                         "in": "query",
                         "description": "calendar year; default: this year",
                         "schema": {"type": "integer", "minimum": 1990, "maximum": 2100},
-                    }
+                    },
+                    query(
+                        "from",
+                        "first month of a period (YYYY-MM), instead of a year; the "
+                        "answer then has period {from, to}",
+                        pattern=r"^\d{4}-\d{2}$",
+                    ),
+                    query(
+                        "to",
+                        "last month of the period (YYYY-MM, included; default this "
+                        "month); at most 120 months",
+                        pattern=r"^\d{4}-\d{2}$",
+                    ),
                 ],
                 errors=("422",),
             )

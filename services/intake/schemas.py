@@ -113,6 +113,15 @@ class Emergency(_Strict):
 
 class RequestSchema(_Strict):
     direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
+    received_at = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "when the request arrived (ISO 8601 with its zone), if earlier than "
+            "its registration: a fax typed in an hour late; left out: the registration time",
+            "format": "date-time",
+        },
+    )
     type = fields.String(required=True, validate=validate.OneOf(REQUEST_TYPES))
     urgency = fields.String(load_default="routine", validate=validate.OneOf(URGENCIES))
     received_via = fields.String(

@@ -710,7 +710,8 @@ class NotificationApplication(ServiceApplication):
                 continue
             outcome = self._send(queued, now)
             if outcome.ok:
-                queued.sent(queued.message_id, queued.case_id, queued.attempt, queued.template)
+                queued.sent(queued.message_id, queued.case_id, queued.attempt, queued.template,
+                            receipt_request(queued.cause))  # fmt: skip
             elif outcome.retry and queued.attempt < MAX_ATTEMPTS:
                 queued.attempt_failed(
                     queued.message_id, queued.case_id, queued.attempt,
@@ -801,3 +802,10 @@ class NotificationApplication(ServiceApplication):
         queued.mark_read(queued.message_id, queued.case_id, username)
         self.save(queued)
         return {"message_id": message_id, "read_by": queued.read_by}
+
+
+def receipt_request(cause: str) -> str | None:
+    """The request a receipt message confirms (its cause is ``receipt|<request id>``): the
+    oversight figures count the receipt when it is delivered, not when it is queued."""
+    kind, _, request_id = cause.partition("|")
+    return request_id if kind == "receipt" and request_id else None

@@ -204,7 +204,14 @@ class OutgoingMessage(Aggregate):
         self.next_attempt_at = next_attempt_at
 
     @event("NotificationSent")
-    def sent(self, message_id: str, case_id: str, attempt: int, template: str) -> None:
+    def sent(
+        self,
+        message_id: str,
+        case_id: str,
+        attempt: int,
+        template: str,
+        request_id: str | None = None,  # a receipt's request: delivered is acknowledged
+    ) -> None:
         self.state = "sent"
 
     @event("NotificationFailed")

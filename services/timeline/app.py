@@ -46,11 +46,17 @@ from services.timeline.domain import (
 )
 from services.timeline.statistics import (
     DURATIONS,
+    MonthFigures,
     YearFigures,
+    counts_of,
     empty_report,
     family,
     figures_id,
+    merged_report,
     milestones_of,
+    month_id,
+    month_of,
+    months_between,
     seconds_between,
     year_of,
 )
@@ -105,7 +111,9 @@ class TimelineApplication(SealedStore, ServiceApplication):
     upstreams = SOURCES
     publishes = False  # a read model: its entries are served by query, not published
     read_model = True
-    snapshotting_intervals = {CaseTimeline: 50, YearFigures: 20, CaseTally: 50, AuditCheckpoint: 20}
+    snapshotting_intervals = {
+        CaseTimeline: 50, YearFigures: 20, MonthFigures: 20, CaseTally: 50, AuditCheckpoint: 20,
+    }  # fmt: skip
     sealed_in_batches = None  # sealed by periodic jobs, off the consumer's path (ledger.py)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -289,23 +297,32 @@ class TimelineApplication(SealedStore, ServiceApplication):
         new: dict[str, str],
         processing: ProcessingEvent,
     ) -> None:
-        """Update the year figures with what this event completes (in whatever order the
-        services' events arrive: a duration is measured when its second end is known)."""
-        figures: dict[int, YearFigures] = {}
+        """Update the year's and the month's figures with what this event completes (in
+        whatever order the services' events arrive: a duration is measured when its second
+        end is known). Months make any period a sum of a few records."""
+        figures: dict[Any, YearFigures] = {}
 
-        def year(at: str) -> YearFigures:
-            number = year_of(at)
+        def year(at: str) -> _BothFigures:
+            number, month = year_of(at), month_of(at)
             if number not in figures:
                 figures[number] = self._load(figures_id(number), YearFigures) or YearFigures(
                     year=number
                 )
-            return figures[number]
+            if month not in figures:
+                figures[month] = self._load(month_id(month), MonthFigures) or MonthFigures(
+                    year=month
+                )
+            return _BothFigures(figures[number], figures[month])
 
         payload, marks = message.payload, {**known, **new}
+        # Counted in the year it happened: a request when it arrived.
+        happened = payload.get("received_at") or message.recorded_at
         if message.event == "RequestReceived":
-            year(message.recorded_at).count_request(
+            year(happened).count_request(
                 payload["direction"], family(payload["type"]), payload["counterpart_country"]
             )
+        for group, key in counts_of(message.event, payload):
+            year(happened).count(group, key)
         for kind, (start, end) in DURATIONS.items():
             refs = {key.partition(":")[2] for key in new if key.partition(":")[0] in (start, end)}
             for ref in refs:
@@ -466,6 +483,24 @@ class TimelineApplication(SealedStore, ServiceApplication):
         """The entries the producers' events after ``since`` up to ``upto`` give (an erased
         case's with the summary the timeline kept: its personal fields are gone)."""
         entries: list[dict[str, Any]] = []
+        for message in self._produced(read, since, upto):
+            case_id = message.payload.get("case_id")
+            if case_id and message.event not in NOT_ON_TIMELINE:
+                entry = {**self._entry_of(message), "notification_id": message.notification_id}
+                if self._shredded(case_id):
+                    entry["summary"] = self._kept_summary(case_id, message.source, entry)
+                entries.append(entry)
+        return entries
+
+    def _produced(
+        self,
+        read: Reader,
+        since: dict[str, int],
+        upto: dict[str, int],
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[Message]:
+        """Each producer's events after ``since`` up to ``upto``, decoded, producer by
+        producer; ``progress(n)`` after each page of ``n``."""
         for source in self.upstreams:
             start, end = since.get(source, 0) + 1, upto.get(source, 0)
             while start <= end:
@@ -473,16 +508,10 @@ class TimelineApplication(SealedStore, ServiceApplication):
                 if not batch:
                     break
                 for body in batch:
-                    message = registry.decode(body)
-                    case_id = message.payload.get("case_id")
-                    if case_id and message.event not in NOT_ON_TIMELINE:
-                        entry = {**self._entry_of(message), "notification_id":
-                                 message.notification_id}  # fmt: skip
-                        if self._shredded(case_id):
-                            entry["summary"] = self._kept_summary(case_id, source, entry)
-                        entries.append(entry)
+                    yield registry.decode(body)
+                if progress is not None:
+                    progress(len(batch))
                 start = batch[-1]["notification_id"] + 1
-        return entries
 
     def _kept_summary(self, case_id: str, source: str, entry: dict[str, Any]) -> str:
         timeline = load(self.repository, str(timeline_id(case_id)), CaseTimeline)
@@ -588,28 +617,23 @@ class TimelineApplication(SealedStore, ServiceApplication):
         held: Counts = {}
         positions = {source: self.position(source) for source in self.upstreams}
         total = sum(max(0, positions[s] - since.get(s, 0)) for s in self.upstreams)
-        done = 0
-        for source in self.upstreams:
-            position, start = positions[source], since.get(source, 0) + 1
-            while start <= position:
-                batch = read(source, start, min(500, position - start + 1))
-                if not batch:
-                    break
-                for body in batch:
-                    message = registry.decode(body)
-                    case_id = message.payload.get("case_id")
-                    if case_id:
-                        count, _ = held.get((case_id, source), (0, 0))
-                        held[(case_id, source)] = (count + 1, message.notification_id)
-                    if case_id and message.event not in NOT_ON_TIMELINE:
-                        expected[(source, message.notification_id)] = {
-                            "case_id": case_id,
-                            **self._entry_of(message),
-                        }
-                done += len(batch)
-                if progress is not None:
-                    progress(min(done, total), total)
-                start = batch[-1]["notification_id"] + 1
+        done = [0]
+
+        def read_so_far(pages: int) -> None:
+            done[0] += pages
+            if progress is not None:
+                progress(min(done[0], total), total)
+
+        for message in self._produced(read, since, positions, read_so_far):
+            source, case_id = message.source, message.payload.get("case_id")
+            if case_id:
+                count, _ = held.get((case_id, source), (0, 0))
+                held[(case_id, source)] = (count + 1, message.notification_id)
+            if case_id and message.event not in NOT_ON_TIMELINE:
+                expected[(source, message.notification_id)] = {
+                    "case_id": case_id,
+                    **self._entry_of(message),
+                }
         stored: dict[tuple[str, int], dict[str, Any]] = {}
         unreadable: list[str] = []
         timelines = (
@@ -791,6 +815,16 @@ class TimelineApplication(SealedStore, ServiceApplication):
             kept = reports[year] = (figures.version, figures.report())
         return copy.deepcopy(kept[1])
 
+    def period_statistics(self, first: str, last: str) -> dict[str, Any]:
+        """The figures of the months ``first`` to ``last`` (``YYYY-MM``, both included),
+        summed: counts added, the durations' buckets merged before the medians."""
+        months = []
+        for month in months_between(first, last):
+            figures = load(self.repository, str(month_id(month)), MonthFigures)
+            if figures is not None:
+                months.append(figures)
+        return merged_report(months, first, last)
+
     def case_timeline(self, case_id: str) -> dict[str, Any]:
         timeline = require(
             self.repository, str(timeline_id(case_id)), CaseTimeline, "timeline for case"
@@ -818,6 +852,20 @@ class TimelineApplication(SealedStore, ServiceApplication):
     def _shredded(self, case_id: str) -> Shredded | None:
         vault = case_keys_from_env(self.env)
         return vault.shredded(case_id) if vault else None
+
+
+class _BothFigures:
+    """A year's and a month's figures, told the same."""
+
+    def __init__(self, *figures: YearFigures):
+        self.figures = figures
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        def told(*args: Any) -> None:
+            for figures in self.figures:
+                getattr(figures, name)(*args)
+
+        return told
 
 
 def _stale(job: Verification) -> bool:

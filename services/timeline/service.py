@@ -55,6 +55,10 @@ class TimelineService(ns.ServiceBase):
         return self.app.statistics(year)
 
     @ns.rpc(expected_exceptions=DomainError)
+    def period_statistics(self, first: str, last: str) -> dict[str, Any]:
+        return self.app.period_statistics(first, last)
+
+    @ns.rpc(expected_exceptions=DomainError)
     def audit_verify(self, name_cases: bool = False) -> dict[str, Any]:
         return self.app.audit_verify(self._read_outbox, name_cases)
 

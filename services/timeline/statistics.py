@@ -28,7 +28,14 @@ DURATIONS = {
     "receipt_to_order_issued": ("received", "order_issued"),
     "order_issued_to_provider_acknowledgement": ("issued", "provider_acknowledged"),
     "mla_recorded_to_decision": ("mla_recorded", "mla_decided"),
+    # Our own requests abroad: sent to the foreign CP's receipt, and to its answer.
+    "sent_to_foreign_receipt": ("sent", "foreign_receipt"),
+    "sent_to_foreign_answer": ("sent", "foreign_answer"),
 }
+# Preservation (Art 29) apart from partial disclosure of traffic data (Art 30).
+ARTICLES = {"preservation": "art29", "traffic_disclosure": "art30"}
+COUNT_GROUPS = ("decisions", "refusal_grounds", "art29_6_reasons", "emergencies", "duplicates",
+                "by_article")  # fmt: skip
 
 
 # Durations are kept as counts per value rounded to this many significant figures: a year's
@@ -42,11 +49,21 @@ def family(request_type: str) -> str:
 
 
 def milestones_of(event_name: str, payload: dict[str, Any], at: str) -> dict[str, str]:
-    """The moments an event marks, as ``"<milestone>:<request or order id>" -> ISO time``."""
+    """The moments an event marks, as ``"<milestone>:<request or order id>" -> ISO time``.
+
+    What happened, not when the software noted it: a request was received when it arrived
+    (``received_at``, given by the officer or the channel), and its receipt acknowledged when
+    the message was delivered (``NotificationSent``), not when it was queued."""
     if event_name == "RequestReceived":
-        return {f"received:{payload['request_id']}": at}
-    if event_name == "ReceiptAcknowledged":
-        return {f"acknowledged:{payload['request_id']}": at}
+        return {f"received:{payload['request_id']}": payload.get("received_at") or at}
+    if event_name == "NotificationSent" and payload.get("template") == "receipt":
+        return {f"acknowledged:{payload['request_id']}": at} if payload.get("request_id") else {}
+    if event_name == "OutgoingRequestSent":
+        return {f"sent:{payload['request_id']}": payload["at"]}
+    if event_name == "ForeignReceiptRecorded":
+        return {f"foreign_receipt:{payload['request_id']}": payload["at"]}
+    if event_name == "ForeignAnswerRecorded":
+        return {f"foreign_answer:{payload['request_id']}": at}
     if event_name == "OrderIssued":
         marks = {f"issued:{payload['order_id']}": at, f"expires:{payload['order_id']}": payload[
             "expires_at"]}  # fmt: skip
@@ -63,6 +80,29 @@ def milestones_of(event_name: str, payload: dict[str, Any], at: str) -> dict[str
     if event_name == "MlaStatusChanged" and payload["status"] in ("produced", "refused"):
         return {f"mla_decided:{payload['mla_id']}": at}
     return {}
+
+
+def counts_of(event_name: str, payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """What an event adds to the year's counts: ``(group, key)`` pairs, never case content."""
+    if event_name == "RequestReceived":
+        side = "received" if payload["direction"] == "incoming" else "sent"
+        counted = []
+        if payload["type"] in ARTICLES:
+            counted.append(("by_article", f"{side}:{ARTICLES[payload['type']]}"))
+        if payload["urgency"] == "emergency":
+            counted.append(("emergencies", side))
+        if payload.get("near_duplicate_of"):
+            counted.append(("duplicates", "near"))
+        return counted
+    if event_name == "DuplicateDetected":
+        return [("duplicates", "exact")]
+    if event_name == "RequestRefused":
+        return [("decisions", "refused"), *(("refusal_grounds", g) for g in payload["grounds"])]
+    if event_name == "Art296NoticeGiven":
+        return [("decisions", "art29_6_notices"), ("art29_6_reasons", payload["reason"])]
+    if event_name == "RequestWithdrawn":
+        return [("decisions", "withdrawn")]
+    return []
 
 
 def figures_id(year: int) -> UUID:
@@ -94,7 +134,7 @@ def median_of(counts: dict[str, int]) -> float | None:
 class YearFigures(Aggregate):
     """What oversight may see about one calendar year."""
 
-    class_version = 2  # v1 snapshots kept every duration in a list
+    class_version = 3  # v1 snapshots kept every duration in a list; v2 had no counts
 
     @staticmethod
     def create_id(year: int, **_: Any) -> UUID:
@@ -108,6 +148,12 @@ class YearFigures(Aggregate):
         self.durations: dict[str, dict[str, int]] = {kind: {} for kind in DURATIONS}
         self.orders: dict[str, int] = {"issued": 0, "followed_by_mla_in_time": 0,
                                        "expired_without_mla": 0}  # fmt: skip
+        self.counts: dict[str, dict[str, int]] = {}
+
+    @event("Counted")
+    def count(self, group: str, key: str) -> None:
+        counts = self.counts.setdefault(group, {})
+        counts[key] = counts.get(key, 0) + 1
 
     @event("RequestCounted")
     def count_request(self, direction: str, family: str, country: str) -> None:
@@ -135,6 +181,10 @@ class YearFigures(Aggregate):
                 counts[duration_key(seconds)] = counts.get(duration_key(seconds), 0) + 1
         state["durations"] = buckets
 
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["counts"] = {}
+
     def report(self) -> dict[str, Any]:
         def totals(counts: dict[str, int]) -> dict[str, int]:
             families = {name: counts.get(name, 0) for name in ("preservation", "mla", "other")}
@@ -142,6 +192,11 @@ class YearFigures(Aggregate):
 
         issued = self.orders["issued"]
         followed = self.orders["followed_by_mla_in_time"]
+        expired = self.orders["expired_without_mla"]
+        closed = followed + expired  # windows still open are neither success nor failure
+        counts = {group: dict(sorted(self.counts.get(group, {}).items()))
+                  for group in COUNT_GROUPS}  # fmt: skip
+        decisions = counts["decisions"]
         return {
             "year": self.year,
             "requests": {side: totals(self.requests[side]) for side in ("received", "sent")},
@@ -152,10 +207,76 @@ class YearFigures(Aggregate):
             "preservations": {
                 "issued": issued,
                 "followed_by_mla_in_time": followed,
-                "share_followed_by_mla_in_time": round(followed / issued, 3) if issued else None,
-                "expired_without_mla": self.orders["expired_without_mla"],
+                "share_followed_by_mla_in_time": round(followed / closed, 3) if closed else None,
+                "expired_without_mla": expired,
+                "windows_closed": closed,
             },
+            "decisions": {
+                "refused": decisions.get("refused", 0),
+                "refusal_grounds": counts["refusal_grounds"],
+                "art29_6_notices": decisions.get("art29_6_notices", 0),
+                "art29_6_reasons": counts["art29_6_reasons"],
+                "withdrawn": decisions.get("withdrawn", 0),
+            },
+            "emergencies": {
+                side: counts["emergencies"].get(side, 0) for side in ("received", "sent")
+            },  # fmt: skip
+            "duplicates": {kind: counts["duplicates"].get(kind, 0) for kind in ("exact", "near")},
+            "by_article": {
+                side: {
+                    art: counts["by_article"].get(f"{side}:{art}", 0) for art in ("art29", "art30")
+                }
+                for side in ("received", "sent")
+            },  # fmt: skip
         }
+
+
+class MonthFigures(YearFigures):
+    """The same figures for one month (``year`` holds ``YYYY-MM``): any period is a sum."""
+
+    @staticmethod
+    def create_id(year: Any, **_: Any) -> UUID:
+        return month_id(str(year))
+
+
+def month_id(month: str) -> UUID:
+    return uuid5(FIGURES_NAMESPACE, f"month|{month}")
+
+
+def month_of(at: str) -> str:
+    return at[:7]  # ISO 8601 in UTC: YYYY-MM
+
+
+def months_between(first: str, last: str) -> list[str]:
+    year, month = int(first[:4]), int(first[5:7])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def merged_report(months: list[YearFigures], first: str, last: str) -> dict[str, Any]:
+    """One report of several months' figures: counts added, durations' buckets merged."""
+    total = YearFigures(year=0)
+    for figures in months:
+        for side in ("received", "sent"):
+            _add(total.requests[side], figures.requests[side])
+            _add(total.countries[side], figures.countries[side])
+        for kind, counts in figures.durations.items():
+            _add(total.durations.setdefault(kind, {}), counts)
+        _add(total.orders, figures.orders)
+        for group, counts in figures.counts.items():
+            _add(total.counts.setdefault(group, {}), counts)
+    report = total.report()
+    same_year = first[:4] == last[:4]
+    return {**report, "year": int(first[:4]) if same_year else None,
+            "period": {"from": first, "to": last}}  # fmt: skip
+
+
+def _add(into: dict[str, int], counts: dict[str, int]) -> None:
+    for key, count in counts.items():
+        into[key] = into.get(key, 0) + count
 
 
 def empty_report(year: int) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from services.preservation.national_law import PROFILES, parse_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway"]
-SIGNERS = {"intake", "isp_liaison"}  # services whose apps load CP247_SIGNING_KEY
+SIGNERS = {"intake", "isp_liaison", "timeline"}  # services that load CP247_SIGNING_KEY
 DASHBOARD_DIR = ROOT / "infra" / "grafana" / "dashboards"
 RABBITMQ_DIR = ROOT / "infra" / "rabbitmq"
 

@@ -3,12 +3,7 @@ stores, and a changed entry found."""
 
 from __future__ import annotations
 
-import sqlite3
-import zlib
-
-from eventsourcing.cryptography import AESCipher
-from eventsourcing.utils import Environment
-from slice_driver import full_verification, run_slice, wait_for
+from slice_driver import edit_stored_event, full_verification, run_slice, wait_for
 
 
 def test_timeline_matches_the_event_stores_until_someone_edits_it(embedded, tokens):
@@ -31,20 +26,10 @@ def test_timeline_matches_the_event_stores_until_someone_edits_it(embedded, toke
 
     # Someone with the database and the key edits a stored timeline entry behind the
     # application's back (events are encrypted at rest, so only a key holder can).
-    database = platform.settings.data_dir / "timeline.sqlite"
-    cipher = AESCipher(Environment(env={"CIPHER_KEY": platform.settings.event_store_key()}))
-    with sqlite3.connect(database) as conn:
-        for rowid, state in conn.execute("SELECT rowid, state FROM stored_events").fetchall():
-            plain = zlib.decompress(cipher.decrypt(state))
-            if b"Receipt to the requesting CP" in plain:  # no SMTP here: the inbox wording
-                edited = plain.replace(b"Receipt to the requesting CP", b"Receipt IGNORED here")
-                conn.execute(
-                    "UPDATE stored_events SET state = ? WHERE rowid = ?",
-                    (cipher.encrypt(zlib.compress(edited)), rowid),
-                )
-                break
-        else:
-            raise AssertionError("no receipt entry found in the timeline store")
+    edit_stored_event(  # no SMTP here: the inbox wording
+        platform.settings.data_dir / "timeline.sqlite", platform.settings.event_store_key(),
+        b"Receipt to the requesting CP", b"Receipt IGNORED here",
+    )  # fmt: skip
     # The quick check verifies what came after its checkpoint, which the entry is not; a
     # full re-verification finds it.
     status, quick = api.call("GET", "/api/v1/audit/verify", oversight)

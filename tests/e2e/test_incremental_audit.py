@@ -6,12 +6,9 @@ full; a full re-verification is a background job that can be followed and outliv
 from __future__ import annotations
 
 import sqlite3
-import zlib
 
 import pytest
-from eventsourcing.cryptography import AESCipher
-from eventsourcing.utils import Environment
-from slice_driver import Browser, full_verification, run_slice, wait_for
+from slice_driver import Browser, edit_stored_event, full_verification, run_slice, wait_for
 
 from services.timeline.verification import Verification
 
@@ -88,22 +85,10 @@ def test_an_entry_altered_after_the_checkpoint_is_found_by_the_quick_check(embed
     settled(platform)
 
     # Someone with the database and the key edits the new case's receipt entry.
-    cipher = AESCipher(Environment(env={"CIPHER_KEY": platform.settings.event_store_key()}))
-    with sqlite3.connect(database) as conn:
-        rows = conn.execute(
-            "SELECT rowid, state FROM stored_events WHERE rowid > ?", (last,)
-        ).fetchall()
-        for rowid, state in rows:
-            plain = zlib.decompress(cipher.decrypt(state))
-            if b"Receipt to the requesting CP" in plain:
-                edited = plain.replace(b"Receipt to the requesting CP", b"Receipt IGNORED here")
-                conn.execute(
-                    "UPDATE stored_events SET state = ? WHERE rowid = ?",
-                    (cipher.encrypt(zlib.compress(edited)), rowid),
-                )
-                break
-        else:
-            raise AssertionError("no receipt entry of the new case in the timeline store")
+    edit_stored_event(
+        database, platform.settings.event_store_key(),
+        b"Receipt to the requesting CP", b"Receipt IGNORED here", after_rowid=last,
+    )  # fmt: skip
 
     status, report = api.call("GET", "/api/v1/audit/verify", tokens["admin"])
     assert status == 200 and report["ok"] is False, report

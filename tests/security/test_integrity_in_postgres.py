@@ -87,7 +87,19 @@ def test_a_refusal_deleted_in_step_in_postgres_is_found(own_cluster: Cluster):
         ),
         what="the refusal applied",
     )
-    clean(cluster)
+
+    def caught_up() -> dict | None:
+        """Clean, and the timeline has applied every record of intake and notification:
+        nothing in flight that would reach it after the deletion below."""
+        report = verified(cluster)
+        positions = report["verified_through"]["positions"]
+        done = report["ok"] and all(
+            positions[service] >= last_id(cluster, service)
+            for service in ("intake", "notification")
+        )
+        return report if done else None
+
+    wait_for(caught_up, what="every record applied")
 
     key = Settings(data_dir=Path(cluster.env["CP247_DATA_DIR"])).event_store_key()
     cipher = AESCipher(Environment(env={"CIPHER_KEY": key}))

@@ -48,10 +48,11 @@ app.kubernetes.io/component: {{ include "cp247.component" .name }}
 
 {{/*
 Services that sign documents with the shared Ed25519 key (services/intake/app.py,
-services/isp_liaison/app.py): only their pods mount it.
+services/isp_liaison/app.py; the timeline signs the daily audit anchors): only their pods
+mount it.
 */}}
 {{- define "cp247.signers" -}}
-{{- list "intake" "isp_liaison" | toJson }}
+{{- list "intake" "isp_liaison" "timeline" | toJson }}
 {{- end }}
 
 {{/* Autoscaling settings of one service: its own `autoscaling` over the chart-wide ones. */}}

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
@@ -23,6 +24,8 @@ MEDIANS = {
     "receipt_to_order_issued": "Receipt to preservation order issued",
     "order_issued_to_provider_acknowledgement": "Order issued to provider's acknowledgement",
     "mla_recorded_to_decision": "MLA recorded to decision",
+    "sent_to_foreign_receipt": "Our request sent to the foreign CP's receipt",
+    "sent_to_foreign_answer": "Our request sent to the foreign CP's answer",
 }
 
 
@@ -61,11 +64,25 @@ def _year(s: Session) -> int:
     return year if year is not None and 2000 <= year <= 2100 else utcnow().year
 
 
+def _figures(s: Session) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """The figures asked for: a run of months (``from``, ``to``) when both are given and the
+    API takes them, else a year; with their label and the query that names them again."""
+    first, last = s.request.args.get("from"), s.request.args.get("to")
+    if first and last:
+        try:
+            stats = s.api("GET", "/api/v1/stats", **{"from": first, "to": last})
+            return stats, f"{first} to {last}", {"from": first, "to": last}
+        except ApiError as exc:
+            if exc.status != 422:
+                raise  # a period the API refuses: the year's figures instead, as for a year
+    year = _year(s)
+    return s.api("GET", "/api/v1/stats", year=year), str(year), {"year": year}
+
+
 class OversightPages:
     @page("/oversight", "GET", OVERSIGHT)
     def oversight(self, s: Session) -> Response:
-        year = _year(s)
-        stats = s.api("GET", "/api/v1/stats", year=year)
+        stats, year, query = _figures(s)
         requests = stats["requests"]
         charts = [
             bar_chart(f"Requests received in {year}",
@@ -81,7 +98,7 @@ class OversightPages:
         medians = [(words, duration(stats["median_seconds"].get(key)))
                    for key, words in MEDIANS.items()]  # fmt: skip
         return s.render("oversight.html", stats=stats, year=year, charts=charts,
-                        medians=medians, families=FAMILIES)  # fmt: skip
+                        medians=medians, families=FAMILIES, query=urlencode(query))  # fmt: skip
 
     @page("/oversight/audit", "GET", OVERSIGHT)
     def oversight_audit(self, s: Session) -> Response:
@@ -104,8 +121,8 @@ class OversightPages:
 
     @page("/oversight/export.<kind>", "GET", OVERSIGHT)
     def oversight_export(self, s: Session, kind: str) -> Response:
-        year = _year(s)
-        stats = s.api("GET", "/api/v1/stats", year=year)
+        stats, year, _ = _figures(s)
+        year = year.replace(" to ", "_")
         if kind == "json":
             body, mimetype = json.dumps(stats, indent=2), "application/json"
         elif kind == "csv":
@@ -121,8 +138,9 @@ def _csv(stats: dict[str, Any]) -> str:
     """One figure a row: section, item, value (what a spreadsheet for T-CY takes)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["year", "section", "item", "value"])
-    year = stats["year"]
+    writer.writerow(["period", "section", "item", "value"])
+    period = stats.get("period")
+    year = f"{period['from']} to {period['to']}" if period else stats["year"]
     for direction, families in stats["requests"].items():
         for family, count in families.items():
             writer.writerow([year, f"requests {direction}", family, count])
@@ -133,4 +151,11 @@ def _csv(stats: dict[str, Any]) -> str:
         writer.writerow([year, "median seconds", key, "" if seconds is None else seconds])
     for key, value in stats["preservations"].items():
         writer.writerow([year, "preservations", key, value])
+    for section in ("decisions", "emergencies", "duplicates", "by_article"):
+        for key, value in stats.get(section, {}).items():
+            if isinstance(value, dict):  # grounds, reasons, articles: one row each
+                for item, count in sorted(value.items()):
+                    writer.writerow([year, section, f"{key} {item}", count])
+            else:
+                writer.writerow([year, section, key, value])
     return out.getvalue()
