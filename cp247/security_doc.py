@@ -158,10 +158,17 @@ THREATS: list[tuple[str, str, list[str]]] = [
         " count and last position per case, and verification counts the producers' events"
         " again. The gateway's store (users, tokens, sessions, the read audit) and the"
         " timeline's are sealed by an HMAC chain (key derived from the event key) over every"
-        " record: a deleted revocation or read names its range and kind. Out of reach for"
-        " now: an insider with the event key, or who also deletes the newest seals (anchoring"
-        " the heads outside the system comes later).",
+        " record: a deleted revocation or read names its range and kind. The quick check"
+        " covers what came since its checkpoint; the full re-verification (a background job)"
+        " all of it. An insider with the keys who rewrites a producer, the timeline and the"
+        " seals together is caught by the daily anchors: the head, signed with the documents"
+        " key, kept in a file and a mail outside the database; `audit verify --against`"
+        " recomputes every anchored head.",
         [
+            "tests/e2e/test_incremental_audit.py::"
+            "test_an_entry_altered_after_the_checkpoint_is_found_by_the_quick_check",
+            "tests/e2e/test_audit_anchors.py::"
+            "test_a_rewritten_history_fails_against_the_anchored_heads",
             "tests/e2e/test_audit_verify.py::"
             "test_timeline_matches_the_event_stores_until_someone_edits_it",
             "tests/unit/test_timeline_chain.py::test_changing_an_entry_changes_every_later_hash",
