@@ -231,29 +231,39 @@ def cmd_documents_public_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
+def _timeline_and_producers(settings: Settings) -> tuple[Any, dict[str, Any], Any]:
+    """The timeline, its producers' applications, and a reader of their outboxes: what the
+    commands that compare or rebuild the timeline from the producers' stores need."""
     from cp247.bootstrap import make_application
-    from cp247.runtime.ledger import combine
 
-    settings = _settings(args)
     timeline = make_application("timeline", settings)
     sources = {name: make_application(name, settings) for name in timeline.upstreams}
 
     def read(source: str, start: int, limit: int) -> list[dict[str, Any]]:
         return sources[source].outbox(start, limit)
 
+    return timeline, sources, read
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from cp247.bootstrap import make_application
+    from cp247.runtime.ledger import combine
+
+    settings = _settings(args)
     if args.against:  # every anchored head, recomputed from today's stores
         from services.timeline.anchors import read_lines
 
-        try:
+        try:  # the file first: a wrong path is said before any store is opened
             records = read_lines(Path(args.against))
             trusted = Path(args.trusted_key).read_text() if args.trusted_key else None
         except (OSError, ValueError) as exc:
             print(f"cp247: {args.against}: {exc}", file=sys.stderr)
             return 2
+        timeline, _, read = _timeline_and_producers(settings)
         report = timeline.verify_anchors(read, records, trusted)
         print(json.dumps(report, indent=2))
         return 0 if report["ok"] else 1
+    timeline, _, read = _timeline_and_producers(settings)
     if args.full:  # every entry from every producer's first event, with progress
         shown = [0.0]
 
@@ -274,27 +284,20 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_anchor(args: argparse.Namespace) -> int:
-    from cp247.bootstrap import make_application
     from services.timeline.anchors import AnchorSinks
 
     settings = _settings(args)
-    timeline = make_application("timeline", settings)
-    sources = {name: make_application(name, settings) for name in timeline.upstreams}
-    record = timeline.anchor(
-        lambda s, start, limit: sources[s].outbox(start, limit), AnchorSinks.from_settings(settings)
-    )
+    timeline, _, read = _timeline_and_producers(settings)
+    record = timeline.anchor(read, AnchorSinks.from_settings(settings))
     print(json.dumps(record, indent=2))
     return 0
 
 
 def cmd_timeline_rebuild(args: argparse.Namespace) -> int:
-
-    from cp247.bootstrap import make_application
     from services.timeline.app import RebuildProgress
 
     settings = _settings(args)
-    timeline = make_application("timeline", settings)
-    sources = {name: make_application(name, settings) for name in timeline.upstreams}
+    timeline, sources, read = _timeline_and_producers(settings)
     total = sum(source.outbox_head() for source in sources.values())
     shown = [0.0]
 
@@ -311,11 +314,7 @@ def cmd_timeline_rebuild(args: argparse.Namespace) -> int:
         )
 
     try:
-        done = timeline.rebuild(
-            lambda source, start, limit: sources[source].outbox(start, limit),
-            total=total,
-            progress=progress,
-        )
+        done = timeline.rebuild(read, total=total, progress=progress)
     except Conflict as exc:
         print(f"cp247: {exc.message}", file=sys.stderr)
         if settings.store == "sqlite":

@@ -112,7 +112,6 @@ class EmbeddedPlatform:
                     self.apps["preservation"].expire_due()
                     self.apps["mla"].run_clocks()
                     self.apps["notification"].escalate()
-                    self._anchor_when_due()
                     for app in self.apps.values():  # the records of a quiet moment too
                         if isinstance(app, SealedStore):
                             app.ledger.seal_soon()
@@ -155,11 +154,16 @@ class EmbeddedPlatform:
         self._verifier.start()
 
     def _run_verifications(self) -> None:
-        """Its own thread: a full re-verification of a long history takes minutes."""
+        """Its own thread: a full re-verification of a long history takes minutes, and so
+        does the first check before the first anchor of a store from an earlier version."""
+        next_anchor_check = time.monotonic() + self.sweep_seconds  # not while starting up
         while not self._stopping.wait(self.poll_seconds):
             try:
                 self.apps["timeline"].run_verifications()
-            except Exception:
+                if time.monotonic() >= next_anchor_check:  # a day's due, looked at each sweep
+                    next_anchor_check = time.monotonic() + self.sweep_seconds
+                    self._anchor_when_due()
+            except Exception:  # the delivery thread, which orders wait on, is never held up
                 log.exception("audit verification failed; retrying")
 
     def stop(self) -> None:

@@ -40,7 +40,6 @@ from services.timeline.domain import (
     GENESIS,
     NOT_ON_TIMELINE,
     CaseTimeline,
-    entry_hash,
     summarise,
     timeline_id,
 )
@@ -63,6 +62,7 @@ from services.timeline.statistics import (
 from services.timeline.tally import CaseTally, Counts, compare, tally_id
 from services.timeline.verification import (
     CHECKPOINT_ID,
+    ENTRY_KEYS,
     STALE_SECONDS,
     AuditCheckpoint,
     Verification,
@@ -70,7 +70,6 @@ from services.timeline.verification import (
 )
 
 SOURCES = ("intake", "preservation", "isp_liaison", "mla", "notification")
-ENTRY_KEYS = ("at", "actor", "service", "event", "summary")
 Reader = Callable[[str, int, int], list[dict[str, Any]]]
 A = TypeVar("A", bound=Aggregate)
 
@@ -397,12 +396,8 @@ class TimelineApplication(SealedStore, ServiceApplication):
         report = self._verify(read, {}, name_cases, progress)
         report["timeline_store"] = self.ledger.check()
         report = self._conclude(report)
-        entries = sorted(report.pop("_new_entries"), key=lambda e: (e["at"], e["service"],
-                                                                    e["event"]))  # fmt: skip
-        head = GENESIS
-        for entry in entries:
-            head = entry_hash(head, {k: entry[k] for k in ENTRY_KEYS})
-        report.update(entries=len(entries), head_hash=head)
+        entries = report.pop("_new_entries")
+        report.update(entries=len(entries), head_hash=chain(GENESIS, entries))
         report["verified_through"] = {"at": iso(utcnow()), "positions": report.pop("_positions")}
         return report
 
@@ -483,12 +478,17 @@ class TimelineApplication(SealedStore, ServiceApplication):
         """The entries the producers' events after ``since`` up to ``upto`` give (an erased
         case's with the summary the timeline kept: its personal fields are gone)."""
         entries: list[dict[str, Any]] = []
+        kept: dict[str, dict[tuple[str, int], str]] = {}  # erased case -> its kept summaries
         for message in self._produced(read, since, upto):
             case_id = message.payload.get("case_id")
             if case_id and message.event not in NOT_ON_TIMELINE:
                 entry = {**self._entry_of(message), "notification_id": message.notification_id}
-                if self._shredded(case_id):
-                    entry["summary"] = self._kept_summary(case_id, message.source, entry)
+                if case_id in kept or self._shredded(case_id):
+                    summaries = kept.get(case_id)
+                    if summaries is None:
+                        summaries = kept[case_id] = self._kept_summaries(case_id)
+                    key = (message.source, message.notification_id)
+                    entry["summary"] = summaries.get(key, entry["summary"])
                 entries.append(entry)
         return entries
 
@@ -513,13 +513,13 @@ class TimelineApplication(SealedStore, ServiceApplication):
                     progress(len(batch))
                 start = batch[-1]["notification_id"] + 1
 
-    def _kept_summary(self, case_id: str, source: str, entry: dict[str, Any]) -> str:
+    def _kept_summaries(self, case_id: str) -> dict[tuple[str, int], str]:
+        """The summaries the case's timeline kept, by source event."""
         timeline = load(self.repository, str(timeline_id(case_id)), CaseTimeline)
-        for recorded in timeline.recorded if timeline else ():
-            if recorded["source"] == {"service": source,
-                                      "notification_id": entry["notification_id"]}:  # fmt: skip
-                return recorded["summary"]
-        return entry["summary"]
+        return {
+            (r["source"]["service"], r["source"]["notification_id"]): r["summary"]
+            for r in (timeline.recorded if timeline else ())
+        }
 
     # --- full re-verifications, as jobs ---------------------------------------------------------
     def request_verification(self, requested_by: str, name_cases: bool = False) -> dict[str, Any]:

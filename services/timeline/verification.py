@@ -19,16 +19,17 @@ from eventsourcing.domain import Aggregate, event
 from services.timeline.domain import entry_hash
 
 CHECKPOINT_ID = uuid5(NAMESPACE_URL, "https://cp247.example/audit-checkpoint")
+ENTRY_KEYS = ("at", "actor", "service", "event", "summary")  # what an entry's hash covers
 # A running job whose progress is older than this lost its process: another takes it up.
 STALE_SECONDS = 120
 
 
 def chain(head: str, entries: list[dict[str, Any]]) -> str:
-    """The head after ``entries`` (one increment), in a fixed order whatever order they
-    were recorded in: by time, service, event and the producer's position."""
+    """The head after ``entries`` (one increment, or the whole history for the full check),
+    in a fixed order whatever order they were recorded in: by time, service, event and the
+    producer's position."""
     for entry in sorted(entries, key=increment_order):
-        head = entry_hash(head, {k: entry[k] for k in ("at", "actor", "service", "event",
-                                                       "summary")})  # fmt: skip
+        head = entry_hash(head, {k: entry[k] for k in ENTRY_KEYS})
     return head
 
 
