@@ -16,3 +16,18 @@ def iso(moment: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def month_of(at: str) -> str:
+    """The calendar month (``YYYY-MM``) of an ISO 8601 time in UTC."""
+    return at[:7]
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """The months ``first`` to ``last`` (``YYYY-MM``), both included."""
+    year, month = int(first[:4]), int(first[5:7])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months

@@ -15,7 +15,10 @@ from typing import Any
 from marshmallow import ValidationError, validate
 
 COUNTRY_CODE = r"[A-Z]{2}"  # ISO 3166-1 alpha-2
-EMAIL_ADDRESS = r"[^@\s]+@[^@\s]+\.[^@\s]+"  # loose on purpose: one @, no spaces, a dot after
+EMAIL_ADDRESS = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+# A cp247 login (users, and the duty roster's people); used with fullmatch: a "$"-anchored
+# match would let a trailing "\n" through.
+USERNAME = r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}"  # loose on purpose: one @, no spaces, a dot after
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 MAX_DIGITS = 18  # a count or a port, never a long number (int() refuses 4300+ digits anyway)
 

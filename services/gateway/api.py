@@ -191,7 +191,8 @@ class Gateway:
             if audited and principal is not None and response.status_code == 200:
                 what, key = audited
                 subject = args[key] if key else utcnow().date().isoformat()
-                backends.identity.record_read(principal, what, f"{what}:{subject}")
+                target, case_id = f"{what}:{subject}", _case_read(args, result)
+                backends.identity.record_read(principal, what, target, case_id)
             if request.method not in ("GET", "HEAD"):
                 backends.changed()
         except DomainError as exc:
@@ -869,6 +870,15 @@ class Gateway:
             raise Invalid("name the target, e.g. case:<case_id>", {"target": ["what:id"]})
         return 200, {"target": target, "reads": b.identity.reads(target)}
 
+    @route("/api/v1/audit/read-figures", "GET", ("admin", "oversight"))
+    def audit_read_figures(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        """The read audit as figures, per user and month (``?from=YYYY-MM&to=YYYY-MM``, both
+        included; left out: this month): reads, reads outside the user's duty hours, reads of
+        cases the user has no part in. No case id: oversight sees no case."""
+        this_month = utcnow().strftime("%Y-%m")
+        first, last = _period(request.args.get("from", this_month), request.args.get("to"))
+        return 200, b.identity.read_figures(first, last, b.timeline.participants)
+
     @route("/api/v1/audit/verify", "GET", ("admin", "oversight"))
     def audit_verify(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
         """Recompute the timeline from the event stores, cross-check each producer's events of
@@ -965,6 +975,15 @@ def _prefers_json(request: Request) -> bool:
 
 MONTH = re.compile(r"(19[9][0-9]|20[0-9][0-9]|2100)-(0[1-9]|1[0-2])")  # fullmatch
 MAX_PERIOD_MONTHS = 120
+
+
+def _case_read(args: dict[str, Any], result: Any) -> str | None:
+    """The case whose records a read showed: named in the path, else in the JSON answer (a
+    request, an order, a letter); None for lists and documents."""
+    case_id = args.get("case_id")
+    if case_id is None and isinstance(result, tuple) and isinstance(result[1], dict):
+        case_id = result[1].get("case_id")
+    return case_id if isinstance(case_id, str) else None
 
 
 def _period(first: str | None, last: str | None) -> tuple[str, str]:

@@ -33,8 +33,8 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from cp247 import metrics, totp
-from cp247.clock import iso, parse_iso, utcnow
+from cp247 import metrics, totp, validation
+from cp247.clock import iso, months_between, parse_iso, utcnow
 from cp247.config import ConfigurationError
 from cp247.errors import (
     AlreadyExists,
@@ -47,12 +47,17 @@ from cp247.errors import (
 from cp247.runtime.application import ServiceApplication, load, retry_on_conflict
 from cp247.runtime.ledger import SealedStore
 from services.gateway.login_throttle import Burst, LoginThrottle
+from services.gateway.read_figures import (
+    EVENT_NAMES as READ_FIGURES_EVENTS,
+)
+from services.gateway.read_figures import Participants, UserReads, counted, figures, outside_duty
+from services.notification.roster import ENV_VAR as ROSTER_ENV_VAR
+from services.notification.roster import Roster
 
 log = logging.getLogger(__name__)
 IDENTITY_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/identity")
 USER_ROLES = ("police", "prosecution", "oversight", "admin")
-# Used with fullmatch: a "$"-anchored match would let a trailing "\n" through.
-USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+USERNAME = re.compile(validation.USERNAME)
 TOKEN_PREFIX = "cp247_"
 # Every person has a second factor, oversight too (it sees the audit and the figures);
 # providers' integrations use tokens, not logins.
@@ -228,10 +233,16 @@ class IdentityApplication(SealedStore, ServiceApplication):
     name = "gateway"
     publishes = False  # credentials never leave the gateway
     # Its store is sealed (issue 17): a change to users or tokens at once, reads in batches.
-    sealed_in_batches = frozenset({"ReadLogStarted", "Read", "LoginFailed", "LoggedIn"})
+    sealed_in_batches = frozenset({"ReadLogStarted", "Read", "LoginFailed", "LoggedIn"}) | (
+        READ_FIGURES_EVENTS
+    )
+    # A user's reads of a month are one aggregate: loaded at each read, so snapshotted.
+    snapshotting_intervals = {UserReads: 50}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        # Duty hours for the read figures: the same roster as the duty alerts'.
+        self.duty_roster = Roster.load(self.env.get(ROSTER_ENV_VAR) or None)
         self.throttle = LoginThrottle()
         self.pause: Callable[[float], None] = time.sleep  # eventlet makes it green
 
@@ -507,11 +518,20 @@ class IdentityApplication(SealedStore, ServiceApplication):
             raise ConfigurationError("session CSRF tokens need CP247_EVENTS_KEY (CIPHER_KEY)")
         return hmac.new(base64.b64decode(master), CSRF_KEY_LABEL, hashlib.sha256).digest()
 
-    def record_read(self, principal: Principal, what: str, target: str) -> None:
-        _record_read(self, principal, what, target)
+    def record_read(
+        self, principal: Principal, what: str, target: str, case_id: str | None = None
+    ) -> None:
+        """One audited read: on the target's log (for admins) and counted per user and month
+        (for oversight); ``case_id``: the case whose records were read, where known."""
+        _record_read(self, principal, what, target, case_id)
 
     def reads(self, target: str) -> list[dict[str, str]]:
         return _reads_of(self, target)
+
+    def read_figures(self, first: str, last: str, participants: Participants) -> dict[str, Any]:
+        """The read audit of the months ``first`` to ``last`` as figures: no case id."""
+        report = figures(self.repository, months_between(first, last), participants)
+        return {"from": first, "to": last, "duty_roster": not self.duty_roster.is_default, **report}
 
     def authenticate(self, token: str) -> Principal | None:
         if not token.startswith(TOKEN_PREFIX):
@@ -543,13 +563,19 @@ class ReadLog(Aggregate):
         self.reads.append({"username": username, "role": role, "what": what, "at": at})
 
 
-def _record_read(app: IdentityApplication, principal: Principal, what: str, target: str) -> None:
-    """Append one read to the target's log; a simultaneous read is retried, never dropped."""
+def _record_read(
+    app: IdentityApplication, principal: Principal, what: str, target: str, case_id: str | None
+) -> None:
+    """Append one read to the target's log and count it, in one transaction; a simultaneous
+    read is retried, never dropped."""
+    at = utcnow()
+    outside = outside_duty(app.duty_roster, principal.role, principal.username, at)
     for _ in range(10):
         log = load(app.repository, str(ReadLog.create_id(target)), ReadLog) or ReadLog(target)
-        log.read(principal.username, principal.role, what, iso(utcnow()))
+        log.read(principal.username, principal.role, what, iso(at))
+        counts = counted(app.repository, principal.username, principal.role, at, outside, case_id)
         try:
-            app.save(log)
+            app.save(log, *counts)
             return
         except IntegrityError:
             continue

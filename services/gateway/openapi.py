@@ -484,6 +484,28 @@ def openapi_document() -> dict[str, Any]:
                 errors=("422",),
             )
         },
+        "/api/v1/audit/read-figures": {
+            "get": _op(
+                "The read audit as figures, per user and month: reads, reads outside the "
+                "user's duty hours (null: the duty roster does not list them), reads of "
+                "cases the user has no entry on the timeline of (null for providers), cases "
+                "read; totals. No case id",
+                "oversight, admin",
+                params=[
+                    query(
+                        "from",
+                        "first month (YYYY-MM); default this month",
+                        pattern=r"^\d{4}-\d{2}$",
+                    ),
+                    query(
+                        "to",
+                        "last month (YYYY-MM, included; default this month); at most 120 months",
+                        pattern=r"^\d{4}-\d{2}$",
+                    ),
+                ],
+                errors=("422",),
+            )
+        },
         "/api/v1/audit/verify": {"get": _audit_verify_operation()},
         "/api/v1/audit/verifications": {"post": _verification_operation("post")},
         "/api/v1/audit/anchors": {

@@ -15,6 +15,8 @@ police:                                  # and the same for prosecution
       email: ana.example@police.example
       phone: "+40 721 000 101"           # E.164; quoted, or YAML reads it as a number
       languages: [ro, en]                # ISO 639-1; quote "no" (Norwegian), YAML reads false
+      username: ana.example              # optional: her cp247 login (default: the id, "ana"),
+                                         # which ties her reads to her duty hours (read audit)
   shifts:                                # a weekly schedule
     - {days: [mon, tue, wed], start: "08:00", end: "20:00", person: ana}
     - {days: [mon, tue, wed], start: "20:00", end: "08:00", person: dan}   # crosses midnight
@@ -55,7 +57,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from cp247.config import ConfigurationError
-from cp247.validation import EMAIL_ADDRESS
+from cp247.validation import EMAIL_ADDRESS, USERNAME
 
 __all__ = [
     "CONTACT_POINTS",
@@ -90,11 +92,13 @@ CP_FIELDS = frozenset(
 )
 REQUIRED_CP_FIELDS = frozenset({"time_zone", "people", "shifts", "head_of_unit"})
 PERSON_FIELDS = frozenset({"name", "email", "phone", "languages"})
+OPTIONAL_PERSON_FIELDS = frozenset({"username"})  # their cp247 login; default: the person id
 SHIFT_FIELDS = frozenset({"days", "start", "end", "person"})
 OVERRIDE_FIELDS = frozenset({"start", "end", "person"})
 
 PERSON_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 EMAIL = re.compile(EMAIL_ADDRESS)
+LOGIN = re.compile(USERNAME)
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 PHONE_FORMATTING = re.compile(r"[\s\-()]")
 LANGUAGE = re.compile(r"[a-z]{2}")
@@ -134,6 +138,7 @@ class Person:
     email: str
     phone: str  # E.164, compacted: +40721000101
     languages: tuple[str, ...]
+    username: str = ""  # their cp247 login, which ties their reads to their duty hours
 
 
 @dataclass(frozen=True)
@@ -247,6 +252,11 @@ class Roster:
     def person(self, cp: str, person_id: str) -> Person | None:
         """A person of ``cp`` by id, e.g. the one named in an acknowledgement token."""
         return self.contact_point(cp).people.get(person_id)
+
+    def person_of_user(self, cp: str, username: str) -> Person | None:
+        """The person of ``cp`` who logs in to cp247 as ``username``, if the roster lists them."""
+        people = self.contact_point(cp).people.values()
+        return next((person for person in people if person.username == username), None)
 
     def on_duty(self, cp: str, at: datetime) -> Person | None:
         """Who is on duty at ``at`` (timezone-aware): an override covering it, else the shift
@@ -413,7 +423,8 @@ def _parse_people(cp: str, data: Any, problems: list[str]) -> dict[str, Person]:
             problems.append(f"{where} must be a mapping with name, email, phone, languages")
             continue
         problems += [
-            f"{where}: unknown field {k!r}" for k in sorted(map(str, set(raw) - PERSON_FIELDS))
+            f"{where}: unknown field {k!r}"
+            for k in sorted(map(str, set(raw) - PERSON_FIELDS - OPTIONAL_PERSON_FIELDS))
         ]
         problems += [f"{where}.{k} is missing" for k in sorted(PERSON_FIELDS - set(raw))]
         name, email = raw.get("name"), raw.get("email")
@@ -428,6 +439,9 @@ def _parse_people(cp: str, data: Any, problems: list[str]) -> dict[str, Person]:
                 f"{where}.phone {raw.get('phone')!r} is not an E.164 number, e.g. +40 21 123 4567"
                 + (hint if isinstance(raw.get("phone"), int) else "")
             )
+        username = raw.get("username", person_id)
+        if not (isinstance(username, str) and LOGIN.fullmatch(username)):
+            problems.append(f"{where}.username {username!r} is not a cp247 username")
         languages = raw.get("languages")
         if "languages" in raw and not (
             isinstance(languages, list)
@@ -445,6 +459,7 @@ def _parse_people(cp: str, data: Any, problems: list[str]) -> dict[str, Person]:
                 email=email,
                 phone=str(phone),
                 languages=tuple(dict.fromkeys(languages)),
+                username=username,
             )
     return people
 

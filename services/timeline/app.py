@@ -23,7 +23,7 @@ from eventsourcing.sqlite import SQLiteProcessRecorder
 from eventsourcing.utils import get_topic
 
 from cp247.casekeys import Shredded, case_keys_from_env
-from cp247.clock import iso, parse_iso, utcnow
+from cp247.clock import iso, month_of, months_between, parse_iso, utcnow
 from cp247.errors import Conflict, NotFound
 from cp247.runtime.application import ServiceApplication, load, require
 from cp247.runtime.ledger import SealedStore
@@ -54,8 +54,6 @@ from services.timeline.statistics import (
     merged_report,
     milestones_of,
     month_id,
-    month_of,
-    months_between,
     seconds_between,
     year_of,
 )
@@ -842,6 +840,17 @@ class TimelineApplication(SealedStore, ServiceApplication):
                 "because": shredded.because,
             }
         return view
+
+    def participants(self, case_ids: list[str]) -> dict[str, list[str]]:
+        """For each case known here, the usernames with an entry of theirs on its timeline:
+        who had a part in it (the read figures ask, never showing the ids further)."""
+        parts: dict[str, list[str]] = {}
+        for case_id in case_ids:
+            timeline = load(self.repository, str(timeline_id(case_id)), CaseTimeline)
+            if timeline is not None:
+                actors = {entry["actor"].get("username") for entry in timeline.recorded}
+                parts[case_id] = sorted(name for name in actors if isinstance(name, str))
+        return parts
 
     def case_activity(self) -> Iterator[tuple[str, str]]:
         """(case id, time of its last timeline entry) for every case: retention's clock."""

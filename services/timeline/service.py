@@ -51,6 +51,10 @@ class TimelineService(ns.ServiceBase):
         return self.app.case_timeline(case_id)
 
     @ns.rpc(expected_exceptions=DomainError)
+    def participants(self, case_ids: list[str]) -> dict[str, list[str]]:
+        return self.app.participants(case_ids)
+
+    @ns.rpc(expected_exceptions=DomainError)
     def statistics(self, year: int) -> dict[str, Any]:
         return self.app.statistics(year)
 

@@ -243,19 +243,6 @@ def month_id(month: str) -> UUID:
     return uuid5(FIGURES_NAMESPACE, f"month|{month}")
 
 
-def month_of(at: str) -> str:
-    return at[:7]  # ISO 8601 in UTC: YYYY-MM
-
-
-def months_between(first: str, last: str) -> list[str]:
-    year, month = int(first[:4]), int(first[5:7])
-    months = []
-    while f"{year:04d}-{month:02d}" <= last:
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
-
-
 def merged_report(months: list[YearFigures], first: str, last: str) -> dict[str, Any]:
     """One report of several months' figures: counts added, durations' buckets merged."""
     total = YearFigures(year=0)

@@ -133,6 +133,11 @@ def test_oversight_sees_figures_and_cannot_open_a_case(browser):
         "fetch(arguments[0]).then(r => r.json()).then(arguments[1])", link
     )  # what the download holds, fetched with the same session
     assert exported["year"] == year and exported["requests"]["received"]["preservation"] == 1
+    # Who read how much: the police officer read the case; figures only, no case.
+    browser.driver.find_element(By.PARTIAL_LINK_TEXT, "Who read how much").click()
+    rows = [row.text for row in browser.driver.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert any(row.split()[1:3] == ["poe", "police"] for row in rows), rows
+    assert case_id not in browser.driver.page_source
 
 
 def test_login_page_and_wrong_code_are_plain_sentences(browser):

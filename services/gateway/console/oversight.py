@@ -114,6 +114,21 @@ class OversightPages:
         report = s.api("GET", "/api/v1/audit/verify")
         return s.render("oversight_audit.html", report=report, job=job)
 
+    @page("/oversight/reads", "GET", OVERSIGHT)
+    def oversight_reads(self, s: Session) -> Response:
+        """The read audit as figures per user and month (``from``, ``to``; default this
+        month); a period the API refuses falls back to this month, saying so."""
+        asked = {k: v for k in ("from", "to") if (v := s.request.args.get(k, "").strip())}
+        refused = None
+        try:
+            figures = s.api("GET", "/api/v1/audit/read-figures", **asked)
+        except ApiError as exc:
+            if exc.status != 422:
+                raise
+            refused = " ".join(exc.sentences)
+            figures = s.api("GET", "/api/v1/audit/read-figures")
+        return s.render("oversight_reads.html", figures=figures, refused=refused)
+
     @page("/oversight/audit/verifications", "POST", OVERSIGHT)
     def start_verification(self, s: Session) -> Response:
         job = s.api("POST", "/api/v1/audit/verifications")
