@@ -41,10 +41,12 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import partial
 from typing import Literal, get_args
 
 from cp247.clock import utcnow
 from cp247.config import ConfigurationError
+from cp247.runtime import retry
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -240,13 +242,8 @@ class Outcome:
     refused: tuple[str, ...] = ()
 
 
-def backoff(attempt: int, base: float = 30.0, cap: float = 3600.0) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based) before the next one:
-    30 s, 1 min, 2 min, 4 min ... capped at one hour."""
-    if attempt < 1:
-        raise ValueError("attempts are numbered from 1")
-    # Past 2**64 the cap has long won; stopping the exponent there avoids float overflow.
-    return cap if attempt > 64 else min(cap, base * 2.0 ** (attempt - 1))
+# 30 s, 1 min, 2 min, 4 min ... capped at one hour (the shared back-off, from 30 s).
+backoff = partial(retry.backoff, base=30.0)
 
 
 # --- sending ---------------------------------------------------------------------------------
