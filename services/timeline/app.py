@@ -55,7 +55,6 @@ from services.timeline.statistics import (
     milestones_of,
     month_id,
     seconds_between,
-    year_of,
 )
 from services.timeline.tally import CaseTally, Counts, compare, tally_id
 from services.timeline.verification import (
@@ -109,7 +108,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
     publishes = False  # a read model: its entries are served by query, not published
     read_model = True
     snapshotting_intervals = {
-        CaseTimeline: 50, YearFigures: 20, MonthFigures: 20, CaseTally: 50, AuditCheckpoint: 20,
+        CaseTimeline: 50, MonthFigures: 20, CaseTally: 50, AuditCheckpoint: 20,
     }  # fmt: skip
     sealed_in_batches = None  # sealed by periodic jobs, off the consumer's path (ledger.py)
 
@@ -294,50 +293,44 @@ class TimelineApplication(SealedStore, ServiceApplication):
         new: dict[str, str],
         processing: ProcessingEvent,
     ) -> None:
-        """Update the year's and the month's figures with what this event completes (in
-        whatever order the services' events arrive: a duration is measured when its second
-        end is known). Months make any period a sum of a few records."""
-        figures: dict[Any, YearFigures] = {}
+        """Update the month's figures with what this event completes (in whatever order the
+        services' events arrive: a duration is measured when its second end is known). A year,
+        like any period, is the sum of its months: one record per count, not two."""
+        figures: dict[str, MonthFigures] = {}
 
-        def year(at: str) -> _BothFigures:
-            number, month = year_of(at), month_of(at)
-            if number not in figures:
-                figures[number] = self._load(figures_id(number), YearFigures) or YearFigures(
-                    year=number
-                )
-            if month not in figures:
-                figures[month] = self._load(month_id(month), MonthFigures) or MonthFigures(
-                    year=month
-                )
-            return _BothFigures(figures[number], figures[month])
+        def month(at: str) -> MonthFigures:
+            key = month_of(at)
+            if key not in figures:
+                figures[key] = self._load(month_id(key), MonthFigures) or MonthFigures(year=key)
+            return figures[key]
 
         payload, marks = message.payload, {**known, **new}
-        # Counted in the year it happened: a request when it arrived.
+        # Counted in the month it happened: a request when it arrived.
         happened = payload.get("received_at") or message.recorded_at
         if message.event == "RequestReceived":
-            year(happened).count_request(
+            month(happened).count_request(
                 payload["direction"], family(payload["type"]), payload["counterpart_country"]
             )
         for group, key in counts_of(message.event, payload):
-            year(happened).count(group, key)
+            month(happened).count(group, key)
         for kind, (start, end) in DURATIONS.items():
             refs = {key.partition(":")[2] for key in new if key.partition(":")[0] in (start, end)}
             for ref in refs:
                 begin, finish = f"{start}:{ref}", f"{end}:{ref}"
                 if begin in marks and finish in marks and not (begin in known and finish in known):
-                    year(marks[begin]).measure(kind, seconds_between(marks[begin], marks[finish]))
+                    month(marks[begin]).measure(kind, seconds_between(marks[begin], marks[finish]))
         for key, at in new.items():
             name, _, order_id = key.partition(":")
             if name == "issued":
-                year(at).count_order("issued")
+                month(at).count_order("issued")
             elif name == "mla" and key not in known:
                 issued, expires = marks.get(f"issued:{order_id}"), marks.get(f"expires:{order_id}")
                 if issued and expires and at <= expires:
-                    year(issued).count_order("followed_by_mla_in_time")
+                    month(issued).count_order("followed_by_mla_in_time")
         if message.event == "OrderExpired" and f"mla:{payload['order_id']}" not in marks:
             issued = marks.get(f"issued:{payload['order_id']}")
             if issued:
-                year(issued).count_order("expired_without_mla")
+                month(issued).count_order("expired_without_mla")
         processing.collect_events(*figures.values())
 
     # --- audit -------------------------------------------------------------------------------
@@ -801,27 +794,48 @@ class TimelineApplication(SealedStore, ServiceApplication):
         }
 
     def statistics(self, year: int) -> dict[str, Any]:
-        """The year's figures; the report is kept per version of the year's aggregate, so a
-        repeated question costs one indexed look-up, however many cases the year has."""
-        latest = self.recorder.select_events(figures_id(year), desc=True, limit=1)
-        if not latest:
-            return empty_report(year)
-        reports: dict[int, tuple[int, dict[str, Any]]] = self.__dict__.setdefault("_reports", {})
+        """The year's figures: the sum of its months. Each month is loaded again only when it
+        changed, and the report is kept until one does: twelve indexed look-ups a question."""
+        months = self._month_figures([f"{year:04d}-{month:02d}" for month in range(1, 13)])
+        if not months:
+            return self._yearly_record(year)
+        versions = tuple((figures.year, figures.version) for figures in months)
+        reports: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = self.__dict__.setdefault(
+            "_reports", {}
+        )
         kept = reports.get(year)
-        if kept is None or kept[0] != latest[0].originator_version:
-            figures = require(self.repository, str(figures_id(year)), YearFigures, "figures")
-            kept = reports[year] = (figures.version, figures.report())
+        if kept is None or kept[0] != versions:
+            report = merged_report(months, f"{year:04d}-01", f"{year:04d}-12")
+            report.pop("period")
+            kept = reports[year] = (versions, report)
         return copy.deepcopy(kept[1])
+
+    def _yearly_record(self, year: int) -> dict[str, Any]:
+        """A store from before the monthly figures kept one record per year: answered from it
+        until the timeline is rebuilt (docs/operations.md, "Rebuilding projections")."""
+        figures = load(self.repository, str(figures_id(year)), YearFigures)
+        return figures.report() if figures is not None else empty_report(year)
 
     def period_statistics(self, first: str, last: str) -> dict[str, Any]:
         """The figures of the months ``first`` to ``last`` (``YYYY-MM``, both included),
         summed: counts added, the durations' buckets merged before the medians."""
-        months = []
-        for month in months_between(first, last):
-            figures = load(self.repository, str(month_id(month)), MonthFigures)
-            if figures is not None:
-                months.append(figures)
-        return merged_report(months, first, last)
+        return merged_report(self._month_figures(months_between(first, last)), first, last)
+
+    def _month_figures(self, months: list[str]) -> list[MonthFigures]:
+        """The figures of those of ``months`` that have any, each loaded from the store only
+        when it has changed since this process last read it (read-only: never saved)."""
+        kept: dict[str, MonthFigures] = self.__dict__.setdefault("_months", {})
+        found = []
+        for month in months:
+            latest = self.recorder.select_events(month_id(month), desc=True, limit=1)
+            if not latest:
+                continue
+            figures = kept.get(month)
+            if figures is None or figures.version != latest[0].originator_version:
+                figures = require(self.repository, str(month_id(month)), MonthFigures, "figures")
+                kept[month] = figures
+            found.append(figures)
+        return found
 
     def case_timeline(self, case_id: str) -> dict[str, Any]:
         timeline = require(
@@ -861,20 +875,6 @@ class TimelineApplication(SealedStore, ServiceApplication):
     def _shredded(self, case_id: str) -> Shredded | None:
         vault = case_keys_from_env(self.env)
         return vault.shredded(case_id) if vault else None
-
-
-class _BothFigures:
-    """A year's and a month's figures, told the same."""
-
-    def __init__(self, *figures: YearFigures):
-        self.figures = figures
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        def told(*args: Any) -> None:
-            for figures in self.figures:
-                getattr(figures, name)(*args)
-
-        return told
 
 
 def _stale(job: Verification) -> bool:

@@ -270,9 +270,5 @@ def empty_report(year: int) -> dict[str, Any]:
     return YearFigures(year=year).report()
 
 
-def year_of(at: str) -> int:
-    return parse_iso(at).year
-
-
 def seconds_between(start: str, end: str) -> float:
     return max(0.0, (parse_iso(end) - parse_iso(start)).total_seconds())

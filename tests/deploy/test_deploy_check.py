@@ -22,6 +22,7 @@ from types import ModuleType
 import pytest
 import yaml
 
+from services.notification.roster import Roster
 from services.preservation.national_law import PROFILES, parse_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -414,6 +415,29 @@ def test_national_policy_config_map():
         assert mount == {"name": "policy", "mountPath": mount_dir, "readOnly": True}
         (volume,) = [v for v in pod["volumes"] if v["name"] == "policy"]
         assert volume["configMap"]["name"] == "cp247-policy"
+
+
+def test_duty_roster_config_map_reaches_only_notification_and_the_gateway():
+    default = {d["metadata"]["name"]: d for d in docs_of("default")}
+    assert "cp247-roster" not in default  # the built-in duty desks
+
+    docs = docs_of("production")
+    by_name = {d["metadata"]["name"]: d for d in docs}
+    text = by_name["cp247-roster"]["data"]["roster.yaml"]
+    assert text == (ROOT / "infra" / "roster.example.yaml").read_text()  # as written
+    Roster.from_mapping(yaml.safe_load(text), "cp247-roster")  # as the services read it
+    readers = set()
+    for name, dep in of_kind(docs, "Deployment").items():
+        (container,) = containers(dep)
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        mounts = [m for m in container["volumeMounts"] if m["name"] == "roster"]
+        if "CP247_ROSTER" in env:
+            readers.add(name)
+            (mount,) = mounts
+            assert env["CP247_ROSTER"] == f"{mount['mountPath']}/roster.yaml" and mount["readOnly"]
+        else:
+            assert not mounts, name  # phones and addresses stay where they are needed
+    assert readers == {"notification", "gateway"}
 
 
 @pytest.mark.parametrize("value_set", VALUE_SETS)

@@ -78,3 +78,11 @@ mount it.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* Where the duty roster is mounted, and the services that read it. */}}
+{{- define "cp247.rosterDir" -}}
+/etc/cp247/roster
+{{- end }}
+{{- define "cp247.rosterReaders" -}}
+["notification", "gateway"]
+{{- end }}
