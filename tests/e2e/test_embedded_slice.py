@@ -1,4 +1,7 @@
-"""The walking-skeleton slice over HTTP, embedded mode (one process, SQLite, no broker)."""
+"""The walking-skeleton slice over HTTP, embedded mode (one process, SQLite, no broker).
+
+The first test makes its users, providers and tokens with the CLI, as an operator does; the
+others take them in-process (the ``tokens`` fixture): a CLI start is a second or two each."""
 
 from __future__ import annotations
 
@@ -20,14 +23,13 @@ def test_preservation_request_flows_to_provider_and_one_timeline(embedded):
     assert events.index("OrderIssued") < events.index("OrderDelivered")
 
 
-def test_bad_input_never_gives_a_server_error(embedded):
-    api, cli, _ = embedded
-    assert_bad_input_is_refused(api, identities(cli))
+def test_bad_input_never_gives_a_server_error(embedded, tokens):
+    api, _, _ = embedded
+    assert_bad_input_is_refused(api, tokens)
 
 
-def test_same_request_from_the_other_cp_joins_the_first_case(embedded):
-    api, cli, _ = embedded
-    tokens = identities(cli)
+def test_same_request_from_the_other_cp_joins_the_first_case(embedded, tokens):
+    api, _, _ = embedded
     status, first = api.call(
         "POST", "/api/v1/requests", tokens["prosecution"], preservation_request("US-77")
     )
@@ -42,9 +44,8 @@ def test_same_request_from_the_other_cp_joins_the_first_case(embedded):
     assert [c["case_id"] for c in cases["cases"]] == [first["case_id"]]
 
 
-def test_police_order_waits_for_prosecutor_approval(embedded):
-    api, cli, _ = embedded
-    tokens = identities(cli)
+def test_police_order_waits_for_prosecutor_approval(embedded, tokens):
+    api, _, _ = embedded
     status, created = api.call(
         "POST", "/api/v1/requests", tokens["police"], preservation_request("US-POL-1")
     )
@@ -73,9 +74,8 @@ def test_police_order_waits_for_prosecutor_approval(embedded):
     )
 
 
-def test_officer_orders_preservation_for_a_listed_provider_only(embedded):
-    api, cli, _ = embedded
-    tokens = identities(cli)
+def test_officer_orders_preservation_for_a_listed_provider_only(embedded, tokens):
+    api, _, _ = embedded
     status, created = api.call(
         "POST",
         "/api/v1/requests",
@@ -104,9 +104,8 @@ def test_officer_orders_preservation_for_a_listed_provider_only(embedded):
     assert status == 404, body
 
 
-def test_revoked_token_is_refused(embedded):
-    api, cli, _ = embedded
-    tokens = identities(cli)
+def test_revoked_token_is_refused(embedded, tokens):
+    api, cli, _ = embedded  # revoking is an operator step: the CLI
     assert api.call("GET", "/api/v1/cases", tokens["police"])[0] == 200
     cli.ok("tokens", "revoke", tokens["police"])
     status, body = api.call("GET", "/api/v1/cases", tokens["police"])
