@@ -34,8 +34,9 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from cp247 import errors, log_redaction, metrics
-from cp247.bootstrap import make_application
 from cp247.config import Settings, keep_private
+from cp247.runtime.application import ServiceApplication
+from cp247.runtime.building import build_application
 from cp247.runtime.deadletter import DeadLetterSeal
 from cp247.runtime.inbox import Inbox
 
@@ -172,8 +173,9 @@ def service_proxy(service: str) -> RpcProxy:
 class ApplicationProvider(DependencyProvider):
     """The service's eventsourcing application, one per process, plus per-upstream locks."""
 
-    def __init__(self, name: str):
-        self.name = name
+    def __init__(self, application_class: type[ServiceApplication]):
+        self.application_class = application_class
+        self.name = application_class.name
         self.app: Any = None
         self.locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self.inboxes: dict[str, Inbox] = {}
@@ -181,7 +183,7 @@ class ApplicationProvider(DependencyProvider):
     def setup(self) -> None:
         settings = Settings.from_env()
         keep_private(settings.data_dir)  # keys, documents and logs: the process's own
-        self.app = make_application(self.name, settings)
+        self.app = build_application(self.application_class, settings)
 
     def stop(self) -> None:
         if self.app is not None:
@@ -420,7 +422,7 @@ remote_errors[get_module_path(ServiceUnavailable)] = ServiceUnavailable
 class ServiceBase:
     """What every domain service process has: outbox RPC, relay, catch-up, health, metrics.
 
-    Subclasses declare ``name``, ``application = ApplicationProvider(name)``, one
+    Subclasses declare ``name``, ``application = ApplicationProvider(TheApplication)``, one
     ``RpcProxy`` attribute named after each upstream, and an ``@ns.event_handler(upstream,
     ALL_EVENTS)`` method per upstream (this module's, for quorum queues) that calls
     :meth:`consume`.

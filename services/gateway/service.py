@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 from cp247.errors import DomainError
 from cp247.nameko_support import ApplicationProvider, ConsumerWatch, TimedProxy, service_proxy
 from services.gateway.api import Gateway
+from services.gateway.identity import IdentityApplication
 
 REMOTE = ("intake", "preservation", "isp_liaison", "mla", "timeline", "notification")
 METHODS = "GET,POST,PUT,PATCH,DELETE"
@@ -44,7 +45,7 @@ class RemoteBackends:
 
 class GatewayService:
     name = "gateway"
-    identity = ApplicationProvider("gateway")
+    identity = ApplicationProvider(IdentityApplication)
     watch = ConsumerWatch()
     intake = service_proxy("intake")
     preservation = service_proxy("preservation")

@@ -7,11 +7,12 @@ from typing import Any
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
 from cp247.errors import DomainError
+from services.intake.app import IntakeApplication
 
 
 class IntakeService(ns.ServiceBase):
     name = "intake"
-    application = ns.ApplicationProvider("intake")
+    application = ns.ApplicationProvider(IntakeApplication)
     relay = ns.OutboxRelay()
     preservation = ns.service_proxy("preservation")
 

@@ -9,11 +9,12 @@ from nameko.timer import timer
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
 from cp247.errors import DomainError
+from services.isp_liaison.app import IspLiaisonApplication
 
 
 class IspLiaisonService(ns.ServiceBase):
     name = "isp_liaison"
-    application = ns.ApplicationProvider("isp_liaison")
+    application = ns.ApplicationProvider(IspLiaisonApplication)
     relay = ns.OutboxRelay()
     preservation = ns.service_proxy("preservation")
 

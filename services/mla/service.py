@@ -9,11 +9,12 @@ from nameko.timer import timer
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
 from cp247.errors import DomainError
+from services.mla.app import MlaApplication
 
 
 class MlaService(ns.ServiceBase):
     name = "mla"
-    application = ns.ApplicationProvider("mla")
+    application = ns.ApplicationProvider(MlaApplication)
     relay = ns.OutboxRelay()
     preservation = ns.service_proxy("preservation")
     intake = ns.service_proxy("intake")

@@ -9,11 +9,12 @@ from nameko.timer import timer
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
 from cp247.errors import DomainError
+from services.preservation.app import PreservationApplication
 
 
 class PreservationService(ns.ServiceBase):
     name = "preservation"
-    application = ns.ApplicationProvider("preservation")
+    application = ns.ApplicationProvider(PreservationApplication)
     relay = ns.OutboxRelay()
     intake = ns.service_proxy("intake")
     isp_liaison = ns.service_proxy("isp_liaison")

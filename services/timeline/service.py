@@ -12,13 +12,14 @@ from cp247 import nameko_support as ns
 from cp247.config import Settings
 from cp247.errors import DomainError
 from services.timeline.anchors import AnchorSinks
+from services.timeline.app import TimelineApplication
 
 log = logging.getLogger(__name__)
 
 
 class TimelineService(ns.ServiceBase):
     name = "timeline"
-    application = ns.ApplicationProvider("timeline")
+    application = ns.ApplicationProvider(TimelineApplication)
     relay = ns.OutboxRelay()  # publishes nothing (a read model) but keeps the shape uniform
     intake = ns.service_proxy("intake")
     preservation = ns.service_proxy("preservation")
