@@ -21,6 +21,7 @@ from nameko.rpc import get_rpc_exchange
 
 from cp247 import casekeys
 from cp247 import nameko_support as ns
+from cp247.runtime.application import ServiceApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFINITIONS = ROOT / "infra" / "rabbitmq" / "definitions.json"
@@ -41,7 +42,9 @@ def service_class(service: str) -> type:
     (cls,) = [
         value
         for value in vars(module).values()
-        if isinstance(value, type) and getattr(value, "name", None) == service
+        if isinstance(value, type)
+        and getattr(value, "name", None) == service
+        and not issubclass(value, ServiceApplication)  # the adapter names its application
     ]
     return cls
 
