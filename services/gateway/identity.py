@@ -47,11 +47,8 @@ from cp247.errors import (
 )
 from cp247.runtime.application import ServiceApplication, load, retry_on_conflict
 from cp247.runtime.ledger import SealedStore
+from services.gateway import read_figures as reading
 from services.gateway.login_throttle import Burst, LoginThrottle
-from services.gateway.read_figures import (
-    EVENT_NAMES as READ_FIGURES_EVENTS,
-)
-from services.gateway.read_figures import Participants, UserReads, counted, figures, outside_duty
 from services.notification.roster import ENV_VAR as ROSTER_ENV_VAR
 from services.notification.roster import Roster
 
@@ -235,11 +232,9 @@ class IdentityApplication(SealedStore, ServiceApplication):
     name = "gateway"
     publishes = False  # credentials never leave the gateway
     # Its store is sealed (issue 17): a change to users or tokens at once, reads in batches.
-    sealed_in_batches = frozenset({"ReadLogStarted", "Read", "LoginFailed", "LoggedIn"}) | (
-        READ_FIGURES_EVENTS
-    )
+    sealed_in_batches = reading.EVENT_NAMES | {"ReadLogStarted", "Read", "LoginFailed", "LoggedIn"}
     # A user's reads of a month are one aggregate: loaded at each read, so snapshotted.
-    snapshotting_intervals = {UserReads: 10}
+    snapshotting_intervals = {reading.UserReads: 10}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -544,9 +539,11 @@ class IdentityApplication(SealedStore, ServiceApplication):
     def reads(self, target: str) -> list[dict[str, str]]:
         return _reads_of(self, target)
 
-    def read_figures(self, first: str, last: str, participants: Participants) -> dict[str, Any]:
+    def read_figures(
+        self, first: str, last: str, participants: reading.Participants
+    ) -> dict[str, Any]:
         """The read audit of the months ``first`` to ``last`` as figures: no case id."""
-        report = figures(self.repository, months_between(first, last), participants)
+        report = reading.figures(self.repository, months_between(first, last), participants)
         return {"from": first, "to": last, "duty_roster": not self.duty_roster.is_default, **report}
 
     def authenticate(self, token: str) -> Principal | None:
@@ -585,12 +582,14 @@ def _record_read(
     """Append one read to the target's log and count it, in one transaction; a simultaneous
     read is retried, never dropped."""
     at = utcnow()
-    outside = outside_duty(app.duty_roster, principal.role, principal.username, at)
+    outside = reading.outside_duty(app.duty_roster, principal.role, principal.username, at)
     repository = app.read_repository
     for _ in range(10):
         log = load(repository, str(ReadLog.create_id(target)), ReadLog) or ReadLog(target)
         log.read(principal.username, principal.role, what, iso(at))
-        counts = counted(repository, principal.username, principal.role, at, outside, case_id)
+        counts = reading.counted(
+            repository, principal.username, principal.role, at, outside, case_id
+        )
         try:
             app.save(log, *counts)
             return
