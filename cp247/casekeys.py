@@ -233,6 +233,12 @@ def case_keys(location: str, event_store_key: str, previous: tuple[str, ...] = (
         return vault
 
 
+def vault_settings(env: Any) -> dict[str, str]:
+    """The settings that name the vault, alone (to hand to a worker process)."""
+    names = (ENV_LOCATION, ENV_MASTER, ENV_MASTER_PREVIOUS)
+    return {name: str(env.get(name)) for name in names if env.get(name)}
+
+
 def case_keys_from_env(env: Any) -> CaseKeys | None:
     """The vault an application's environment names, if any (unit tests run without one)."""
     location, key = env.get(ENV_LOCATION), env.get(ENV_MASTER)

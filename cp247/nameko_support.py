@@ -263,7 +263,7 @@ class OutboxRelay(DependencyProvider):
         while True:
             position = app.relay_position()
             metrics.OUTBOX_PUBLISHED_POSITION.labels(app.name).set(position)
-            messages = app.outbox(position + 1, self.batch)
+            messages = app.wire_outbox(position + 1, self.batch)
             if not messages:
                 return published
             for message in messages:
@@ -504,7 +504,7 @@ class ServiceBase:
 
     @rpc
     def outbox(self, start: int, limit: int) -> list[dict[str, Any]]:
-        return self.app.outbox(start, limit)
+        return self.app.wire_outbox(start, limit)
 
     @rpc
     def ping(self) -> bool:

@@ -227,6 +227,25 @@ THREATS: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "The broker's disk, its queues or dead letters are copied",
+        "Every event message on RabbitMQ (relay, catch-up RPC answers, dead letters) carries"
+        " its personal fields sealed under the case key, as the stores do, opened only by the"
+        " consuming service; a message still queued when its case is erased reads as erased;"
+        " a sealed value moved to another case does not open and is dead-lettered. RPC"
+        " commands and answers between the gateway and the services are not sealed (they are"
+        " consumed within milliseconds and never dead-lettered).",
+        [
+            "tests/distributed/test_distributed_slice.py::"
+            "test_no_registered_identifier_rests_on_the_broker_in_clear",
+            "tests/unit/test_wire_sealing.py::"
+            "test_personal_fields_are_sealed_in_every_message_on_the_wire",
+            "tests/unit/test_wire_sealing.py::"
+            "test_a_queued_message_reads_as_erased_once_the_case_key_is_destroyed",
+            "tests/unit/test_wire_sealing.py::"
+            "test_a_sealed_value_moved_to_another_case_is_dead_lettered",
+        ],
+    ),
+    (
         "Personal data kept beyond retention",
         "`cp247 retention apply` destroys the case key: the personal fields are unreadable in"
         " every service, even to a holder of the event key; the timeline and its chain remain.",

@@ -27,7 +27,7 @@ from cp247.clock import iso
 from cp247.errors import Conflict, NotFound
 from cp247.runtime.durability import commit_without_waiting_for_disk
 from cp247.runtime.read_index import ReadIndex
-from cp247.runtime.sealing import SealingMapper
+from cp247.runtime.sealing import SealingMapper, WireSeal
 from events import Message, registry
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,8 @@ class ServiceApplication(ProcessApplication):
         if self.read_model:
             commit_without_waiting_for_disk(self.recorder)
         self._batch = threading.local()  # per thread (per greenthread under eventlet)
+        vault = getattr(self.mapper, "vault", None)
+        self.wire = WireSeal(vault) if vault is not None else None
         self.repository.get = self._get_in_batch(self.repository.get)
         self.recorder._insert_events = self._guard_batch_start(self.recorder._insert_events)
 
@@ -123,6 +125,16 @@ class ServiceApplication(ProcessApplication):
             return []
         notifications = self.recorder.select_notifications(start=max(start, 1), limit=limit)
         return [self._to_message(n) for n in notifications]
+
+    def wire_outbox(self, start: int, limit: int = 100) -> list[dict[str, Any]]:
+        """The outbox as it crosses the broker (relay, catch-up RPC): personal fields sealed."""
+        messages = self.outbox(start, limit)
+        return messages if self.wire is None else [self.wire.seal(m) for m in messages]
+
+    def decode(self, body: Any) -> Message:
+        """A message from the outbox of an upstream, over the wire or not, as a consumer
+        applies it: sealed fields opened, the contract checked (``ContractViolation``)."""
+        return registry.decode(body if self.wire is None else self.wire.open(body))
 
     def outbox_head(self) -> int:
         return self.recorder.max_notification_id() or 0

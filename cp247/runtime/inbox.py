@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from cp247 import metrics
 from cp247.runtime.application import ServiceApplication
-from events import ContractViolation, Message, registry
+from events import ContractViolation, Message
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class Inbox:
 
     def _decode(self, body: Any, report: bool = True) -> Message | None:
         try:
-            return registry.decode(body)
+            return self.app.decode(body)
         except ContractViolation as exc:
             if report:
                 self.dead_letter(body, f"{exc} {exc.errors or ''}".strip(), self.app.name)

@@ -22,12 +22,12 @@ from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 from eventsourcing.sqlite import SQLiteProcessRecorder
 from eventsourcing.utils import get_topic
 
-from cp247.casekeys import Shredded, case_keys_from_env
+from cp247.casekeys import Shredded, case_keys_from_env, vault_settings
 from cp247.clock import iso, month_of, months_between, parse_iso, utcnow
 from cp247.errors import Conflict, NotFound
 from cp247.runtime.application import ServiceApplication, load, require
 from cp247.runtime.ledger import SealedStore
-from events import Message, registry
+from events import Message
 from services.timeline.anchors import (
     ANCHOR_EVERY_SECONDS,
     ANCHORS_ID,
@@ -188,7 +188,10 @@ class TimelineApplication(SealedStore, ServiceApplication):
             else None  # a small store is rebuilt before a worker would have started
         )
         merged = heapq.merge(
-            *(self._outbox_messages(read, source, pool) for source in self.upstreams),
+            *(
+                self._outbox_messages(read, source, pool, vault_settings(self.env))
+                for source in self.upstreams
+            ),
             key=arrival,
         )
         started, done = time.perf_counter(), 0
@@ -206,8 +209,11 @@ class TimelineApplication(SealedStore, ServiceApplication):
         return RebuildProgress(done, time.perf_counter() - started, total)
 
     @staticmethod
-    def _outbox_messages(read: Reader, source: str, pool: Executor | None) -> Iterator[Message]:
-        """One upstream's outbox in order, decoded (by ``pool`` when given, pages ahead)."""
+    def _outbox_messages(
+        read: Reader, source: str, pool: Executor | None, vault: dict[str, str]
+    ) -> Iterator[Message]:
+        """One upstream's outbox in order, decoded (by ``pool`` when given, pages ahead;
+        it opens sealed fields with the vault those settings name)."""
         start, pending = 1, deque[Future[list[Message]]]()
         while True:
             while len(pending) < (REBUILD_PREFETCH if pool else 1):
@@ -217,10 +223,10 @@ class TimelineApplication(SealedStore, ServiceApplication):
                 start = bodies[-1]["notification_id"] + 1
                 if pool is None:
                     done: Future[list[Message]] = Future()
-                    done.set_result(decode_page(bodies))
+                    done.set_result(decode_page(bodies, vault))
                     pending.append(done)
                 else:
-                    pending.append(pool.submit(decode_page, bodies))
+                    pending.append(pool.submit(decode_page, bodies, vault))
             if not pending:
                 return
             yield from pending.popleft().result()
@@ -499,7 +505,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
                 if not batch:
                     break
                 for body in batch:
-                    yield registry.decode(body)
+                    yield self.decode(body)
                 if progress is not None:
                     progress(len(batch))
                 start = batch[-1]["notification_id"] + 1

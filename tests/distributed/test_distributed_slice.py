@@ -3,13 +3,16 @@ the real RabbitMQ and PostgreSQL of this machine, a fresh database and vhost per
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 import pytest
 from distributed_cluster import METRICS_TOKEN, Cluster, queues, rabbitmqctl
-from kombu import Connection, Exchange, Producer
+from kombu import Connection, Exchange, Producer, Queue, binding
 from slice_driver import (
     Api,
+    address_for,
     assert_bad_input_is_refused,
     preservation_request,
     run_slice,
@@ -174,6 +177,78 @@ def test_invalid_message_is_dead_lettered_not_applied(cluster: Cluster):
     # The real event that then takes that position is applied, not mistaken for a duplicate.
     case_id = register(cluster, "US-DIST-AFTER-BOGUS")
     wait_for(lambda: receipt_recorded(cluster, case_id), what="a receipt after a bad message")
+
+
+PRODUCERS = ("intake", "preservation", "isp_liaison", "mla", "notification")
+
+
+def raw_bytes(body: str | bytes) -> bytes:
+    return body if isinstance(body, bytes) else body.encode()
+
+
+def dead_letters(connection: Connection, cluster: Cluster, found: Any) -> tuple[dict, bytes]:
+    """The first dead letter that ``found`` accepts (opened) and its raw bytes."""
+    seal = cluster.dead_letter_seal()
+    queue = connection.SimpleQueue(DEAD_LETTER_QUEUE)
+    try:
+        while True:
+            message = queue.get(timeout=20)
+            message.ack()
+            letter = seal.open(message.payload)
+            if found(letter):
+                return letter, raw_bytes(message.body)
+    finally:
+        queue.close()
+
+
+def test_no_registered_identifier_rests_on_the_broker_in_clear(cluster: Cluster):
+    """Issue 19 item 5: every event message and dead letter on RabbitMQ keeps the personal
+    fields sealed under the case key; the identifier a foreign CP registered never shows."""
+    reference = f"US-DIST-SEALED-{uuid.uuid4().hex[:6]}"
+    secrets = (address_for(reference).encode(), b"ransom note names a server")
+    spy = Queue(
+        f"spy-{uuid.uuid4().hex}",
+        bindings=[
+            binding(Exchange(f"{p}.events", type="topic", durable=True), routing_key="#")
+            for p in PRODUCERS
+        ],
+        exclusive=True,
+    )
+    with Connection(cluster.amqp_uri) as connection:
+        listening = connection.SimpleQueue(spy)  # bound before anything is published
+        try:
+            case_id = register(cluster, reference)
+            wait_for(
+                lambda: "OrderIssued" in timeline_events(cluster, case_id),
+                what="the order issued",
+            )
+            seen: dict[str, dict] = {}
+            while "OrderIssued" not in seen:
+                message = listening.get(timeout=20)
+                message.ack()
+                assert not any(s in raw_bytes(message.body) for s in secrets), message.body
+                body = json.loads(message.body)
+                if body["payload"].get("case_id") == case_id:
+                    seen[body["event"]] = body
+        finally:
+            listening.close()
+        assert seen["RequestReceived"]["payload"]["identifiers"]["__sealed__"] == 1
+        assert seen["OrderIssued"]["payload"]["identifiers"]["__sealed__"] == 1
+        # A sealed value moved to another case does not open: refused, dead-lettered, and
+        # the dead letter shows nothing either, raw or opened with the dead-letter key.
+        other = register(cluster, f"{reference}-OTHER")
+        moved = dict(seen["RequestReceived"])
+        moved["payload"] = {**moved["payload"], "case_id": other}
+        Producer(connection, serializer="json").publish(
+            moved,
+            exchange=Exchange("intake.events", type="topic", durable=True),
+            routing_key="RequestReceived",
+            confirm_publish=True,
+        )
+        letter, raw = dead_letters(connection, cluster, lambda d: d.get("body") == moved)
+    assert "does not open" in letter["reason"]
+    assert not any(s in raw or s in json.dumps(letter).encode() for s in secrets)
+    wait_for(lambda: receipt_recorded(cluster, other), what="the other case, untouched")
 
 
 def test_no_server_banner_and_metrics_need_the_scrape_token(cluster: Cluster):

@@ -67,13 +67,13 @@ def test_destroyed_key_erases_old_and_new_personal_fields(app):
 def test_a_sealed_value_cannot_be_moved_to_another_case(app):
     order_for(app, "case-a")
     order_for(app, "case-b")
-    mapper, vault = app.mapper, app.mapper.vault
-    sealed = mapper._seal(vault.key_for("case-a"), "case-a", "identifiers", [{"v": IP}])
-    assert mapper._unseal("case-a", "identifiers", sealed) == [{"v": IP}]
+    mapper = app.mapper
+    sealed = mapper.fields.seal("case-a", "identifiers", [{"v": IP}])
+    assert mapper.fields.open("case-a", "identifiers", sealed) == [{"v": IP}]
     with pytest.raises(InvalidTag):
-        mapper._unseal("case-b", "identifiers", sealed)
+        mapper.fields.open("case-b", "identifiers", sealed)
     with pytest.raises(InvalidTag):
-        mapper._unseal("case-a", "details", sealed)  # nor to another field
+        mapper.fields.open("case-a", "details", sealed)  # nor to another field
 
 
 def test_rewrapping_under_a_new_key_keeps_every_case_readable(app, tmp_path):
