@@ -42,7 +42,7 @@ def render(registry: Registry, consumers: Mapping[str, list[str]]) -> str:
         "`originator_version`, `recorded_at` (UTC) and `payload`. On RabbitMQ it is published",
         "to the topic exchange `<source>.events` with the event name as routing key.",
         "Fields marked **personal** are sealed under their case's own key, in the stores and",
-        "in every message on RabbitMQ (`{\"__sealed__\": 1, \"shape\", \"ct\"}` in place of the",
+        'in every message on RabbitMQ (`{"__sealed__": 1, "shape", "ct"}` in place of the',
         "value; the consuming service opens it), and read as erased (`[]`, `{}` or",
         '`"[erased]"`) once retention has destroyed that key.',
         "",
