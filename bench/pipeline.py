@@ -71,6 +71,63 @@ class Deployment:
     mailbox: ReceiptLog
     processes: dict[str, int]  # name -> pid
     count_events: Callable[[], int]  # events in every service store
+    # Broker messages so far, summed over every process: {"published", "delivered"}.
+    count_messages: Callable[[], dict[str, float]] = lambda: {}
+
+
+# --- what a request costs: CPU of every process, messages on the broker ------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()  # the fields after "(comm)"
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User and system CPU time of a process (with its reaped children's, if asked)."""
+    try:
+        fields = _stat(pid)
+    except (OSError, ValueError):
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / CLOCK_TICKS
+
+
+def server_cpu() -> dict[str, float]:
+    """CPU so far of this machine's RabbitMQ (beam.smp) and PostgreSQL (every backend, and
+    what the postmaster reaped of backends that ended)."""
+    found = {"rabbitmq": 0.0, "postgresql": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+            parent = int(_stat(int(entry.name))[1])
+        except (OSError, ValueError):
+            continue
+        if comm == "beam.smp":
+            found["rabbitmq"] += cpu_seconds(int(entry.name))
+        elif comm == "postgres":
+            postmaster = parent == 1 or _comm(parent) != "postgres"
+            found["postgresql"] += cpu_seconds(int(entry.name), children=postmaster)
+    return found
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cpu_of(deployment: Deployment) -> dict[str, float]:
+    used = {name: cpu_seconds(pid) for name, pid in deployment.processes.items()}
+    if deployment.mode == "distributed":
+        used.update(server_cpu())
+    return used
 
 
 class ReceiptLog(Mailbox):
@@ -350,12 +407,29 @@ def measure(deployment: Deployment, args: argparse.Namespace, say: Callable[[str
             )
         say(f"{deployment.mode}: max, {args.clients} clients for {args.seconds:g} s")
         events_before = deployment.count_events()
+        cpu_before, messages_before = cpu_of(deployment), deployment.count_messages()
         peak = saturate(deployment, load, provider, args.clients, args.seconds)
         time.sleep(2)  # the provider's acknowledgements of the last orders travel on
+        cpu_after, messages_after = cpu_of(deployment), deployment.count_messages()
         events = deployment.count_events() - events_before
         phases["max"] = phase_figures(deployment, provider, peak, args.sample)
         accepted = phases["max"]["accepted"]
         phases["max"]["events_per_request"] = round(events / max(accepted, 1), 2)
+        # What one request cost: CPU milliseconds per process (broker and database included)
+        # and broker messages, over the max phase and its drain.
+        per_process = {
+            name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / max(accepted, 1), 2)
+            for name in cpu_after
+        }
+        phases["max"]["cpu_ms_per_request"] = {
+            "total": round(sum(per_process.values()), 1),
+            "by_process": per_process,
+        }
+        if messages_after:
+            phases["max"]["messages_per_request"] = {
+                kind: round((messages_after[kind] - messages_before[kind]) / max(accepted, 1), 2)
+                for kind in messages_after
+            }
         phases["max"]["intake_rps"] = round(accepted / args.seconds, 2)
         top = phases["max"]["pipeline_rps"]
         say(f"{deployment.mode}: max {top} requests/s through the pipeline")
@@ -416,6 +490,16 @@ def distributed(tmp: Path, replicas: int) -> Iterator[Deployment]:
     pools = {f"{s.upper()}_POSTGRES_POOL_SIZE": "4" for s in (*STORES, "gateway")}
     with running_cluster(tmp, replicas, mailbox=box, extra_env=pools) as cluster:
         pids = {key: process.pid for key, process in cluster.processes.items()}
+
+        def count_messages() -> dict[str, float]:
+            def total(name: str) -> float:
+                return sum(cluster.metric_total(key, name) for key in pids)
+
+            return {
+                "published": total("cp247_messages_published_total"),
+                "delivered": total("cp247_messages_delivered_total"),
+            }
+
         yield Deployment(
             "distributed",
             cluster.api,
@@ -423,6 +507,7 @@ def distributed(tmp: Path, replicas: int) -> Iterator[Deployment]:
             box,
             pids,
             _counter(Path(cluster.env["CP247_DATA_DIR"]), cluster.database_url),
+            count_messages,
         )
 
 

@@ -19,6 +19,16 @@ DUPLICATES_DETECTED = Counter(
 EVENTS_PUBLISHED = Counter(
     "cp247_events_published_total", "Contract events relayed from the outbox", ["service"]
 )
+MESSAGES_PUBLISHED = Counter(
+    "cp247_messages_published_total",
+    "Broker messages the relay published (each carries a run of outbox events)",
+    ["service"],
+)
+MESSAGES_DELIVERED = Counter(
+    "cp247_messages_delivered_total",
+    "Broker messages a consumer received from an upstream",
+    ["service", "upstream"],
+)
 EVENTS_PROCESSED = Counter(
     "cp247_events_processed_total", "Upstream events applied", ["service", "event"]
 )

@@ -38,7 +38,7 @@ from cp247.config import Settings, keep_private
 from cp247.runtime.application import ServiceApplication
 from cp247.runtime.building import build_application
 from cp247.runtime.deadletter import DeadLetterSeal
-from cp247.runtime.inbox import Inbox
+from cp247.runtime.inbox import Inbox, batch_of
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ for _cls in errors.ALL:
 log_redaction.install()  # every service process: no capability or token in access logs
 
 ALL_EVENTS = "#"  # topic binding: a consumer needs every notification id to see gaps
+BATCH_ROUTING_KEY = "batch"  # a broker message carries a run of events of any names
 # Every queue cp247 declares is a quorum queue (replicated, durable, never exclusive or
 # auto-deleted). infra/rabbitmq/definitions.json declares the same queues with the same
 # arguments: RabbitMQ refuses (406 PRECONDITION_FAILED) a declaration that differs.
@@ -201,7 +202,7 @@ class OutboxRelay(DependencyProvider):
     """
 
     idle_seconds = 0.5
-    batch = 200
+    batch = 50  # events per broker message: a run of documents stays well under a megabyte
 
     def __init__(self, provider_attr: str = "application"):
         self.provider_attr = provider_attr
@@ -258,7 +259,26 @@ class OutboxRelay(DependencyProvider):
                 eventlet.sleep(1.0)
 
     def flush(self) -> int:
+        """Publish everything after the relay position, one broker message per run of up to
+        ``batch`` events (one confirm each), if no other replica's relay is at it now.
+
+        One relay per producer at a time: replicas share one outbox, and two relays would
+        publish every event twice (consumers ignore the copy, after decoding it). The store's
+        lock decides; a relay that finds it taken tries again a moment later, so an event
+        recorded while the other flushed is not left to the idle timer.
+        """
         app = self._application()
+        for _ in range(self.lock_attempts):
+            with app.exclusive("relay") as mine:
+                if mine:
+                    return self._publish_all(app)
+            eventlet.sleep(self.lock_retry_seconds)
+        return 0
+
+    lock_attempts = 10
+    lock_retry_seconds = 0.05
+
+    def _publish_all(self, app: Any) -> int:
         published = 0
         while True:
             position = app.relay_position()
@@ -266,14 +286,15 @@ class OutboxRelay(DependencyProvider):
             messages = app.wire_outbox(position + 1, self.batch)
             if not messages:
                 return published
-            for message in messages:
-                self.publisher.publish(
-                    message,
-                    exchange=self.exchange,
-                    routing_key=message["event"],
-                    headers={"cp247-notification-id": message["notification_id"]},
-                )
-            app.record_relay_position(messages[-1]["notification_id"])
+            first, last = messages[0]["notification_id"], messages[-1]["notification_id"]
+            self.publisher.publish(
+                batch_of(messages),
+                exchange=self.exchange,
+                routing_key=BATCH_ROUTING_KEY,
+                headers={"cp247-notification-ids": f"{first}-{last}"},
+            )
+            app.record_relay_position(last)
+            metrics.MESSAGES_PUBLISHED.labels(app.name).inc()
             metrics.EVENTS_PUBLISHED.labels(app.name).inc(len(messages))
             published += len(messages)
 
@@ -466,12 +487,14 @@ class ServiceBase:
         other would starve one another until their calls time out.
         """
         inbox = self._inbox(upstream, pull=False)
-        message = inbox.admit(body)
-        if message is None:
+        metrics.MESSAGES_DELIVERED.labels(self.app.name, upstream).inc()
+        messages = inbox.admit_all(body)
+        if not messages:
             return  # dead-lettered
         # Whichever worker holds the upstream next applies every message offered meanwhile,
         # in one transaction: under load, one commit for many events.
-        inbox.offer(message)
+        for message in messages:
+            inbox.offer(message)
         lock = self.application.locks[upstream]
         if not lock.acquire(timeout=self.lock_wait_seconds):
             metrics.EVENTS_DEFERRED.labels(self.app.name, upstream).inc()

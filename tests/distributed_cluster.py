@@ -212,6 +212,17 @@ class Cluster:
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
 
+    def metric_total(self, process: str, name: str) -> float:
+        """Every sample of a Prometheus counter of one process, whatever its labels, summed."""
+        api = Api(f"http://127.0.0.1:{self.service_port(process)}")
+        status, text = api.call("GET", "/metrics", METRICS_TOKEN)
+        assert status == 200
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith((f"{name}{{", f"{name} "))
+        )
+
     def total(self, service: str, name: str, /, **labels: str) -> float:
         """A metric summed over every process of the service."""
         return sum(self.metric(key, name, **labels) for key in self.processes_of(service))

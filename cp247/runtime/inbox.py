@@ -21,6 +21,21 @@ log = logging.getLogger(__name__)
 
 OutboxReader = Callable[[int, int], list[dict[str, Any]]]
 
+# A broker message carries a run of consecutive outbox events: {"batch": [message, ...]}.
+# A lone message (from a relay before batching, or a test) is still one of its own.
+BATCH = "batch"
+
+
+def batch_of(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {BATCH: messages}
+
+
+def unbatched(body: Any) -> list[Any]:
+    """The messages a broker message carries (anything malformed is one, to dead-letter)."""
+    if isinstance(body, dict) and set(body) == {BATCH} and isinstance(body[BATCH], list):
+        return body[BATCH]
+    return [body]
+
 
 class DeadLetters(Protocol):
     def __call__(self, body: Any, reason: str, consumer: str) -> None: ...
@@ -44,16 +59,20 @@ class Inbox:
         self._offered_lock = threading.Lock()
 
     def receive(self, body: Any) -> None:
-        """Handle one pushed message (it may be a duplicate or arrive after a gap).
+        """Handle one pushed broker message (it may be a duplicate or arrive after a gap).
 
         A pushed message is a fast path only: the producer's outbox is the authority. So a
         pushed message that breaks the contract is dead-lettered and the position stays where
         it is; the real event at that position is pulled from the producer.
         """
-        message = self.admit(body)
-        if message is not None:
+        for message in self.admit_all(body):
             self.offer(message)
-            self.deliver_offered()
+        self.deliver_offered()
+
+    def admit_all(self, body: Any) -> list[Message]:
+        """The admitted events of one broker message (a batch, or a lone message)."""
+        admitted = (self.admit(item) for item in unbatched(body))
+        return [message for message in admitted if message is not None]
 
     def admit(self, body: Any) -> Message | None:
         """The pushed message if it keeps the contract and comes from this upstream; else it

@@ -4,13 +4,19 @@ process per service as with two (the ``cluster`` fixture runs both set-ups)."""
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from queue import Empty
 
 import pytest
 from distributed_cluster import Cluster, definitions_for, queues
+from kombu import Connection, Exchange, Queue, binding
 from slice_driver import SLICE_EVENTS, preservation_request, wait_for
+
+from cp247.runtime.inbox import unbatched
 
 pytestmark = pytest.mark.distributed
 
@@ -147,3 +153,80 @@ def test_each_request_sent_by_both_cps_ends_in_one_case_one_order_one_acknowledg
     time.sleep(2.5)  # another delivery round of every notification process
     for reference in cases:
         assert set(subjects(reference).values()) == {1}, subjects(reference)
+
+
+PRODUCERS = ("intake", "preservation", "isp_liaison", "mla", "notification")
+
+
+def test_every_event_is_published_once_in_few_messages_whatever_the_replicas(cluster: Cluster):
+    """Issue 19: one relay per producer at a time (a second replica adds no publishes), and a
+    broker message carries a run of events (fewer messages than events)."""
+    spy = Queue(
+        f"spy-{uuid.uuid4().hex}",
+        bindings=[
+            binding(Exchange(f"{p}.events", type="topic", durable=True), routing_key="#")
+            for p in PRODUCERS
+        ],
+        exclusive=True,
+    )
+    references = [f"US-ONCE-{cluster.replicas}-{n}" for n in range(4)]
+    with Connection(cluster.amqp_uri) as connection:
+        listening = connection.SimpleQueue(spy)  # bound before anything is published
+        before = {p: head_of(cluster, p) for p in PRODUCERS}
+        try:
+            with ThreadPoolExecutor(max_workers=len(references)) as pool:
+                answers = list(pool.map(register_as_prosecution, [cluster] * 4, references))
+            for case_id in answers:
+                wait_for(lambda c=case_id: settled(cluster, c), what="the case to settle")
+            # What each producer recorded meanwhile (a rolled-back insert leaves a gap in ids).
+            wanted = {(p, n) for p in PRODUCERS for n in recorded_since(cluster, p, before[p])}
+            seen: Counter[tuple[str, int]] = Counter()
+            messages = 0
+            while not wanted <= set(seen):  # every event recorded meanwhile has come by
+                try:
+                    message = listening.get(timeout=20)
+                except (TimeoutError, Empty):
+                    raise AssertionError(f"never published: {sorted(wanted - set(seen))}") from None
+                message.ack()
+                messages += 1
+                for body in unbatched(json.loads(message.body)):
+                    seen[(body["source"], body["notification_id"])] += 1
+        finally:
+            listening.close()
+    twice = {event: n for event, n in seen.items() if n > 1}
+    assert not twice, f"published more than once: {twice}"
+    assert len(wanted) > 4 * 10 and messages < len(seen), (messages, len(seen))
+
+
+def register_as_prosecution(cluster: Cluster, reference: str) -> str:
+    status, body = cluster.api.call(
+        "POST", "/api/v1/requests", cluster.tokens["prosecution"], preservation_request(reference)
+    )
+    assert status == 201, body
+    return body["case_id"]
+
+
+def settled(cluster: Cluster, case_id: str) -> bool:
+    status, body = cluster.api.call(
+        "GET", f"/api/v1/cases/{case_id}/timeline", cluster.tokens["police"]
+    )
+    assert status == 200, body
+    return {"ReceiptAcknowledged", "OrderDelivered", "MlaExpected"} <= {
+        e["event"] for e in body["entries"]
+    }
+
+
+def recorded_since(cluster: Cluster, producer: str, position: int) -> list[int]:
+    app = cluster.application(producer)
+    try:
+        return [m["notification_id"] for m in app.outbox(position + 1, 10_000)]
+    finally:
+        app.close()
+
+
+def head_of(cluster: Cluster, producer: str) -> int:
+    app = cluster.application(producer)
+    try:
+        return app.outbox_head()
+    finally:
+        app.close()

@@ -20,6 +20,7 @@ from slice_driver import (
 )
 
 from cp247.nameko_support import DEAD_LETTER_QUEUE
+from cp247.runtime.inbox import unbatched
 
 pytestmark = pytest.mark.distributed
 
@@ -227,9 +228,9 @@ def test_no_registered_identifier_rests_on_the_broker_in_clear(cluster: Cluster)
                 message = listening.get(timeout=20)
                 message.ack()
                 assert not any(s in raw_bytes(message.body) for s in secrets), message.body
-                body = json.loads(message.body)
-                if body["payload"].get("case_id") == case_id:
-                    seen[body["event"]] = body
+                for body in unbatched(json.loads(message.body)):
+                    if body["payload"].get("case_id") == case_id:
+                        seen[body["event"]] = body
         finally:
             listening.close()
         assert seen["RequestReceived"]["payload"]["identifiers"]["__sealed__"] == 1
