@@ -55,9 +55,10 @@ from smtp_sink import Mailbox, serving  # noqa: E402
 from bench.stats import emit, machine, summary  # noqa: E402
 from cp247.clock import parse_iso  # noqa: E402
 from cp247.samples import preservation_request  # noqa: E402
+from services.catalogue import BEHIND_GATEWAY  # noqa: E402
 
 RECEIPT_SUBJECT = "Confirmation of receipt"
-STORES = ("intake", "preservation", "isp_liaison", "mla", "notification", "timeline")
+STORES = BEHIND_GATEWAY
 POLL_SECONDS = 0.02
 
 

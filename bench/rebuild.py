@@ -35,6 +35,7 @@ from bench.stats import machine, summary
 from cp247.bootstrap import make_application
 from cp247.config import Settings
 from events import registry
+from services.catalogue import producers
 from services.timeline.app import RebuildProgress, TimelineApplication
 
 EVENTS_PER_CASE = 10
@@ -42,7 +43,7 @@ CASE_SPACING = timedelta(minutes=30)  # a case's events all come before the next
 START = datetime(2021, 1, 4, 8, 0, tzinfo=UTC)
 TARGET_RATE = 5_000
 TARGET_RATIO = 1.5
-SOURCES = ("intake", "preservation", "isp_liaison", "mla", "notification")
+SOURCES = producers()
 
 POLICE = {"username": "poe", "role": "police"}
 PROSECUTION = {"username": "pat", "role": "prosecution"}

@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from cp247.config import PRIVATE_UMASK
+from services.catalogue import NAMES as SERVICES
 
-SERVICES = ("intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway")
 CONFIG = Path(__file__).resolve().parent.parent / "infra" / "nameko.yaml"
 
 

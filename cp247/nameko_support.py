@@ -35,7 +35,7 @@ from werkzeug.wrappers import Response
 
 from cp247 import errors, log_redaction, metrics
 from cp247.config import Settings, keep_private
-from cp247.runtime.application import ServiceApplication
+from cp247.runtime.application import ServiceApplication, rpc_surface
 from cp247.runtime.building import build_application
 from cp247.runtime.deadletter import DeadLetterSeal
 from cp247.runtime.inbox import Inbox, batch_of
@@ -433,6 +433,29 @@ class ConsumerWatch(DependencyProvider):
         self._connection = None
 
 
+def _consumer(upstream: str, name: str) -> Any:
+    def consume(self: ServiceBase, body: Any) -> None:
+        self.consume(upstream, body)
+
+    consume.__name__ = consume.__qualname__ = name
+    return event_handler(upstream, ALL_EVENTS)(consume)
+
+
+def _entrypoint(method: str, kind: str) -> Any:
+    """An RPC entrypoint that calls the application's method of that name."""
+    if kind == "command":
+
+        def call(self: ServiceBase, *args: Any, **kwargs: Any) -> Any:
+            return self._command(getattr(self.app, method), *args, **kwargs)
+    else:
+
+        def call(self: ServiceBase, *args: Any, **kwargs: Any) -> Any:
+            return getattr(self.app, method)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = method
+    return rpc(expected_exceptions=errors.DomainError)(call)
+
+
 class ServiceUnavailable(errors.DomainError):
     code, http_status = "service_unavailable", 503
 
@@ -443,16 +466,40 @@ remote_errors[get_module_path(ServiceUnavailable)] = ServiceUnavailable
 class ServiceBase:
     """What every domain service process has: outbox RPC, relay, catch-up, health, metrics.
 
-    Subclasses declare ``name``, ``application = ApplicationProvider(TheApplication)``, one
-    ``RpcProxy`` attribute named after each upstream, and an ``@ns.event_handler(upstream,
-    ALL_EVENTS)`` method per upstream (this module's, for quorum queues) that calls
-    :meth:`consume`.
+    A subclass declares ``application = ApplicationProvider(TheApplication)`` and ``relay =
+    OutboxRelay()``, plus its timers; the rest is derived from the application class, which
+    describes the service once (:meth:`__init_subclass__`):
+
+    - its ``name`` (nameko's service name: its queues, RPC and event exchange);
+    - per upstream in ``upstreams``, an RPC proxy of that name (the catch-up pulls through
+      it) and a handler ``from_<upstream>`` on a quorum queue of every event it publishes;
+    - per method marked ``@query`` or ``@command``, an RPC entrypoint of that name (a command
+      then wakes the relay).
+
+    A method the subclass writes itself takes the place of the derived one.
     """
 
     application: ApplicationProvider
     relay: OutboxRelay
     catch_up_seconds = 2.0
     lock_wait_seconds = 1.0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        described = cls.__dict__.get("application")
+        if not isinstance(described, ApplicationProvider):
+            return
+        application_class = described.application_class
+        cls.name = application_class.name  # nameko's service name: queues, RPC, exchange
+        for upstream in application_class.upstreams:
+            if upstream not in cls.__dict__:
+                setattr(cls, upstream, service_proxy(upstream))
+            handler = f"from_{upstream}"  # names the queue: evt-<upstream>-#--<service>.<handler>
+            if handler not in cls.__dict__:
+                setattr(cls, handler, _consumer(upstream, handler))
+        for method, kind in rpc_surface(application_class).items():
+            if method not in cls.__dict__:
+                setattr(cls, method, _entrypoint(method, kind))
 
     @property
     def app(self) -> Any:
@@ -470,10 +517,10 @@ class ServiceBase:
             inbox.read_outbox = proxy.outbox
         return inbox
 
-    def _command(self, command: Any, *args: Any) -> Any:
+    def _command(self, command: Any, *args: Any, **kwargs: Any) -> Any:
         """Run an application command, then wake the relay to publish what it recorded."""
         try:
-            return command(*args)
+            return command(*args, **kwargs)
         finally:
             self.relay.kick()
 

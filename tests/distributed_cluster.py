@@ -27,13 +27,14 @@ from cp247.config import Settings
 from cp247.distributed import spawn, stop
 from cp247.runtime.application import ServiceApplication
 from cp247.runtime.deadletter import DeadLetterSeal
+from services.catalogue import NAMES
 
 PG_ADMIN = os.environ.get("CP247_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 METRICS_TOKEN = "test-scrape-token"
 AMQP_BASE = os.environ.get("CP247_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 
 
-SERVICES = ("intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway")
+SERVICES = NAMES
 DEFINITIONS = Path(__file__).resolve().parents[1] / "infra" / "rabbitmq" / "definitions.json"
 DEFINITIONS_VHOST = "cp247"
 # PostgreSQL connections of each application's pool: kept open, and at most that many more

@@ -29,12 +29,14 @@ from eventsourcing.persistence import PersistenceError
 from kombu import Connection, Exchange
 from slice_driver import SLICE_EVENTS, preservation_request, wait_for
 
+from services.catalogue import producers
+
 # What every accepted preservation request must have produced, exactly once.
 ONCE_ON_TIMELINE = (*sorted(SLICE_EVENTS), "OrderAcknowledged", "DataPreserved")
 ONCE_BY_MAIL = ("Confirmation of receipt", "Preservation order issued", "Data preserved")
 END_STATE = "preserved"
 # Producers whose events are injected again, shuffled (duplicates and out-of-order delivery).
-PRODUCERS = ("intake", "preservation", "isp_liaison", "mla", "notification")
+PRODUCERS = producers()
 INJECTED = "fault-injection"  # the marker of the one malformed message sent on purpose
 
 

@@ -52,6 +52,34 @@ _BATCH_START = "cp247_batch_start"
 _INDEXES_LOCK = threading.Lock()  # makes each application's read indexes once
 
 
+# The RPC surface of a service, declared on its application: a method marked ``@query`` or
+# ``@command`` is what the gateway may call, in process (embedded) or over RPC (the nameko
+# adapter makes one entrypoint per marked method; a command also wakes the outbox relay).
+RPC_MARK = "cp247_rpc"
+
+
+def query(method: Callable[P, T]) -> Callable[P, T]:
+    """Expose a read of this application to the gateway."""
+    setattr(method, RPC_MARK, "query")
+    return method
+
+
+def command(method: Callable[P, T]) -> Callable[P, T]:
+    """Expose a command of this application (it records events) to the gateway."""
+    setattr(method, RPC_MARK, "command")
+    return method
+
+
+def rpc_surface(application_class: type) -> dict[str, str]:
+    """Method name -> ``"query"`` or ``"command"``, for every method marked on the class."""
+    found = {}
+    for name in dir(application_class):
+        kind = getattr(getattr(application_class, name, None), RPC_MARK, None)
+        if kind in ("query", "command"):
+            found[name] = kind
+    return found
+
+
 def retry_on_conflict(command: Callable[P, T]) -> Callable[P, T]:
     """Run a command again, from a fresh load, if a concurrent writer got there first.
 

@@ -11,10 +11,11 @@ from werkzeug.wrappers import Request, Response
 
 from cp247.errors import DomainError
 from cp247.nameko_support import ApplicationProvider, ConsumerWatch, TimedProxy, service_proxy
+from services.catalogue import BEHIND_GATEWAY
 from services.gateway.api import Gateway
 from services.gateway.identity import IdentityApplication
 
-REMOTE = ("intake", "preservation", "isp_liaison", "mla", "timeline", "notification")
+REMOTE = BEHIND_GATEWAY
 METHODS = "GET,POST,PUT,PATCH,DELETE"
 
 
@@ -47,12 +48,6 @@ class GatewayService:
     name = "gateway"
     identity = ApplicationProvider(IdentityApplication)
     watch = ConsumerWatch()
-    intake = service_proxy("intake")
-    preservation = service_proxy("preservation")
-    isp_liaison = service_proxy("isp_liaison")
-    mla = service_proxy("mla")
-    timeline = service_proxy("timeline")
-    notification = service_proxy("notification")
 
     _gateway: Gateway | None = None
 
@@ -75,3 +70,8 @@ class GatewayService:
     @http(METHODS, "/<path:path>")
     def everything(self, request: Request, path: str) -> Any:
         return self._handle(request)
+
+
+for _name in REMOTE:  # one RPC proxy per service behind the gateway, named after it
+    setattr(GatewayService, _name, service_proxy(_name))
+del _name

@@ -15,7 +15,14 @@ from cp247.clock import iso, parse_iso, utcnow
 from cp247.config import ConfigurationError
 from cp247.documents import Letterhead, Signer, render_outgoing_request
 from cp247.errors import Conflict, Invalid
-from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
+from cp247.runtime.application import (
+    ServiceApplication,
+    command,
+    load,
+    query,
+    require,
+    retry_on_conflict,
+)
 from cp247.runtime.read_index import ReadIndex
 from cp247.validation import flatten_errors, parse_ascii_int
 from services.intake.checklist import (
@@ -80,6 +87,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         )
 
     # --- registration ----------------------------------------------------------------------
+    @command
     def register_request(
         self, body: dict[str, Any], actor: dict[str, str], custodian_listed: bool = False
     ) -> dict[str, Any]:
@@ -387,6 +395,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
     def _request(self, request_id: str) -> Request:
         return require(self.repository, request_id, Request, "request")
 
+    @command
     @retry_on_conflict
     def assign_lead(self, case_id: str, lead: str, actor: dict[str, str]) -> dict[str, Any]:
         case = self._case(case_id)
@@ -394,6 +403,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             self.save(case)
         return self.get_case(case_id)
 
+    @command
     @retry_on_conflict
     def resolve_near_duplicate(
         self, case_id: str, request_id: str, resolution: str, actor: dict[str, str]
@@ -422,6 +432,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.save(case, new_case, request)
         return self.get_case(new_case.case_id)
 
+    @command
     @retry_on_conflict
     def refuse_request(
         self, request_id: str, grounds: list[str], explanation: str, actor: dict[str, str]
@@ -435,6 +446,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.save(request)
         return self.request_view(request)
 
+    @command
     @retry_on_conflict
     def withdraw_request(self, request_id: str, reason: Any, actor: dict) -> dict[str, Any]:
         request = self._request(request_id)
@@ -442,6 +454,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.save(request)
         return self.request_view(request)
 
+    @command
     @retry_on_conflict
     def give_art29_6_notice(
         self, request_id: str, reason: str, explanation: str, actor: dict[str, str]
@@ -451,6 +464,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.save(request)
         return self.request_view(request)
 
+    @command
     @retry_on_conflict
     def record_art29_6_decision(
         self, request_id: str, decision: Any, note: Any, actor: dict[str, str]
@@ -460,6 +474,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.save(request)
         return self.request_view(request)
 
+    @command
     @retry_on_conflict
     def decline_order(self, request_id: str, reason: Any, actor: dict) -> dict[str, Any]:
         """Record why a preservation request gets no order: the work item goes away."""
@@ -469,6 +484,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         return self.request_view(request)
 
     # --- an outgoing request's life ----------------------------------------------------------
+    @command
     @retry_on_conflict
     def mark_sent(self, request_id: str, body: dict[str, Any], actor: dict) -> dict[str, Any]:
         channel = body.get("channel")
@@ -488,6 +504,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.save(request)
         return self.request_view(request)
 
+    @command
     @retry_on_conflict
     def record_foreign_receipt(
         self, request_id: str, body: dict[str, Any], actor: dict
@@ -500,6 +517,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         self.save(request)
         return self.request_view(request)
 
+    @command
     @retry_on_conflict
     def record_answer(self, request_id: str, body: dict[str, Any], actor: dict) -> dict[str, Any]:
         outcome = body.get("outcome")
@@ -518,6 +536,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         return self.contact_point_view(entries[0]) if entries else None
 
     # --- cases ---------------------------------------------------------------------------------
+    @command
     @retry_on_conflict
     def close_case(self, case_id: str, body: dict[str, Any], actor: dict) -> dict[str, Any]:
         """Close a case (the gateway checked that none of its orders or MLA still runs)."""
@@ -542,12 +561,14 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         if request.note_order(payload["order_id"], issued):
             processing.collect_events(request)
 
+    @query
     def requests_needing_action(self) -> dict[str, list[dict[str, Any]]]:
         """The work list's request items: preservation requests nothing preserves yet (the
         outgoing chases are the MLA service's clocks)."""
         entries = self.request_index.select(lambda e: e["needs_order"])
         return {"requests_without_order": [dict(e) for e in entries]}
 
+    @query
     def outgoing_letter(self, request_id: str) -> dict[str, str]:
         """An outgoing preservation request as a signed letter, for CPs that require one."""
         request = self._request(request_id)
@@ -580,6 +601,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         }
 
     # --- queries ---------------------------------------------------------------------------
+    @query
     def get_case(self, case_id: str) -> dict[str, Any]:
         case = self._case(case_id)
         requests = [self.repository.get(UUID(rid)) for rid in case.request_ids]
@@ -590,6 +612,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             "requests": [self.request_view(r) for r in requests],
         }
 
+    @query
     def get_request(self, request_id: str) -> dict[str, Any]:
         request = self._request(request_id)
         view = self.request_view(request)
@@ -610,6 +633,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             "letter_required": bool(required.strip()),
         }
 
+    @query
     def list_cases(self, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Cases, newest first, filtered by status, type, country or direction.
 

@@ -30,7 +30,7 @@ from eventsourcing.persistence import IntegrityError
 
 from cp247.clock import iso, utcnow
 from cp247.errors import Conflict, Forbidden, Invalid, NotFound
-from cp247.runtime.application import load
+from cp247.runtime.application import command, load, query
 from cp247.validation import COUNTRY_CODE, EMAIL_ADDRESS
 
 CONTACT_POINT_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/contact-points")
@@ -505,6 +505,7 @@ class ContactPointDirectory:
         def created(self, created_event: type, page: int = 500) -> Iterator[Any]: ...
 
     # --- commands --------------------------------------------------------------------------
+    @command
     def list_contact_point(self, data: dict[str, Any], actor: dict[str, str]) -> dict[str, Any]:
         """Add an entry or bring it up to date; the same data again records nothing.
 
@@ -518,6 +519,7 @@ class ContactPointDirectory:
         ((contact_point, proposed),), _ = self._apply_entries([entry], actor)
         return {**self.contact_point_view(contact_point), "awaiting_confirmation": proposed}
 
+    @command
     def import_contact_points(self, csv_text: str, actor: dict[str, str]) -> dict[str, int]:
         """Import a CSV of entries, all or nothing; returns how many were created/updated.
 
@@ -532,10 +534,12 @@ class ContactPointDirectory:
         _, counts = self._apply_entries([entry for _, entry in entries], actor)
         return counts
 
+    @command
     def confirm_contact_point_change(self, change_id: str, actor: dict[str, str]) -> dict:
         """Another officer than its proposer confirms a change: it applies now."""
         return self._decide_change(change_id, actor, ForeignContactPoint.confirm_change)
 
+    @command
     def reject_contact_point_change(self, change_id: str, actor: dict[str, str]) -> dict:
         """Reject a proposed change (its proposer withdraws it): the entry stays as it is."""
         return self._decide_change(change_id, actor, ForeignContactPoint.reject_change)
@@ -613,6 +617,7 @@ class ContactPointDirectory:
         found = (self._load_contact_point(country, kind) for kind in kinds)
         return [contact_point for contact_point in found if contact_point is not None]
 
+    @query
     def contact_points(self, country: str | None = None) -> list[dict[str, Any]]:
         """Every entry, or one country's, sorted by country then kind."""
         if country is None:
@@ -628,6 +633,7 @@ class ContactPointDirectory:
         views = [self.contact_point_view(contact_point) for contact_point in listed]
         return sorted(views, key=lambda view: (view["country"], view["kind"]))
 
+    @query
     def contact_point_changes(self) -> list[dict[str, Any]]:
         """Every proposed change of addresses or phones awaiting confirmation, oldest first."""
         listed = self.created(ForeignContactPoint.ContactPointListed)
@@ -644,6 +650,7 @@ class ContactPointDirectory:
                 return entry
         raise NotFound("no such change of the directory")
 
+    @query
     def contact_point(self, country: str, kind: str) -> dict[str, Any]:
         """One entry; raises :class:`NotFound` when the directory has none."""
         code, kind = _country_code(country.strip()), kind.strip().lower()

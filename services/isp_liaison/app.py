@@ -16,7 +16,7 @@ from cp247.clock import iso, utcnow
 from cp247.documents import Letterhead, Signer, order_number, render_signed_order
 from cp247.errors import AlreadyExists, Conflict, Erased, Invalid, NotFound
 from cp247.outbound import OutboundPolicy
-from cp247.runtime.application import ServiceApplication, load, retry_on_conflict
+from cp247.runtime.application import ServiceApplication, command, load, query, retry_on_conflict
 from cp247.runtime.read_index import ReadIndex
 from cp247.validation import COUNTRY_CODE
 from cp247.webhooks import (
@@ -107,12 +107,14 @@ class IspLiaisonApplication(ServiceApplication):
             raise AlreadyExists(f"provider {provider_id} is already in the directory") from None
         return self.provider_view(provider)
 
+    @query
     def get_provider(self, provider_id: str) -> dict[str, Any]:
         provider = load(self.repository, str(provider_uuid(provider_id)), Provider)
         if provider is None:
             raise NotFound(f"no provider {provider_id!r} in the directory")
         return self.provider_view(provider)
 
+    @query
     def has_provider(self, provider_id: str) -> bool:
         return load(self.repository, str(provider_uuid(provider_id)), Provider) is not None
 
@@ -236,6 +238,7 @@ class IspLiaisonApplication(ServiceApplication):
             attempted += 1
         return attempted
 
+    @query
     def document(self, provider_id: str, order_id: str) -> dict[str, str]:
         """The signed order document (base64 PDF) and its detached signature."""
         order = self._own(provider_id, order_id)
@@ -295,6 +298,7 @@ class IspLiaisonApplication(ServiceApplication):
             raise NotFound(f"no order {order_id}")  # another provider's order does not exist
         return order
 
+    @query
     def list_orders(self, provider_id: str, status: str | None = None) -> list[dict[str, Any]]:
         """The provider's own orders, oldest first, optionally only those in ``status``."""
         entries = self.inbox_index.select(
@@ -310,13 +314,16 @@ class IspLiaisonApplication(ServiceApplication):
             and (status is None or order.status == status)  # it may have moved on since
         ]
 
+    @query
     def get_order(self, provider_id: str, order_id: str) -> dict[str, Any]:
         return self.order_view(self._own(provider_id, order_id))
 
+    @command
     @retry_on_conflict
     def acknowledge(self, provider_id: str, order_id: str, actor: dict[str, str]) -> dict:
         return self._report(provider_id, order_id, lambda o, now: o.acknowledge(now, actor))
 
+    @command
     @retry_on_conflict
     def report_preserved(
         self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
@@ -337,6 +344,7 @@ class IspLiaisonApplication(ServiceApplication):
             provider_id, order_id, lambda o, now: o.report_preserved(note, records, now, actor)
         )
 
+    @command
     @retry_on_conflict
     def report_unavailable(
         self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
@@ -349,6 +357,7 @@ class IspLiaisonApplication(ServiceApplication):
             provider_id, order_id, lambda o, now: o.report_unavailable(reason, now, actor)
         )
 
+    @command
     @retry_on_conflict
     def report_foreign_provider(
         self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]

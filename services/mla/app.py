@@ -11,7 +11,14 @@ from eventsourcing.persistence import IntegrityError
 
 from cp247.clock import iso, parse_iso, utcnow
 from cp247.errors import Invalid
-from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
+from cp247.runtime.application import (
+    ServiceApplication,
+    command,
+    load,
+    query,
+    require,
+    retry_on_conflict,
+)
 from events import Message
 from services.mla.domain import (
     PRESERVED,
@@ -54,6 +61,7 @@ class MlaApplication(ServiceApplication):
         )
 
     # --- commands --------------------------------------------------------------------------
+    @command
     @retry_on_conflict
     def record_mla(self, case_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
         """Record an MLA request and link it to every preservation order of the case."""
@@ -119,6 +127,7 @@ class MlaApplication(ServiceApplication):
             mla_case = MlaCase(case_id=case_id)
         return mla_case
 
+    @command
     @retry_on_conflict
     def change_status(self, mla_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
         status, note = body.get("status"), body.get("note")
@@ -132,9 +141,11 @@ class MlaApplication(ServiceApplication):
             self.save(mla, *self._linked_follow_ups(mla))
         return self.mla_view(mla)
 
+    @query
     def get_mla(self, mla_id: str) -> dict[str, Any]:
         return self.mla_view(require(self.repository, mla_id, MlaRequest, "MLA request"))
 
+    @query
     def mla_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return [self.mla_view(m) for m in self.of_case(MlaRequest, case_id)]
 
@@ -355,6 +366,7 @@ class MlaApplication(ServiceApplication):
                 recorded += len(actions)
         return recorded
 
+    @query
     def outgoing_clocks(self, now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
         """The work list's items for our own requests: receipts to chase, our MLA clocks."""
         now_text = iso(now or utcnow())
@@ -372,6 +384,7 @@ class MlaApplication(ServiceApplication):
             "our_mla_clocks": sorted(clocks, key=lambda v: v["mla_due"]),
         }
 
+    @query
     def outgoing_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return [self.outgoing_view(f) for f in self.of_case(OutgoingFollowUp, case_id)]
 
@@ -390,9 +403,11 @@ class MlaApplication(ServiceApplication):
             "closed": f.closed,
         }
 
+    @query
     def follow_ups_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return [self.follow_up_view(f) for f in self.of_case(MlaFollowUp, case_id)]
 
+    @query
     def open_follow_ups(self) -> list[dict[str, Any]]:
         """Every MLA follow-up still waiting, soonest due first (the consoles' work list)."""
         waiting = self.still_open(MlaFollowUp, lambda f: f.closed is None)

@@ -24,7 +24,14 @@ from cp247.clock import iso, parse_iso, utcnow
 from cp247.config import ConfigurationError
 from cp247.errors import Conflict, NotFound
 from cp247.outbound import OutboundPolicy
-from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
+from cp247.runtime.application import (
+    ServiceApplication,
+    command,
+    load,
+    query,
+    require,
+    retry_on_conflict,
+)
 from cp247.webhooks import WebhookClient, url_problem
 from events import Message
 from services.notification.channels import MAX_ATTEMPTS, SmtpChannel, SmtpSettings, backoff
@@ -279,6 +286,7 @@ class NotificationApplication(ServiceApplication):
                 continue  # acknowledged or escalated meanwhile
         return escalated
 
+    @command
     @retry_on_conflict
     def acknowledge_alert(self, alert_id: str, username: str, via: str = "console") -> dict:
         alert = require(self.repository, alert_id, DutyAlert, "alert")
@@ -286,12 +294,14 @@ class NotificationApplication(ServiceApplication):
             self.save(alert)
         return self.alert_view(alert)
 
+    @query
     def alert_link(self, token: str) -> dict:
         """What an alert e-mail's link shows before anyone presses its button. Opening the
         link changes nothing: mail scanners fetch links on their own."""
         alert, _ = self._alert_of_link(token)
         return self.link_view(alert)
 
+    @command
     @retry_on_conflict
     def acknowledge_by_link(self, token: str) -> dict:
         alert, person_id = self._alert_of_link(token)
@@ -312,6 +322,7 @@ class NotificationApplication(ServiceApplication):
         scanner, a forwarded e-mail) learns neither the case nor the request."""
         return {"alert_id": alert.alert_id, "acknowledged": alert.acknowledged}
 
+    @query
     def open_alerts(self) -> list[dict[str, Any]]:
         return [
             self.alert_view(a)
@@ -762,6 +773,7 @@ class NotificationApplication(ServiceApplication):
             )
         ]
 
+    @query
     def inbox(self, audiences: tuple[str, ...] = ("duty_officer", "prosecutor")) -> list[dict]:
         """The console inbox: messages to our own people, and those waiting to be sent by hand."""
         items = [
@@ -789,6 +801,7 @@ class NotificationApplication(ServiceApplication):
             "created_at": iso(m.created_on),
         }
 
+    @query
     def messages_of_case(self, case_id: str) -> list[dict[str, Any]]:
         audiences = ("requesting_cp", "duty_officer", "prosecutor")
         messages = self.of_case(OutgoingMessage, case_id)

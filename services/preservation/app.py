@@ -12,7 +12,14 @@ from marshmallow import ValidationError
 
 from cp247.clock import utcnow
 from cp247.errors import Conflict, Forbidden, Invalid
-from cp247.runtime.application import ServiceApplication, load, require, retry_on_conflict
+from cp247.runtime.application import (
+    ServiceApplication,
+    command,
+    load,
+    query,
+    require,
+    retry_on_conflict,
+)
 from cp247.validation import flatten_errors
 from events import Message
 from services.intake.hygiene import normalise_identifiers
@@ -228,6 +235,7 @@ class PreservationApplication(ServiceApplication):
             processing.collect_events(order)
 
     # --- commands --------------------------------------------------------------------------
+    @command
     @retry_on_conflict
     def extend_order(self, order_id: str, days: Any, actor: dict[str, str]) -> dict[str, Any]:
         if not isinstance(days, int) or isinstance(days, bool):
@@ -238,6 +246,7 @@ class PreservationApplication(ServiceApplication):
         self.save(order)
         return self.order_view(order)
 
+    @command
     @retry_on_conflict
     def release_order(self, order_id: str, reason: Any, actor: dict[str, str]) -> dict[str, Any]:
         if not isinstance(reason, str):
@@ -270,6 +279,7 @@ class PreservationApplication(ServiceApplication):
                 expired.append(order.order_id)
         return expired
 
+    @command
     def create_order(
         self,
         case_id: str,
@@ -314,6 +324,7 @@ class PreservationApplication(ServiceApplication):
         self.save(order, *self._note_orders(order, wanted))
         return self.order_view(order)
 
+    @command
     @retry_on_conflict
     def approve_order(self, order_id: str, actor: dict[str, str]) -> dict:
         order = self._get(order_id)
@@ -348,12 +359,15 @@ class PreservationApplication(ServiceApplication):
     def _get(self, order_id: str) -> PreservationOrder:
         return require(self.repository, order_id, PreservationOrder, "preservation order")
 
+    @query
     def get_order(self, order_id: str) -> dict[str, Any]:
         return self.order_view(self._get(order_id))
 
+    @query
     def orders_of_case(self, case_id: str) -> list[dict[str, Any]]:
         return [self.order_view(order) for order in self.of_case(PreservationOrder, case_id)]
 
+    @query
     def open_orders(self) -> list[dict[str, Any]]:
         """Every order not closed for good (drafts, awaiting approval, running), oldest first."""
         running = self.still_open(PreservationOrder, lambda o: o.closed is None)

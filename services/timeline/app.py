@@ -25,7 +25,7 @@ from eventsourcing.utils import get_topic
 from cp247.casekeys import Shredded, case_keys_from_env, vault_settings
 from cp247.clock import iso, month_of, months_between, parse_iso, utcnow
 from cp247.errors import Conflict, NotFound
-from cp247.runtime.application import ServiceApplication, load, require
+from cp247.runtime.application import ServiceApplication, command, load, query, require
 from cp247.runtime.ledger import SealedStore
 from events import Message
 from services.timeline.anchors import (
@@ -519,12 +519,14 @@ class TimelineApplication(SealedStore, ServiceApplication):
         }
 
     # --- full re-verifications, as jobs ---------------------------------------------------------
+    @command
     def request_verification(self, requested_by: str, name_cases: bool = False) -> dict[str, Any]:
         """Ask for a full re-verification; a runner (:meth:`run_verifications`) takes it up."""
         job = Verification(requested_by=requested_by, name_cases=name_cases, at=iso(utcnow()))
         self.save(job)
         return self.verification_view(job)
 
+    @query
     def verification(self, verification_id: str) -> dict[str, Any]:
         try:
             UUID(verification_id)
@@ -799,6 +801,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
             "summary": summarise(message.event, message.payload),
         }
 
+    @query
     def statistics(self, year: int) -> dict[str, Any]:
         """The year's figures: the sum of its months. Each month is loaded again only when it
         changed, and the report is kept until one does: twelve indexed look-ups a question."""
@@ -822,6 +825,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
         figures = load(self.repository, str(figures_id(year)), YearFigures)
         return figures.report() if figures is not None else empty_report(year)
 
+    @query
     def period_statistics(self, first: str, last: str) -> dict[str, Any]:
         """The figures of the months ``first`` to ``last`` (``YYYY-MM``, both included),
         summed: counts added, the durations' buckets merged before the medians."""
@@ -843,6 +847,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
             found.append(figures)
         return found
 
+    @query
     def case_timeline(self, case_id: str) -> dict[str, Any]:
         timeline = require(
             self.repository, str(timeline_id(case_id)), CaseTimeline, "timeline for case"
@@ -861,6 +866,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
             }
         return view
 
+    @query
     def participants(self, case_ids: list[str]) -> dict[str, list[str]]:
         """For each case known here, the usernames with an entry of theirs on its timeline:
         who had a part in it (the read figures ask, never showing the ids further)."""

@@ -18,62 +18,12 @@ log = logging.getLogger(__name__)
 
 
 class TimelineService(ns.ServiceBase):
-    name = "timeline"
     application = ns.ApplicationProvider(TimelineApplication)
     relay = ns.OutboxRelay()  # publishes nothing (a read model) but keeps the shape uniform
-    intake = ns.service_proxy("intake")
-    preservation = ns.service_proxy("preservation")
-    isp_liaison = ns.service_proxy("isp_liaison")
-    mla = ns.service_proxy("mla")
-    notification = ns.service_proxy("notification")
-
-    @ns.event_handler("intake", ns.ALL_EVENTS)
-    def from_intake(self, body: dict) -> None:
-        self.consume("intake", body)
-
-    @ns.event_handler("preservation", ns.ALL_EVENTS)
-    def from_preservation(self, body: dict) -> None:
-        self.consume("preservation", body)
-
-    @ns.event_handler("isp_liaison", ns.ALL_EVENTS)
-    def from_isp_liaison(self, body: dict) -> None:
-        self.consume("isp_liaison", body)
-
-    @ns.event_handler("mla", ns.ALL_EVENTS)
-    def from_mla(self, body: dict) -> None:
-        self.consume("mla", body)
-
-    @ns.event_handler("notification", ns.ALL_EVENTS)
-    def from_notification(self, body: dict) -> None:
-        self.consume("notification", body)
-
-    @ns.rpc(expected_exceptions=DomainError)
-    def case_timeline(self, case_id: str) -> dict[str, Any]:
-        return self.app.case_timeline(case_id)
-
-    @ns.rpc(expected_exceptions=DomainError)
-    def participants(self, case_ids: list[str]) -> dict[str, list[str]]:
-        return self.app.participants(case_ids)
-
-    @ns.rpc(expected_exceptions=DomainError)
-    def statistics(self, year: int) -> dict[str, Any]:
-        return self.app.statistics(year)
-
-    @ns.rpc(expected_exceptions=DomainError)
-    def period_statistics(self, first: str, last: str) -> dict[str, Any]:
-        return self.app.period_statistics(first, last)
 
     @ns.rpc(expected_exceptions=DomainError)
     def audit_verify(self, name_cases: bool = False) -> dict[str, Any]:
         return self.app.audit_verify(self._read_outbox, name_cases)
-
-    @ns.rpc(expected_exceptions=DomainError)
-    def request_verification(self, requested_by: str, name_cases: bool) -> dict[str, Any]:
-        return self._command(self.app.request_verification, requested_by, name_cases)
-
-    @ns.rpc(expected_exceptions=DomainError)
-    def verification(self, verification_id: str) -> dict[str, Any]:
-        return self.app.verification(verification_id)
 
     @ns.rpc(expected_exceptions=DomainError)
     def anchor(self) -> dict[str, Any]:

@@ -22,12 +22,13 @@ from nameko.rpc import get_rpc_exchange
 from cp247 import casekeys
 from cp247 import nameko_support as ns
 from cp247.runtime.application import ServiceApplication
+from services.catalogue import NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFINITIONS = ROOT / "infra" / "rabbitmq" / "definitions.json"
 INIT_SQL = ROOT / "infra" / "postgres" / "init.sql"
 VHOST = "cp247"
-SERVICES = ["intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway"]
+SERVICES = list(NAMES)
 
 
 class _Container:

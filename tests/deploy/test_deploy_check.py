@@ -22,11 +22,12 @@ from types import ModuleType
 import pytest
 import yaml
 
+from services.catalogue import NAMES
 from services.notification.roster import Roster
 from services.preservation.national_law import PROFILES, parse_policy
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway"]
+SERVICES = list(NAMES)
 SIGNERS = {"intake", "isp_liaison", "timeline"}  # services that load CP247_SIGNING_KEY
 DASHBOARD_DIR = ROOT / "infra" / "grafana" / "dashboards"
 RABBITMQ_DIR = ROOT / "infra" / "rabbitmq"

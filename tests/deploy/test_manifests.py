@@ -21,12 +21,14 @@ import jsonschema
 import pytest
 import yaml
 
+from services.catalogue import NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 CHART_DIR = ROOT / "helm" / "cp247"
 
-SERVICES = ["intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway"]
+SERVICES = list(NAMES)
 INFRA = ["rabbitmq", "postgres"]
 OBSERVABILITY = ["prometheus", "grafana"]  # checked in test_observability.py
 NAMEKO_CONFIG = "infra/nameko.yaml"

@@ -17,11 +17,12 @@ from slice_driver import cli_env, preservation_request
 
 from cp247.bootstrap import make_application
 from cp247.config import Settings
+from services.catalogue import NAMES
 
 pytestmark = pytest.mark.distributed
 
 INIT_SQL = Path(__file__).resolve().parents[2] / "infra" / "postgres" / "init.sql"
-SERVICES = ("intake", "preservation", "isp_liaison", "mla", "notification", "timeline", "gateway")
+SERVICES = NAMES
 ACTOR = {"username": "pat", "role": "prosecution"}
 
 

@@ -17,6 +17,7 @@ from kombu import Connection, Exchange, Queue, binding
 from slice_driver import SLICE_EVENTS, preservation_request, wait_for
 
 from cp247.runtime.inbox import unbatched
+from services.catalogue import producers
 
 pytestmark = pytest.mark.distributed
 
@@ -155,7 +156,7 @@ def test_each_request_sent_by_both_cps_ends_in_one_case_one_order_one_acknowledg
         assert set(subjects(reference).values()) == {1}, subjects(reference)
 
 
-PRODUCERS = ("intake", "preservation", "isp_liaison", "mla", "notification")
+PRODUCERS = producers()
 
 
 def test_every_event_is_published_once_in_few_messages_whatever_the_replicas(cluster: Cluster):

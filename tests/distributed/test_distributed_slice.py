@@ -21,6 +21,7 @@ from slice_driver import (
 
 from cp247.nameko_support import DEAD_LETTER_QUEUE
 from cp247.runtime.inbox import unbatched
+from services.catalogue import producers
 
 pytestmark = pytest.mark.distributed
 
@@ -180,7 +181,7 @@ def test_invalid_message_is_dead_lettered_not_applied(cluster: Cluster):
     wait_for(lambda: receipt_recorded(cluster, case_id), what="a receipt after a bad message")
 
 
-PRODUCERS = ("intake", "preservation", "isp_liaison", "mla", "notification")
+PRODUCERS = producers()
 
 
 def raw_bytes(body: str | bytes) -> bytes:

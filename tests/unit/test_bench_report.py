@@ -11,7 +11,9 @@ def latency(p95: float) -> dict:
     return {"n": 40, "p50": p95 / 2, "p95": p95, "p99": p95, "mean": p95 / 2, "max": p95}
 
 
-def pipeline(rps: float, p95: float, replicas: int = 1) -> dict:
+def pipeline(
+    rps: float, p95: float, replicas: int = 1, cpu: float = 100.0, messages: float = 20.0
+) -> dict:
     light = {
         "latency_ms": {
             "order in ISP inbox": latency(p95),
@@ -19,7 +21,14 @@ def pipeline(rps: float, p95: float, replicas: int = 1) -> dict:
         },
         "pipeline_rps": 1.0,
     }
-    top = {**light, "pipeline_rps": rps, "intake_rps": rps, "events_per_request": 20.0}
+    top = {
+        **light,
+        "pipeline_rps": rps,
+        "intake_rps": rps,
+        "events_per_request": 20.0,
+        "cpu_ms_per_request": {"total": cpu, "by_process": {"intake": cpu}},
+        "messages_per_request": {"published": messages / 4, "delivered": messages * 3 / 4},
+    }
     return {"replicas": replicas, "phases": {"light": light, "max": top}}
 
 
@@ -32,9 +41,9 @@ FIGURES = {
             "postgres": "PostgreSQL 15",
         }
     },
-    "distributed": pipeline(40.0, 200.0),
-    "distributed_2": pipeline(60.0, 300.0, replicas=2),
-    "embedded": pipeline(30.0, 80.0),
+    "distributed": pipeline(20.0, 200.0, cpu=140.0, messages=12.0),
+    "distributed_2": pipeline(24.0, 300.0, replicas=2, cpu=170.0, messages=20.0),
+    "embedded": pipeline(30.0, 80.0, cpu=100.0),
     "growth": {
         "latency_ms": {
             "intake": {"100": {"p50": 4.0}, "100000": {"p50": 5.0}},
@@ -54,7 +63,15 @@ def test_each_figure_is_judged_against_its_target():
     assert verdicts["distributed e2e p95, light load: order in ISP inbox"] is True  # 200 <= 250
     assert verdicts["embedded e2e p95, light load: order in ISP inbox"] is False  # 80 > 50
     assert verdicts["distributed throughput (best of 1 and 2 processes per service)"] is False
-    assert verdicts["second process per service adds"] is True  # 60 / 40 = +50%
+    assert verdicts["second process per service: throughput"] is True  # 24 >= 20
+    overhead = (
+        "transport overhead: distributed CPU per request (every process, broker and "
+        "database) against embedded"
+    )
+    assert verdicts[overhead] is True  # 140 / 100 = 1.4x
+    assert verdicts["second process per service: CPU per request"] is False  # 170 / 140
+    assert verdicts["distributed: broker publishes + deliveries per request"] is True  # 12
+    assert verdicts["distributed_2: broker publishes + deliveries per request"] is False  # 20
     assert verdicts["growth: intake p50, 10^5 cases against 10^2"] is True  # 1.25x
     assert verdicts["growth: case list p50, 10^5 cases against 10^2"] is False  # 2x
     assert verdicts["growth: timeline p50, 10^5 cases against 10^2"] is None  # not measured
@@ -62,7 +79,7 @@ def test_each_figure_is_judged_against_its_target():
 
 
 def test_efficiency_uses_the_best_throughput_and_the_raw_append_rate():
-    assert pipeline_efficiency(FIGURES) == 60.0 * 20.0 / 2000
+    assert pipeline_efficiency(FIGURES) == 24.0 * 20.0 / 2000
     assert pipeline_efficiency({"distributed": FIGURES["distributed"]}) is None
 
 
