@@ -13,8 +13,6 @@ One table shared by every service: a SQLite file next to the event stores (embed
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
 import sqlite3
 import threading
@@ -28,10 +26,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cp247.clock import iso, utcnow
+from cp247.config import setting
+from cp247.runtime.derivation import derive_from_base64
 
 # How long a process trusts a key it has read: a key destroyed elsewhere stops being used by
 # every other process within this time (destruction itself is final and cached at once).
-CACHE_SECONDS = float(os.environ.get("CP247_CASE_KEY_CACHE_SECONDS") or 30)
+CACHE_SECONDS = float(setting("CP247_CASE_KEY_CACHE_SECONDS", "30") or 30)
 
 ENV_LOCATION = "CP247_CASE_KEYS"  # sqlite:<path> or a postgresql:// URL
 ENV_MASTER = "CP247_CASE_KEYS_MASTER"  # the event store key (base64), wraps the case keys
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS cp247_case_keys (
 
 def key_encryption_key(event_store_key: str) -> bytes:
     """The key that wraps case keys: derived from (never equal to) the event store key."""
-    return hmac.new(base64.b64decode(event_store_key), b"cp247 case keys", hashlib.sha256).digest()
+    return derive_from_base64(event_store_key, b"cp247 case keys")
 
 
 @dataclass(frozen=True)
@@ -244,3 +244,11 @@ def case_keys_from_env(env: Any) -> CaseKeys | None:
     location, key = env.get(ENV_LOCATION), env.get(ENV_MASTER)
     previous = tuple(k for k in (env.get(ENV_MASTER_PREVIOUS) or "").split(",") if k.strip())
     return case_keys(location, key, previous) if location and key else None
+
+
+def deployment_vault(settings: Any) -> CaseKeys:
+    """The vault of per-case keys that every service of the deployment ``settings``
+    (``cp247.config.Settings``) shares."""
+    vault = case_keys_from_env(settings.persistence_env("timeline"))
+    assert vault is not None  # persistence_env always names one
+    return vault

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cp247.config import ConfigurationError, Settings
+from cp247.casekeys import deployment_vault
+from cp247.config import ConfigurationError, Settings, allow_insecure_cookies
 from cp247.errors import Conflict, DomainError
 
 
@@ -42,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     if args.host in ("127.0.0.1", "localhost", "::1"):
         # Plain http on this machine only: browsers would drop a Secure session cookie.
-        os.environ.setdefault("CP247_INSECURE_COOKIES", "1")
+        allow_insecure_cookies()
     platform = EmbeddedPlatform(settings)
     server = platform.serve(args.host, args.port)
     platform.start()
@@ -369,7 +370,6 @@ def cmd_dead_letters_open(args: argparse.Namespace) -> int:
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     """Embedded (file-kept keys): a new event key; the old one stays for reading."""
     import base64
-    import os
     import secrets
 
     settings = _settings(args)
@@ -392,7 +392,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         with os.fdopen(fd, "w") as out:
             out.write(text)
         temporary.replace(path)  # the previous keys are safe before the new key is live
-    rewrapped = Settings.from_env(args.data_dir).case_keys().rewrap()
+    rewrapped = deployment_vault(Settings.from_env(args.data_dir)).rewrap()
     print(
         f"new event key in {keys_dir / 'events.key'}; {len(retired)} earlier key(s) kept "
         f"read-only in {settings.previous_keys_path}; {rewrapped} case key(s) re-wrapped. "
@@ -403,7 +403,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_rewrap(args: argparse.Namespace) -> int:
-    rewrapped = _settings(args).case_keys().rewrap()
+    rewrapped = deployment_vault(_settings(args)).rewrap()
     print(f"{rewrapped} case key(s) now wrapped by the current event key", file=sys.stderr)
     return 0
 

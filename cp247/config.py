@@ -32,11 +32,36 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from cp247.casekeys import CaseKeys, case_keys_from_env
+if TYPE_CHECKING:
+    pass
 
 DEFAULT_DATA_DIR = "./cp247-data"
+
+
+def setting(name: str, default: str | None = None) -> str | None:
+    """A setting from the process environment, or ``default`` when unset or empty.
+
+    The one place cp247 reads its environment (``tests/unit/test_configuration.py`` fails on
+    any other read); every variable is described in docs/operations.md ("Configuration").
+    Applications receive theirs as the environment their runner builds
+    (``cp247.runtime.building``).
+    """
+    value = os.environ.get(name)
+    return value if value else default
+
+
+def environment() -> dict[str, str]:
+    """The whole process environment: for child processes, and settings read as a group
+    (``CP247_SMTP_*``)."""
+    return dict(os.environ)
+
+
+def allow_insecure_cookies() -> None:
+    """``cp247 run`` on this machine only, over plain http: browsers drop Secure cookies."""
+    os.environ.setdefault("CP247_INSECURE_COOKIES", "1")
 
 
 class ConfigurationError(Exception):
@@ -60,17 +85,17 @@ class Settings:
     @classmethod
     def from_env(cls, data_dir: str | None = None) -> Settings:
         return cls(
-            data_dir=Path(data_dir or os.environ.get("CP247_DATA_DIR") or DEFAULT_DATA_DIR),
-            database_url=os.environ.get("CP247_DATABASE_URL") or None,
-            amqp_uri=os.environ.get("AMQP_URI") or None,
-            policy=os.environ.get("CP247_POLICY") or "police-needs-approval",
-            signing_key=os.environ.get("CP247_SIGNING_KEY") or None,
-            letterhead=os.environ.get("CP247_LETTERHEAD") or None,
-            webhook_master_key=os.environ.get("CP247_WEBHOOK_MASTER_KEY") or None,
-            events_key=os.environ.get("CP247_EVENTS_KEY") or None,
-            events_key_previous=os.environ.get("CP247_EVENTS_KEY_PREVIOUS") or None,
-            outbound_allowed_hosts=os.environ.get("CP247_OUTBOUND_ALLOWED_HOSTS") or "",
-            metrics_token=os.environ.get("CP247_METRICS_TOKEN") or None,
+            data_dir=Path(data_dir or setting("CP247_DATA_DIR", DEFAULT_DATA_DIR) or ""),
+            database_url=setting("CP247_DATABASE_URL"),
+            amqp_uri=setting("AMQP_URI"),
+            policy=setting("CP247_POLICY", "police-needs-approval") or "",
+            signing_key=setting("CP247_SIGNING_KEY"),
+            letterhead=setting("CP247_LETTERHEAD"),
+            webhook_master_key=setting("CP247_WEBHOOK_MASTER_KEY"),
+            events_key=setting("CP247_EVENTS_KEY"),
+            events_key_previous=setting("CP247_EVENTS_KEY_PREVIOUS"),
+            outbound_allowed_hosts=setting("CP247_OUTBOUND_ALLOWED_HOSTS", "") or "",
+            metrics_token=setting("CP247_METRICS_TOKEN"),
         )
 
     @property
@@ -130,12 +155,6 @@ class Settings:
     @property
     def store(self) -> str:
         return "postgres" if self.database_url else "sqlite"
-
-    def case_keys(self) -> CaseKeys:
-        """The vault of per-case keys that every service of this deployment shares."""
-        vault = case_keys_from_env(self.persistence_env("timeline"))
-        assert vault is not None  # persistence_env always names one
-        return vault
 
     def persistence_env(self, service: str) -> dict[str, str]:
         """eventsourcing settings for one service's own event store."""

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from cp247.config import PRIVATE_UMASK
+from cp247.config import PRIVATE_UMASK, environment
 from services.catalogue import NAMES as SERVICES
 
 CONFIG = Path(__file__).resolve().parent.parent / "infra" / "nameko.yaml"
@@ -93,7 +93,7 @@ def stop(processes: dict[str, subprocess.Popen], timeout: float = 10) -> None:
 
 def main() -> int:
     os.umask(PRIVATE_UMASK)  # what the services create is theirs only (they set it too)
-    env = dict(os.environ)
+    env = environment()
     env.setdefault("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
     env.setdefault("CP247_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/cp247")
     ensure_database(env["CP247_DATABASE_URL"])

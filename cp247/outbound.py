@@ -18,7 +18,6 @@ Stdlib only: it runs in the eventlet-patched services as well as in plain proces
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -78,9 +77,12 @@ class OutboundPolicy:
 
     @classmethod
     def from_env(cls, env: object | None = None) -> OutboundPolicy:
-        """From a mapping (an application's environment) or, without one, ``os.environ``."""
-        source = env if env is not None else os.environ
-        return cls.parse(source.get(ENV_VAR))  # type: ignore[attr-defined]
+        """From a mapping (an application's environment) or, without one, the process's."""
+        if env is None:
+            from cp247.config import setting  # cp247.config imports the runtime: not at the top
+
+            return cls.parse(setting(ENV_VAR))
+        return cls.parse(env.get(ENV_VAR))  # type: ignore[attr-defined]
 
     def allows(self, host: str) -> bool:
         """Whether the operator exempted ``host`` (a name or an IP literal)."""

@@ -8,19 +8,19 @@ themselves, the timeline and its hash chain stay, so the audit trail still verif
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
+from cp247.casekeys import deployment_vault
 from cp247.clock import iso, parse_iso, utcnow
-from cp247.config import ConfigurationError, Settings
+from cp247.config import ConfigurationError, Settings, setting
 
 DEFAULT_RETENTION_DAYS = 730
 
 
 def retention_days(given: int | None = None) -> int:
     """The period: given, else CP247_RETENTION_DAYS, else two years."""
-    raw = given if given is not None else os.environ.get("CP247_RETENTION_DAYS")
+    raw = given if given is not None else setting("CP247_RETENTION_DAYS")
     try:
         days = int(raw) if raw is not None else DEFAULT_RETENTION_DAYS
     except ValueError:
@@ -45,7 +45,7 @@ def apply_retention(
     cutoff = (now or utcnow()) - timedelta(days=period)
     timeline = make_application("timeline", settings)
     preservation = make_application("preservation", settings)
-    vault = settings.case_keys()
+    vault = deployment_vault(settings)
     activity = dict(timeline.case_activity())
     named = case_ids is not None
     report: dict[str, Any] = {

@@ -50,6 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cp247.outbound import OutboundPolicy, OutboundRefused
+from cp247.runtime.derivation import derive_key
 from cp247.runtime.retry import backoff
 
 __all__ = [
@@ -179,7 +180,7 @@ def secret_for(provider_id: str, master_key: bytes) -> bytes:
         raise ValueError("a provider id is required")
     if len(master_key) < _MIN_MASTER_KEY_BYTES:
         raise ValueError(f"the webhook master key must be at least {_MIN_MASTER_KEY_BYTES} bytes")
-    return hmac.new(master_key, provider_id.encode("utf-8"), hashlib.sha256).digest()
+    return derive_key(master_key, provider_id.encode("utf-8"))
 
 
 def secret_hex(provider_id: str, master_key: bytes) -> str:

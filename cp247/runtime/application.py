@@ -18,14 +18,17 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Mapper, Tracking
-from eventsourcing.popo import POPORecorder
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
 from cp247.casekeys import case_keys_from_env
 from cp247.clock import iso
 from cp247.errors import Conflict, NotFound
-from cp247.runtime.durability import commit_without_waiting_for_disk
+from cp247.runtime.eventsourcing_internals import (
+    BATCH_START,
+    commit_without_waiting_for_disk,
+    record_batch_start_first,
+)
 from cp247.runtime.read_index import ReadIndex
 from cp247.runtime.sealing import SealingMapper, WireSeal
 from events import Message, registry
@@ -46,8 +49,6 @@ A = TypeVar("A")
 P = ParamSpec("P")
 
 COMMAND_ATTEMPTS = 5
-
-_BATCH_START = "cp247_batch_start"
 
 _INDEXES_LOCK = threading.Lock()  # makes each application's read indexes once
 
@@ -133,7 +134,8 @@ class ServiceApplication(ProcessApplication):
     policies: ClassVar[dict[str, str]] = {}
     # Applications whose events are internal (identity, read models) do not publish.
     publishes: ClassVar[bool] = True
-    # A read model, rebuildable from the producers' stores: see cp247/runtime/durability.py.
+    # A read model, rebuildable from the producers' stores: its commits need not wait for the
+    # disk (cp247/runtime/eventsourcing_internals.py).
     read_model: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -144,7 +146,7 @@ class ServiceApplication(ProcessApplication):
         vault = getattr(self.mapper, "vault", None)
         self.wire = WireSeal(vault) if vault is not None else None
         self.repository.get = self._get_in_batch(self.repository.get)
-        self.recorder._insert_events = self._guard_batch_start(self.recorder._insert_events)
+        record_batch_start_first(self.recorder)
 
     # --- outbox --------------------------------------------------------------------------
     def outbox(self, start: int, limit: int = 100) -> list[dict[str, Any]]:
@@ -370,7 +372,7 @@ class ServiceApplication(ProcessApplication):
         )
         # Recorded in the same transaction before the batch's own: it fails, as a single
         # event's would, if another replica processed the first event meanwhile.
-        processing.saved_kwargs[_BATCH_START] = Tracking(first.source, first.notification_id)
+        processing.saved_kwargs[BATCH_START] = Tracking(first.source, first.notification_id)
         self._batch.aggregates = processing.aggregates
         return processing
 
@@ -387,27 +389,6 @@ class ServiceApplication(ProcessApplication):
             return get(aggregate_id, *args, **kwargs)
 
         return get_in_batch
-
-    def _guard_batch_start(self, insert_events: Callable[..., Any]) -> Callable[..., Any]:
-        """The recorder's ``_insert_events``, which first records a batch's start position."""
-        recorder = self.recorder
-        if isinstance(recorder, POPORecorder):  # in memory (unit tests): no cursor
-
-            def insert_in_memory(stored_events: Any, **kwargs: Any) -> Any:
-                start = kwargs.pop(_BATCH_START, None)
-                if start is not None:
-                    recorder._assert_tracking_uniqueness(start)
-                return insert_events(stored_events, **kwargs)
-
-            return insert_in_memory
-
-        def insert_in_transaction(cursor: Any, stored_events: Any, **kwargs: Any) -> Any:
-            start = kwargs.pop(_BATCH_START, None)
-            if start is not None:
-                recorder._insert_tracking(cursor, start)
-            return insert_events(cursor, stored_events, **kwargs)
-
-        return insert_in_transaction
 
     def apply_policy(self, message: Message, processing: ProcessingEvent) -> None:
         """Collect on ``processing`` what this application does about ``message``."""

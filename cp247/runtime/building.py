@@ -4,7 +4,6 @@ application class (``cp247.bootstrap`` maps names to classes for the entry point
 
 from __future__ import annotations
 
-import hmac
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ from typing import Any
 
 from cp247.config import Settings
 from cp247.runtime.application import ServiceApplication
+from cp247.runtime.derivation import derive_key
 
 
 def build_application(cls: type[ServiceApplication], settings: Settings) -> Any:
@@ -25,7 +25,7 @@ def build_application(cls: type[ServiceApplication], settings: Settings) -> Any:
         env["CP247_WEBHOOK_MASTER_KEY"] = settings.webhook_key().hex()
         env["CP247_OUTBOUND_ALLOWED_HOSTS"] = settings.outbound_allowed_hosts
     if name == "intake":  # names the identifier index by keyed digest; must survive rotation
-        env["CP247_INDEX_KEY"] = hmac.new(settings.webhook_key(), b"index", "sha256").hexdigest()
+        env["CP247_INDEX_KEY"] = derive_key(settings.webhook_key(), b"index").hex()
     if settings.store == "postgres":
         with ensure_schema(settings, name):  # the application creates its tables
             return cls(env=env)

@@ -17,7 +17,6 @@ import base64
 import hmac
 import json
 import logging
-import os
 import re
 import time
 import urllib.parse
@@ -31,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from cp247 import metrics
 from cp247.clock import utcnow
-from cp247.config import Settings
+from cp247.config import Settings, setting
 from cp247.errors import (
     BadRequest,
     Conflict,
@@ -160,7 +159,7 @@ class Gateway:
     def __init__(self, backends: Backends):
         self.backends = backends
         # Secure cookies need HTTPS; CP247_INSECURE_COOKIES=1 only for a laptop on plain http.
-        self.secure_cookies = os.environ.get("CP247_INSECURE_COOKIES") != "1"
+        self.secure_cookies = setting("CP247_INSECURE_COOKIES") != "1"
         self.url_map, self.handlers = route_table(self, "route")
         self.console = ConsolePages(self, self.secure_cookies)
         self._gateway_checks: dict[str, dict[str, Any]] = {}  # a finished job: its store check

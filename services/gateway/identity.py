@@ -13,7 +13,6 @@ string nobody knows any more (a leaver's, a stolen integration's).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import logging
@@ -46,6 +45,7 @@ from cp247.errors import (
     Unauthorized,
 )
 from cp247.runtime.application import ServiceApplication, load, retry_on_conflict
+from cp247.runtime.derivation import derive_from_base64
 from cp247.runtime.ledger import SealedStore
 from services.gateway import read_figures as reading
 from services.gateway.login_throttle import Burst, LoginThrottle
@@ -527,7 +527,7 @@ class IdentityApplication(SealedStore, ServiceApplication):
         master = (self.env.get("CIPHER_KEY") or "").strip()
         if not master:
             raise ConfigurationError("session CSRF tokens need CP247_EVENTS_KEY (CIPHER_KEY)")
-        return hmac.new(base64.b64decode(master), CSRF_KEY_LABEL, hashlib.sha256).digest()
+        return derive_from_base64(master, CSRF_KEY_LABEL)
 
     def record_read(
         self, principal: Principal, what: str, target: str, case_id: str | None = None

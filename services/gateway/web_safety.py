@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request
+
+from cp247.config import setting
 
 # Printable ASCII but space, backslash and the characters browsers strip or reinterpret.
 _PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
@@ -42,7 +43,7 @@ def cross_site(request: Request) -> bool:
 
 def client_source(request: Request) -> str:
     """The address that sent the request, trusting ``CP247_TRUSTED_PROXY_HOPS`` proxies."""
-    hops = os.environ.get("CP247_TRUSTED_PROXY_HOPS", "0")
+    hops = setting("CP247_TRUSTED_PROXY_HOPS", "0")
     trusted = int(hops) if hops in {"0", "1", "2", "3"} else 0
     forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",")]
     forwarded = [a for a in forwarded if a]

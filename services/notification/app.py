@@ -9,9 +9,8 @@ timers, so a restart loses and repeats nothing.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
+import secrets
 import time
 from datetime import datetime
 from typing import Any
@@ -32,6 +31,7 @@ from cp247.runtime.application import (
     require,
     retry_on_conflict,
 )
+from cp247.runtime.derivation import derive_key
 from cp247.webhooks import WebhookClient, url_problem
 from events import Message
 from services.notification.channels import MAX_ATTEMPTS, SmtpChannel, SmtpSettings, backoff
@@ -90,8 +90,8 @@ class NotificationApplication(ServiceApplication):
             log.warning("CP247_SMTP_HOST is not set: e-mail is off, messages wait in the inbox")
         if self.roster.is_default:
             log.warning("CP247_ROSTER is not set: alerts go to the built-in duty desks")
-        master = self.env.get("CP247_WEBHOOK_MASTER_KEY") or "00" * 32
-        self.ack_secret = hmac.new(bytes.fromhex(master), b"ack-links", hashlib.sha256).digest()
+        master = _master_key(self.env.get("CP247_WEBHOOK_MASTER_KEY"))
+        self.ack_secret = derive_key(master, b"ack-links")
         self.public_url = (self.env.get("CP247_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/")
         self.contact_point = self.env.get("CP247_CONTACT_POINT") or "National 24/7 point of contact"
         # Optional: duty alerts also pushed, signed, to a paging or chat system.
@@ -99,9 +99,7 @@ class NotificationApplication(ServiceApplication):
         self.outbound = OutboundPolicy.from_env(self.env)
         if self.alert_webhook and (problem := url_problem(self.alert_webhook, self.outbound)):
             raise ConfigurationError(f"CP247_ALERT_WEBHOOK: {problem}")
-        self.alert_webhook_secret = hmac.new(
-            bytes.fromhex(master), b"alert-webhook", hashlib.sha256
-        ).digest()
+        self.alert_webhook_secret = derive_key(master, b"alert-webhook")
         self.webhook_client = WebhookClient(timeout=5.0, policy=self.outbound)
 
     # --- receipts and duty alerts ----------------------------------------------------------
@@ -822,3 +820,13 @@ def receipt_request(cause: str) -> str | None:
     oversight figures count the receipt when it is delivered, not when it is queued."""
     kind, _, request_id = cause.partition("|")
     return request_id if kind == "receipt" and request_id else None
+
+
+def _master_key(configured: str | None) -> bytes:
+    """The webhook master key the runner passes; without one (an application made by hand,
+    in a unit test) a random key of this process: never a fixed one, which would let anyone
+    forge acknowledgement links."""
+    if configured:
+        return bytes.fromhex(configured)
+    log.warning("no CP247_WEBHOOK_MASTER_KEY: acknowledgement links hold for this process only")
+    return secrets.token_bytes(32)

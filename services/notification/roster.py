@@ -44,7 +44,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from cp247.config import ConfigurationError
+from cp247.config import ConfigurationError, setting
 from cp247.validation import EMAIL_ADDRESS, USERNAME
 
 __all__ = [
@@ -205,7 +204,7 @@ class Roster:
     def load(cls, path: str | None = None) -> Roster:
         """The roster in ``path``, else in the file named by ``CP247_ROSTER``, else the built-in
         ``DEFAULT_ROSTER`` (each CP's duty desk around the clock; see the module docstring)."""
-        path = path or os.environ.get(ENV_VAR) or None
+        path = path or setting(ENV_VAR)
         if path is None:
             return cls.from_mapping(DEFAULT_ROSTER, source=DEFAULT_SOURCE)
         file = Path(path)

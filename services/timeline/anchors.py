@@ -107,13 +107,14 @@ class AnchorSinks:
 
     @classmethod
     def from_settings(cls, settings: Any) -> AnchorSinks:
+        from cp247.config import environment, setting
         from cp247.documents import Signer
         from services.notification.channels import SmtpChannel, SmtpSettings
 
-        smtp = SmtpSettings.from_env(os.environ)
-        mail_to = os.environ.get("CP247_OVERSIGHT_EMAIL") or None
+        smtp = SmtpSettings.from_env(environment())
+        mail_to = setting("CP247_OVERSIGHT_EMAIL")
         default = settings.data_dir / "audit-anchors.jsonl"
-        path = os.environ.get("CP247_AUDIT_ANCHOR_FILE") or default
+        path = setting("CP247_AUDIT_ANCHOR_FILE") or default
         return cls(
             Signer.load_or_create(settings.signing_key_path),
             Path(path),

@@ -19,13 +19,13 @@ from uuid import UUID
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate, OriginatorVersionError
 from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
-from eventsourcing.sqlite import SQLiteProcessRecorder
 from eventsourcing.utils import get_topic
 
 from cp247.casekeys import Shredded, case_keys_from_env, vault_settings
 from cp247.clock import iso, month_of, months_between, parse_iso, utcnow
 from cp247.errors import Conflict, NotFound
 from cp247.runtime.application import ServiceApplication, command, load, query, require
+from cp247.runtime.eventsourcing_internals import insert_in_one_transaction
 from cp247.runtime.ledger import SealedStore
 from events import Message
 from services.timeline.anchors import (
@@ -274,16 +274,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
         leaves a store that is not empty, which is refused, so it is started afresh anyway.
         """
         recorder, snapshot_recorder = self.recorder, self.snapshots and self.snapshots.recorder
-        if isinstance(recorder, SQLiteProcessRecorder) and (
-            snapshot_recorder is None
-            or getattr(snapshot_recorder, "datastore", None) is recorder.datastore
-        ):
-            with recorder.datastore.transaction(commit=True) as cursor:
-                recorder._insert_events(cursor, stored)
-                if snapshots and snapshot_recorder is not None:
-                    snapshot_recorder._insert_events(cursor, snapshots)  # type: ignore[attr-defined]
-                for tracking in positions:
-                    recorder._insert_tracking(cursor, tracking)
+        if insert_in_one_transaction(recorder, snapshot_recorder, stored, snapshots, positions):
             return
         recorder.insert_events(stored, tracking=positions[0])
         for tracking in positions[1:]:

@@ -92,11 +92,13 @@ def test_only_cases_at_rest_past_the_period_are_erased(embedded, tokens):
     later = utcnow() + timedelta(days=31)
     preview = apply_retention(settings, days=30, dry_run=True, now=later)
     assert [e["case_id"] for e in preview["erased"]] == [resting["case_id"]]
-    assert not settings.case_keys().shredded(resting["case_id"])  # a dry run changes nothing
+    assert not casekeys.deployment_vault(settings).shredded(
+        resting["case_id"]
+    )  # a dry run changes nothing
     done = apply_retention(settings, days=30, now=later)
     assert [e["case_id"] for e in done["erased"]] == [resting["case_id"]]
     assert [k["case_id"] for k in done["kept"]] == [running["case_id"]]
     assert "still running" in done["kept"][0]["reason"]
-    assert settings.case_keys().shredded(resting["case_id"])
+    assert casekeys.deployment_vault(settings).shredded(resting["case_id"])
     status, request = api.call("GET", f"/api/v1/requests/{running['request_id']}", tokens["police"])
     assert status == 200 and address_for("SHRED-RUN") in json.dumps(request)

@@ -536,7 +536,7 @@ def test_page_numbers_count_every_page_and_leave_typed_aliases_alone():
 
 
 def test_paragraphs_wrap_at_spaces_and_break_only_words_longer_than_a_line():
-    from cp247.documents import _Document
+    from cp247.documents.pdf import _Document
 
     pdf = _Document(Letterhead.default(), "ref")
     pdf.add_page()

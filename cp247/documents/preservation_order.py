@@ -1,0 +1,169 @@
+"""The preservation order as a PDF, and signed in one step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cp247.documents.letterhead import Letterhead, _zone
+from cp247.documents.pdf import (
+    _FALLBACK_CREATION_DATE,
+    _NOT_STATED,
+    _Document,
+    _identifier_table,
+    _letterhead_block,
+    _period_days,
+    _render,
+    _required_time,
+    _title,
+    format_local,
+    format_utc,
+    order_number,
+    pdf_exact,
+    pdf_text,
+)
+from cp247.documents.signing import SIGNATURE_SUFFIX, Signature, Signer
+
+
+def render_preservation_order(
+    order: Mapping[str, Any], letterhead: Letterhead, local_zone: str | None = None
+) -> bytes:
+    """The order as served at ``GET /api/v1/isp/orders/{order_id}/document``.
+
+    ``order`` has the keys of the ISP order view (order_id, case_id, provider_id, identifiers,
+    data_types, issued_at, expires_at, legal_basis; optional period_days, provider_name,
+    request_id). ``local_zone`` (IANA) defaults to the letterhead's zone. The status is not
+    printed: it changes after issue, and the document - and its recorded digest - must not.
+    Raises ``ValueError`` for unparseable issue/expiry times and ``ConfigurationError`` for an
+    unknown zone.
+    """
+    zone_name = local_zone or letterhead.time_zone or "UTC"
+    zone = _zone(zone_name, "local time zone")
+    issued = _required_time(order, "issued_at")
+    expires = _required_time(order, "expires_at")
+    number = order_number(order)
+    period = _period_days(order, issued, expires)
+    title = "PRESERVATION ORDER" if issued else "PRESERVATION ORDER - DRAFT, NOT ISSUED"
+
+    def when(moment: datetime | None) -> str:
+        if moment is None:
+            return "Not yet issued."
+        return f"{format_utc(moment)}\n{format_local(moment, zone)}"
+
+    def build(pdf: _Document) -> None:
+        _letterhead_block(pdf, letterhead)
+        _title(pdf, title)
+        provider = str(order.get("provider_id") or "-")
+        if order.get("provider_name"):
+            provider = f"{order['provider_name']} ({provider})"
+        pdf.pairs(
+            [
+                ("Order number", pdf_text(number)),
+                ("Order ID", pdf_exact(order.get("order_id") or "-")),
+                ("Case reference", pdf_exact(order.get("case_id") or "-")),
+            ]
+            + (
+                [("Request reference", pdf_exact(order["request_id"]))]
+                if order.get("request_id")
+                else []
+            )
+            + [("Addressed to", pdf_text(provider))]
+        )
+        pdf.heading("Legal basis")
+        pdf.line_text(pdf_text(order.get("legal_basis") or _NOT_STATED))
+        pdf.ln(1)
+        pdf.line_text(
+            pdf_text(
+                "The provider named above is ordered to preserve expeditiously, and to keep "
+                "intact, the stored computer data described below, in its possession or "
+                "control, until the time stated, pending a request for its disclosure."
+            )
+        )
+        pdf.heading("Period of preservation")
+        pdf.pairs(
+            [
+                ("Issued at", when(issued)),
+                ("Preserve until", when(expires) if expires else "Set at issue."),
+                ("Period", f"{period} days" if period is not None else _NOT_STATED),
+            ]
+        )
+        pdf.heading("Data to preserve")
+        types = order.get("data_types") or []
+        pdf.pairs([("Types of data", pdf_text(", ".join(map(str, types)) or _NOT_STATED))])
+        pdf.ln(1)
+        _identifier_table(pdf, order.get("identifiers") or [], zone, zone_name)
+        pdf.line_text(
+            pdf_text(
+                "Each time is given in UTC, in local time and exactly as the requester wrote it. "
+                "Where a port is given, the subscriber is identified by address, port and time "
+                "together."
+            ),
+            size=8,
+            height=4,
+        )
+        pdf.heading("Confidentiality")
+        pdf.line_text(
+            pdf_text(
+                "The provider shall keep this order and its execution confidential and shall "
+                "not inform the subscriber or any third party (Budapest Convention Art 16(3))."
+            )
+        )
+        pdf.heading("Contact")
+        pdf.line_text(
+            pdf_text(
+                f"{letterhead.unit}, {letterhead.authority_name}: telephone {letterhead.phone}"
+                + (f", fax {letterhead.fax}" if letterhead.fax else "")
+                + f", e-mail {letterhead.email}. Available 24 hours a day, 7 days a week. "
+                f"Quote order number {number}."
+            )
+        )
+        _signature_block(pdf, letterhead, issued)
+
+    return _render(build, letterhead, number, issued or _FALLBACK_CREATION_DATE, title)
+
+
+def _signature_block(pdf: _Document, letterhead: Letterhead, dated: datetime | None) -> None:
+    # A signatory line alone at the top of a page, cut off from the text it signs, invites the
+    # question whether pages were swapped: move the whole block when it would not fit.
+    if pdf.get_y() + 36 > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.ln(4)
+    place = f"{letterhead.city}, {dated.astimezone(UTC).date().isoformat()}" if dated else ""
+    if place:
+        pdf.line_text(pdf_text(place))
+    pdf.ln(3)
+    pdf.line_text(pdf_text(letterhead.signatory_name), style="B")
+    pdf.line_text(pdf_text(letterhead.signatory_title))
+    pdf.line_text(pdf_text(letterhead.authority_name))
+    pdf.ln(2)
+    pdf.line_text(
+        pdf_text(
+            "Signed electronically with a detached Ed25519 signature (file with the suffix "
+            f"'{SIGNATURE_SUFFIX}'). Verify with: cp247 documents verify FILE."
+        ),
+        size=8,
+        height=4,
+    )
+
+
+@dataclass(frozen=True)
+class SignedDocument:
+    """A rendered document and its detached signature (``signature.sha256`` goes on the
+    timeline)."""
+
+    pdf: bytes = field(repr=False)  # kilobytes of PDF are no use in a log line
+    signature: Signature
+
+
+def render_signed_order(
+    order: Mapping[str, Any],
+    letterhead: Letterhead,
+    signer: Signer,
+    local_zone: str | None = None,
+    signed_at: datetime | None = None,
+) -> SignedDocument:
+    """Render the order and sign the bytes in one step."""
+    pdf = render_preservation_order(order, letterhead, local_zone)
+    return SignedDocument(pdf=pdf, signature=signer.sign(pdf, signed_at))
