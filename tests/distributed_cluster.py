@@ -19,7 +19,16 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
-from slice_driver import PASSWORD, Api, Cli, cli_env, free_port, identities, wait_for
+from slice_driver import (
+    PASSWORD,
+    Api,
+    Cli,
+    cli_env,
+    free_port,
+    identities,
+    preservation_request,
+    wait_for,
+)
 from smtp_sink import Mailbox, serving
 
 from cp247.bootstrap import make_application
@@ -285,3 +294,21 @@ def running_cluster(
             yield cluster
         finally:
             cluster.destroy()
+
+
+# --- what several distributed tests do through the API -------------------------------------
+def timeline_events(cluster: Cluster, case_id: str) -> list[str]:
+    status, timeline = cluster.api.call(
+        "GET", f"/api/v1/cases/{case_id}/timeline", cluster.tokens["police"]
+    )
+    assert status == 200, timeline
+    return [entry["event"] for entry in timeline["entries"]]
+
+
+def register(cluster: Cluster, reference: str) -> str:
+    """A preservation request from the prosecution CP; its case id."""
+    status, body = cluster.api.call(
+        "POST", "/api/v1/requests", cluster.tokens["prosecution"], preservation_request(reference)
+    )
+    assert status == 201, body
+    return body["case_id"]

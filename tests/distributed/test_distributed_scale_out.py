@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from queue import Empty
 
 import pytest
-from distributed_cluster import Cluster, definitions_for, queues
+from distributed_cluster import Cluster, definitions_for, queues, register, timeline_events
 from kombu import Connection, Exchange, Queue, binding
 from slice_driver import SLICE_EVENTS, preservation_request, wait_for
 
@@ -176,7 +176,7 @@ def test_every_event_is_published_once_in_few_messages_whatever_the_replicas(clu
         before = {p: head_of(cluster, p) for p in PRODUCERS}
         try:
             with ThreadPoolExecutor(max_workers=len(references)) as pool:
-                answers = list(pool.map(register_as_prosecution, [cluster] * 4, references))
+                answers = list(pool.map(register, [cluster] * 4, references))
             for case_id in answers:
                 wait_for(lambda c=case_id: settled(cluster, c), what="the case to settle")
             # What each producer recorded meanwhile (a rolled-back insert leaves a gap in ids).
@@ -199,22 +199,10 @@ def test_every_event_is_published_once_in_few_messages_whatever_the_replicas(clu
     assert len(wanted) > 4 * 10 and messages < len(seen), (messages, len(seen))
 
 
-def register_as_prosecution(cluster: Cluster, reference: str) -> str:
-    status, body = cluster.api.call(
-        "POST", "/api/v1/requests", cluster.tokens["prosecution"], preservation_request(reference)
-    )
-    assert status == 201, body
-    return body["case_id"]
-
-
 def settled(cluster: Cluster, case_id: str) -> bool:
-    status, body = cluster.api.call(
-        "GET", f"/api/v1/cases/{case_id}/timeline", cluster.tokens["police"]
+    return {"ReceiptAcknowledged", "OrderDelivered", "MlaExpected"} <= set(
+        timeline_events(cluster, case_id)
     )
-    assert status == 200, body
-    return {"ReceiptAcknowledged", "OrderDelivered", "MlaExpected"} <= {
-        e["event"] for e in body["entries"]
-    }
 
 
 def recorded_since(cluster: Cluster, producer: str, position: int) -> list[int]:

@@ -8,13 +8,19 @@ import uuid
 from typing import Any
 
 import pytest
-from distributed_cluster import METRICS_TOKEN, Cluster, queues, rabbitmqctl
+from distributed_cluster import (
+    METRICS_TOKEN,
+    Cluster,
+    queues,
+    rabbitmqctl,
+    register,
+    timeline_events,
+)
 from kombu import Connection, Exchange, Producer, Queue, binding
 from slice_driver import (
     Api,
     address_for,
     assert_bad_input_is_refused,
-    preservation_request,
     run_slice,
     wait_for,
 )
@@ -26,22 +32,6 @@ from services.catalogue import producers
 pytestmark = pytest.mark.distributed
 
 NOTIFICATION_FROM_INTAKE = "evt-intake-#--notification.from_intake"
-
-
-def timeline_events(cluster: Cluster, case_id: str) -> list[str]:
-    status, timeline = cluster.api.call(
-        "GET", f"/api/v1/cases/{case_id}/timeline", cluster.tokens["police"]
-    )
-    assert status == 200, timeline
-    return [entry["event"] for entry in timeline["entries"]]
-
-
-def register(cluster: Cluster, reference: str) -> str:
-    status, body = cluster.api.call(
-        "POST", "/api/v1/requests", cluster.tokens["prosecution"], preservation_request(reference)
-    )
-    assert status == 201, body
-    return body["case_id"]
 
 
 def receipt_recorded(cluster: Cluster, case_id: str) -> bool:
