@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -17,6 +18,7 @@ from cp247 import log_redaction
 from cp247.bootstrap import APPLICATIONS, make_application
 from cp247.config import Settings
 from cp247.errors import Conflict
+from cp247.runtime.application import schedule_of
 from cp247.runtime.deadletter import DeadLetterSeal, JsonlDeadLetters
 from cp247.runtime.inbox import Inbox
 from cp247.runtime.ledger import SealedStore
@@ -92,6 +94,16 @@ class EmbeddedPlatform:
         return checks
 
     # --- delivery --------------------------------------------------------------------------
+    def periodic_jobs(self, outward: bool) -> list[Callable[[], Any]]:
+        """The applications' periodic jobs (``@every``): those that talk to the outside world
+        (e-mail, webhooks) run on a thread of their own, the others on each sweep."""
+        return [
+            getattr(app, name)
+            for app in self.apps.values()
+            for name, (_, out) in schedule_of(type(app)).items()
+            if out == outward
+        ]
+
     def deliver(self) -> int:
         """Apply every pending event everywhere; returns how many were applied."""
         total = 0
@@ -109,9 +121,8 @@ class EmbeddedPlatform:
             self._wake.clear()
             try:
                 if time.monotonic() >= next_sweep:
-                    self.apps["preservation"].expire_due()
-                    self.apps["mla"].run_clocks()
-                    self.apps["notification"].escalate()
+                    for job in self.periodic_jobs(outward=False):  # clocks, expiry, escalation
+                        job()
                     for app in self.apps.values():  # the records of a quiet moment too
                         if isinstance(app, SealedStore):
                             app.ledger.seal_soon()
@@ -134,9 +145,8 @@ class EmbeddedPlatform:
         """Its own thread: a slow provider endpoint or mail server must not hold up events."""
         while not self._stopping.wait(self.poll_seconds):
             try:
-                pushed = self.apps["isp_liaison"].dispatch_webhooks()
-                mailed = self.apps["notification"].deliver_messages()
-                if pushed or mailed:
+                done = [job() for job in self.periodic_jobs(outward=True)]  # webhooks, e-mail
+                if any(done):
                     self.changed()
             except Exception:
                 log.exception("webhook dispatch failed; retrying")

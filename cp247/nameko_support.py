@@ -35,7 +35,7 @@ from werkzeug.wrappers import Response
 
 from cp247 import errors, log_redaction, metrics
 from cp247.config import Settings, keep_private
-from cp247.runtime.application import ServiceApplication, rpc_surface
+from cp247.runtime.application import ServiceApplication, rpc_surface, schedule_of
 from cp247.runtime.building import build_application
 from cp247.runtime.deadletter import DeadLetterSeal
 from cp247.runtime.inbox import Inbox, batch_of
@@ -441,6 +441,16 @@ def _consumer(upstream: str, name: str) -> Any:
     return event_handler(upstream, ALL_EVENTS)(consume)
 
 
+def _periodic(method: str, seconds: float) -> Any:
+    """A timer that runs the application's periodic job of that name, then wakes the relay."""
+
+    def run(self: ServiceBase) -> None:
+        self._command(getattr(self.app, method))
+
+    run.__name__ = run.__qualname__ = method
+    return timer(interval=seconds)(run)
+
+
 def _entrypoint(method: str, kind: str) -> Any:
     """An RPC entrypoint that calls the application's method of that name."""
     if kind == "command":
@@ -474,7 +484,8 @@ class ServiceBase:
     - per upstream in ``upstreams``, an RPC proxy of that name (the catch-up pulls through
       it) and a handler ``from_<upstream>`` on a quorum queue of every event it publishes;
     - per method marked ``@query`` or ``@command``, an RPC entrypoint of that name (a command
-      then wakes the relay).
+      then wakes the relay);
+    - per method marked ``@every(seconds)``, a timer that runs it (then wakes the relay).
 
     A method the subclass writes itself takes the place of the derived one.
     """
@@ -500,6 +511,9 @@ class ServiceBase:
         for method, kind in rpc_surface(application_class).items():
             if method not in cls.__dict__:
                 setattr(cls, method, _entrypoint(method, kind))
+        for method, (seconds, _) in schedule_of(application_class).items():
+            if method not in cls.__dict__:
+                setattr(cls, method, _periodic(method, seconds))
 
     @property
     def app(self) -> Any:

@@ -71,6 +71,31 @@ def command(method: Callable[P, T]) -> Callable[P, T]:
     return method
 
 
+SCHEDULE_MARK = "cp247_every"
+
+
+def every(seconds: float, *, outward: bool = False) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """A periodic job of this application (it takes no arguments): run every ``seconds`` by
+    each replica's timer in the distributed mode, and by the embedded runner's sweep (or, if
+    ``outward``, by its thread that talks to the outside world: e-mail, webhooks)."""
+
+    def mark(method: Callable[P, T]) -> Callable[P, T]:
+        setattr(method, SCHEDULE_MARK, (float(seconds), outward))
+        return method
+
+    return mark
+
+
+def schedule_of(application_class: type) -> dict[str, tuple[float, bool]]:
+    """Method name -> (seconds, outward), for every periodic job marked on the class."""
+    found = {}
+    for name in dir(application_class):
+        mark = getattr(getattr(application_class, name, None), SCHEDULE_MARK, None)
+        if mark is not None:
+            found[name] = mark
+    return found
+
+
 def rpc_surface(application_class: type) -> dict[str, str]:
     """Method name -> ``"query"`` or ``"command"``, for every method marked on the class."""
     found = {}

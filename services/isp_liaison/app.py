@@ -16,7 +16,14 @@ from cp247.clock import iso, utcnow
 from cp247.documents import Letterhead, Signer, order_number, render_signed_order
 from cp247.errors import AlreadyExists, Conflict, Erased, Invalid, NotFound
 from cp247.outbound import OutboundPolicy
-from cp247.runtime.application import ServiceApplication, command, load, query, retry_on_conflict
+from cp247.runtime.application import (
+    ServiceApplication,
+    command,
+    every,
+    load,
+    query,
+    retry_on_conflict,
+)
 from cp247.runtime.read_index import ReadIndex
 from cp247.validation import COUNTRY_CODE
 from cp247.webhooks import (
@@ -192,6 +199,7 @@ class IspLiaisonApplication(ServiceApplication):
             raise Conflict("no webhook master key is configured")
         return secret_hex(provider_id, self.webhook_master_key)
 
+    @every(1, outward=True)  # network I/O, off the event path
     def dispatch_webhooks(self, now: float | None = None) -> int:
         """Attempt every webhook delivery that is due; returns how many were attempted.
 

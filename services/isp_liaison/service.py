@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from nameko.timer import timer
-
 # Imported as a module so that `nameko run` finds only this file's service class.
 from cp247 import nameko_support as ns
 from services.isp_liaison.app import IspLiaisonApplication
@@ -12,9 +10,3 @@ from services.isp_liaison.app import IspLiaisonApplication
 class IspLiaisonService(ns.ServiceBase):
     application = ns.ApplicationProvider(IspLiaisonApplication)
     relay = ns.OutboxRelay()
-
-    @timer(interval=1)
-    def dispatch_webhooks(self) -> None:
-        """Push due orders to providers' webhooks (network I/O, off the event path)."""
-        if self._command(self.app.dispatch_webhooks):
-            self.relay.kick()

@@ -14,6 +14,7 @@ from cp247.errors import Invalid
 from cp247.runtime.application import (
     ServiceApplication,
     command,
+    every,
     load,
     query,
     require,
@@ -311,6 +312,7 @@ class MlaApplication(ServiceApplication):
             processing.collect_events(follow_up)
 
     # --- clocks --------------------------------------------------------------------------------
+    @every(30)  # reminders and overdue follow-ups, derived from recorded events
     def run_clocks(self, now: datetime | None = None) -> int:
         """Reminders, overdue follow-ups and extension suggestions that are due now.
 

@@ -26,6 +26,7 @@ from cp247.outbound import OutboundPolicy
 from cp247.runtime.application import (
     ServiceApplication,
     command,
+    every,
     load,
     query,
     require,
@@ -269,6 +270,7 @@ class NotificationApplication(ServiceApplication):
             )
         ]
 
+    @every(30)  # the next person, for alerts nobody took in time
     def escalate(self, now: datetime | None = None) -> int:
         """Alert the next person for every alert nobody acknowledged in time."""
         now = now or utcnow()
@@ -700,6 +702,7 @@ class NotificationApplication(ServiceApplication):
         return self.smtp.send(message.recipients, message.subject, message.body,
                               message.message_id, None)  # fmt: skip
 
+    @every(2, outward=True)  # e-mail what is due (retries follow the recorded back-off)
     def deliver_messages(self, now: float | None = None) -> int:
         """Attempt every e-mail or push that is due; returns how many were attempted.
 

@@ -15,6 +15,7 @@ from cp247.errors import Conflict, Forbidden, Invalid
 from cp247.runtime.application import (
     ServiceApplication,
     command,
+    every,
     load,
     query,
     require,
@@ -263,6 +264,7 @@ class PreservationApplication(ServiceApplication):
         if actor["role"] not in policy.may_order_directly | policy.approvers:
             raise Forbidden(f"under {policy.name}, a {actor['role']} officer may not do this")
 
+    @every(30)  # preservation periods end on the clock, not on a request
     def expire_due(self, now: datetime | None = None) -> list[str]:
         """Expire every order whose period ended and no MLA holds; returns their ids."""
         now = now or utcnow()

@@ -95,3 +95,30 @@ def test_a_method_marked_on_the_application_becomes_an_rpc_and_a_command_wakes_t
     worker.relay = Woken()
     assert SampleService.look(worker, 3) == 3 and worker.relay.kicked == 0
     assert SampleService.change(worker, 3) == 4 and worker.relay.kicked == 1
+
+
+@pytest.mark.parametrize("name", BEHIND_GATEWAY)
+def test_each_periodic_job_has_its_timer_and_runs_in_the_embedded_runner_too(name, tmp_path):
+    from nameko.timer import Timer
+
+    from cp247.runtime.application import schedule_of
+
+    app, service = application_class(name), service_class(name)
+    for method, (seconds, _) in schedule_of(app).items():
+        (timer,) = [e for e in entrypoints(service, method) if isinstance(e, Timer)]
+        assert timer.interval == seconds, method
+
+
+def test_the_embedded_runner_runs_every_periodic_job_of_every_service(tmp_path):
+    from cp247.config import Settings
+    from cp247.embedded import EmbeddedPlatform
+    from cp247.runtime.application import schedule_of
+
+    platform = EmbeddedPlatform(Settings(data_dir=tmp_path))
+    try:
+        jobs = [*platform.periodic_jobs(outward=False), *platform.periodic_jobs(outward=True)]
+        ran = {(job.__self__.name, job.__name__) for job in jobs}
+    finally:
+        platform.stop()
+    declared = {(n, m) for n in BEHIND_GATEWAY for m in schedule_of(application_class(n))}
+    assert ran == declared and ("notification", "deliver_messages") in ran
