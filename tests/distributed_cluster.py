@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+from kombu import Exchange, Queue, binding
 from slice_driver import (
     PASSWORD,
     Api,
@@ -36,7 +37,7 @@ from cp247.config import Settings
 from cp247.distributed import spawn, stop
 from cp247.runtime.application import ServiceApplication
 from cp247.runtime.deadletter import DeadLetterSeal
-from services.catalogue import NAMES
+from services.catalogue import NAMES, producers
 
 PG_ADMIN = os.environ.get("CP247_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 METRICS_TOKEN = "test-scrape-token"
@@ -312,3 +313,16 @@ def register(cluster: Cluster, reference: str) -> str:
     )
     assert status == 201, body
     return body["case_id"]
+
+
+def event_spy() -> Queue:
+    """A queue of its own bound to every producer's event exchange (all routing keys): what
+    the broker carries, as a consumer receives it. Exclusive: gone with its connection."""
+    return Queue(
+        f"spy-{uuid.uuid4().hex}",
+        bindings=[
+            binding(Exchange(f"{p}.events", type="topic", durable=True), routing_key="#")
+            for p in producers()
+        ],
+        exclusive=True,
+    )

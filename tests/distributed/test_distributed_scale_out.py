@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from queue import Empty
 
 import pytest
-from distributed_cluster import Cluster, definitions_for, queues, register, timeline_events
-from kombu import Connection, Exchange, Queue, binding
+from distributed_cluster import (
+    Cluster,
+    definitions_for,
+    event_spy,
+    queues,
+    register,
+    timeline_events,
+)
+from kombu import Connection
 from slice_driver import SLICE_EVENTS, preservation_request, wait_for
 
 from cp247.runtime.inbox import unbatched
@@ -162,14 +168,7 @@ PRODUCERS = producers()
 def test_every_event_is_published_once_in_few_messages_whatever_the_replicas(cluster: Cluster):
     """Issue 19: one relay per producer at a time (a second replica adds no publishes), and a
     broker message carries a run of events (fewer messages than events)."""
-    spy = Queue(
-        f"spy-{uuid.uuid4().hex}",
-        bindings=[
-            binding(Exchange(f"{p}.events", type="topic", durable=True), routing_key="#")
-            for p in PRODUCERS
-        ],
-        exclusive=True,
-    )
+    spy = event_spy()
     references = [f"US-ONCE-{cluster.replicas}-{n}" for n in range(4)]
     with Connection(cluster.amqp_uri) as connection:
         listening = connection.SimpleQueue(spy)  # bound before anything is published

@@ -11,12 +11,13 @@ import pytest
 from distributed_cluster import (
     METRICS_TOKEN,
     Cluster,
+    event_spy,
     queues,
     rabbitmqctl,
     register,
     timeline_events,
 )
-from kombu import Connection, Exchange, Producer, Queue, binding
+from kombu import Connection, Exchange, Producer
 from slice_driver import (
     Api,
     address_for,
@@ -27,7 +28,6 @@ from slice_driver import (
 
 from cp247.nameko_support import DEAD_LETTER_QUEUE
 from cp247.runtime.inbox import unbatched
-from services.catalogue import producers
 
 pytestmark = pytest.mark.distributed
 
@@ -171,9 +171,6 @@ def test_invalid_message_is_dead_lettered_not_applied(cluster: Cluster):
     wait_for(lambda: receipt_recorded(cluster, case_id), what="a receipt after a bad message")
 
 
-PRODUCERS = producers()
-
-
 def raw_bytes(body: str | bytes) -> bytes:
     return body if isinstance(body, bytes) else body.encode()
 
@@ -198,14 +195,7 @@ def test_no_registered_identifier_rests_on_the_broker_in_clear(cluster: Cluster)
     fields sealed under the case key; the identifier a foreign CP registered never shows."""
     reference = f"US-DIST-SEALED-{uuid.uuid4().hex[:6]}"
     secrets = (address_for(reference).encode(), b"ransom note names a server")
-    spy = Queue(
-        f"spy-{uuid.uuid4().hex}",
-        bindings=[
-            binding(Exchange(f"{p}.events", type="topic", durable=True), routing_key="#")
-            for p in PRODUCERS
-        ],
-        exclusive=True,
-    )
+    spy = event_spy()
     with Connection(cluster.amqp_uri) as connection:
         listening = connection.SimpleQueue(spy)  # bound before anything is published
         try:

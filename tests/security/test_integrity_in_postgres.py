@@ -106,6 +106,9 @@ def test_a_refusal_deleted_in_step_in_postgres_is_found(own_cluster: Cluster):
     key = Settings(data_dir=Path(cluster.env["CP247_DATA_DIR"])).event_store_key()
     cipher = AESCipher(Environment(env={"CIPHER_KEY": key}))
     timeline = timeline_id(created["case_id"])
+    # The insider edits while the timeline is not writing: an entry it appended meanwhile (a
+    # notice sent, an alert escalated) would leave its versions torn, not a clean deletion.
+    cluster.stop_service("timeline")
     with psycopg.connect(cluster.database_url, autocommit=True) as conn:
         deleted = {
             service: [
@@ -141,6 +144,7 @@ def test_a_refusal_deleted_in_step_in_postgres_is_found(own_cluster: Cluster):
                 (version, notification_id),
             )
 
+    cluster.start("timeline")
     report = fully_verified(cluster)
     assert report["ok"] is False and "first_broken" not in report, report
     assert {"producers", "timeline_store"} <= set(report["failed"])
