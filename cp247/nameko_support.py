@@ -453,14 +453,10 @@ def _periodic(method: str, seconds: float) -> Any:
 
 def _entrypoint(method: str, kind: str) -> Any:
     """An RPC entrypoint that calls the application's method of that name."""
-    if kind == "command":
 
-        def call(self: ServiceBase, *args: Any, **kwargs: Any) -> Any:
-            return self._command(getattr(self.app, method), *args, **kwargs)
-    else:
-
-        def call(self: ServiceBase, *args: Any, **kwargs: Any) -> Any:
-            return getattr(self.app, method)(*args, **kwargs)
+    def call(self: ServiceBase, *args: Any, **kwargs: Any) -> Any:
+        run = getattr(self.app, method)
+        return self._command(run, *args, **kwargs) if kind == "command" else run(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = method
     return rpc(expected_exceptions=errors.DomainError)(call)
@@ -477,8 +473,8 @@ class ServiceBase:
     """What every domain service process has: outbox RPC, relay, catch-up, health, metrics.
 
     A subclass declares ``application = ApplicationProvider(TheApplication)`` and ``relay =
-    OutboxRelay()``, plus its timers; the rest is derived from the application class, which
-    describes the service once (:meth:`__init_subclass__`):
+    OutboxRelay()``; the rest is derived from the application class, which describes the
+    service once (:meth:`__init_subclass__`):
 
     - its ``name`` (nameko's service name: its queues, RPC and event exchange);
     - per upstream in ``upstreams``, an RPC proxy of that name (the catch-up pulls through
