@@ -815,10 +815,23 @@ class ReceiptAcknowledged(PayloadSchema):
     channel = fields.String(required=True)
 
 
-def _contract(source: str, schema: type[PayloadSchema], description: str) -> EventContract:
+def _contract(
+    source: str, schema: type[PayloadSchema], description: str, private: bool = False
+) -> EventContract:
     return EventContract(
-        name=schema.__name__, version=1, source=source, schema=schema, description=description
+        name=schema.__name__,
+        version=1,
+        source=source,
+        schema=schema,
+        description=description,
+        private=private,
     )
+
+
+def _private(source: str, schema: type[PayloadSchema], description: str) -> EventContract:
+    """Bookkeeping kept inside ``source``: declared (its personal fields sealed in the store),
+    never published (issue 19, item 4)."""
+    return _contract(source, schema, description, private=True)
 
 
 registry = Registry(
@@ -861,7 +874,7 @@ registry = Registry(
             Art296DecisionRecorded,
             "The requesting Party decided after an Art 29(6) notice: execute or withdraw.",
         ),
-        _contract("intake", RequestOrderNoted, "An order covers the request."),
+        _private("intake", RequestOrderNoted, "An order covers the request."),
         _contract(
             "intake", RequestOrderDeclined, "An officer recorded why the request gets no order."
         ),
@@ -876,10 +889,8 @@ registry = Registry(
             RequestJoinedCase,
             "Another Party's request about the same data, or an extension, joined the case.",
         ),
-        _contract("intake", IdentifierIndexStarted, "An identifier was seen for the first time."),
-        _contract(
-            "intake", IdentifierSeen, "A request named an identifier (near-duplicate index)."
-        ),
+        _private("intake", IdentifierIndexStarted, "An identifier was seen for the first time."),
+        _private("intake", IdentifierSeen, "A request named an identifier (near-duplicate index)."),
         _contract("preservation", OrderDrafted, "A preservation order was drafted."),
         _contract(
             "preservation",
@@ -913,11 +924,11 @@ registry = Registry(
             OrderRequestDropped,
             "A request no longer needs the order's data (refused, withdrawn).",
         ),
-        _contract("preservation", RequestStandingNoted, "Bookkeeping: a request's standing."),
-        _contract(
+        _private("preservation", RequestStandingNoted, "Bookkeeping: a request's standing."),
+        _private(
             "preservation", RequestStandingOrderNoted, "Bookkeeping: an order of the request."
         ),
-        _contract(
+        _private(
             "preservation",
             RequestStandingChanged,
             "Whether new orders may be issued for a request (Art 29(6), refusal, withdrawal).",
@@ -942,8 +953,8 @@ registry = Registry(
         _contract(
             "isp_liaison", WebhookAttempted, "A webhook push was tried: delivered, retry, failed."
         ),
-        _contract("isp_liaison", InboxOrderExtended, "The inbox shows the new expiry."),
-        _contract("isp_liaison", InboxOrderClosed, "The inbox shows the order closed."),
+        _private("isp_liaison", InboxOrderExtended, "The inbox shows the new expiry."),
+        _private("isp_liaison", InboxOrderClosed, "The inbox shows the order closed."),
         _contract("mla", FollowUpDueMoved, "The order was extended: MLA is due later."),
         _contract("mla", FollowUpClosed, "No MLA is needed any more for this order."),
         _contract("mla", FollowUpLinked, "An MLA request answers this follow-up."),
@@ -967,8 +978,8 @@ registry = Registry(
             OrderLinkedToMla,
             "An order issued after its case's MLA request arrived now belongs to it too.",
         ),
-        _contract("mla", OutgoingFollowUpStarted, "Our request left: its receipt is awaited."),
-        _contract("mla", OutgoingReceiptNoted, "The foreign CP confirmed receipt of ours."),
+        _private("mla", OutgoingFollowUpStarted, "Our request left: its receipt is awaited."),
+        _private("mla", OutgoingReceiptNoted, "The foreign CP confirmed receipt of ours."),
         _contract(
             "mla",
             OurMlaClockStarted,
@@ -982,9 +993,9 @@ registry = Registry(
             "mla", OurMlaReminderDue, "Preserved abroad, no MLA of ours yet: remind (days before)."
         ),
         _contract("mla", OurMlaOverdue, "The foreign preservation ended without our MLA request."),
-        _contract("mla", MlaCaseOpened, "Bookkeeping: the MLA side of a case began."),
-        _contract("mla", MlaCaseOrderNoted, "Bookkeeping: an order of the case awaits MLA."),
-        _contract("mla", MlaCaseRequestNoted, "Bookkeeping: an MLA request of the case."),
+        _private("mla", MlaCaseOpened, "Bookkeeping: the MLA side of a case began."),
+        _private("mla", MlaCaseOrderNoted, "Bookkeeping: an order of the case awaits MLA."),
+        _private("mla", MlaCaseRequestNoted, "Bookkeeping: an MLA request of the case."),
         _contract("isp_liaison", ProviderRegistered, "A provider joined the directory."),
         _contract("isp_liaison", OrderDelivered, "The order reached the provider's inbox."),
         _contract("isp_liaison", ProviderAcknowledgedOrder, "The provider acknowledged the order."),
@@ -1014,12 +1025,12 @@ registry = Registry(
         _contract("notification", MessageAttemptFailed, "A delivery attempt failed; retry."),
         _contract("notification", NotificationSent, "The message was delivered."),
         _contract("notification", NotificationFailed, "The last attempt failed: the dead letter."),
-        _contract("notification", FeedbackDeferralStarted, "Feedback arrived before its request."),
-        _contract("notification", FeedbackDeferred, "Feedback kept until the receipt exists."),
-        _contract("notification", FeedbackReleased, "Kept feedback was queued."),
-        _contract("notification", OrderPartiesNoted, "Bookkeeping: an order's other Parties."),
-        _contract("notification", OrderPartyNoted, "Bookkeeping: another Party of the order."),
-        _contract(
+        _private("notification", FeedbackDeferralStarted, "Feedback arrived before its request."),
+        _private("notification", FeedbackDeferred, "Feedback kept until the receipt exists."),
+        _private("notification", FeedbackReleased, "Kept feedback was queued."),
+        _private("notification", OrderPartiesNoted, "Bookkeeping: an order's other Parties."),
+        _private("notification", OrderPartyNoted, "Bookkeeping: another Party of the order."),
+        _private(
             "notification",
             RequesterFeedbackEnded,
             "Refused or withdrawn: nothing more (no disclosure) leaves for the request.",

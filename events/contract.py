@@ -54,7 +54,14 @@ class Message:
     recorded_at: str
     payload: dict[str, Any]
 
+    @property
+    def position_only(self) -> bool:
+        """A placeholder for an event the producer keeps to itself: only its position."""
+        return not self.event
+
     def as_dict(self) -> dict[str, Any]:
+        if self.position_only:
+            return position_only(self.source, self.notification_id)
         return {
             "source": self.source,
             "notification_id": self.notification_id,
@@ -69,6 +76,14 @@ class Message:
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
+# The wire form of a private event: where it stands in its producer's outbox, nothing else.
+# Consumers advance their position past it (no gap to repair) and learn nothing of it.
+POSITION_ONLY_KEYS = frozenset({"source", "notification_id"})
+
+
+def position_only(source: str, notification_id: int) -> dict[str, Any]:
+    return {"source": source, "notification_id": notification_id}
+
 
 @dataclass(frozen=True)
 class EventContract:
@@ -81,6 +96,9 @@ class EventContract:
     description: str
     # Upcasters keyed by the version they read, each returning the next version's payload.
     upcasters: Mapping[int, Upcaster] = field(default_factory=dict)
+    # Bookkeeping inside its service (an index, a note to itself): stored and sealed like any
+    # event, but never published; its outbox position crosses as a placeholder only.
+    private: bool = False
 
     @property
     def personal_fields(self) -> frozenset[str]:
@@ -124,6 +142,10 @@ class Registry:
         except KeyError:
             raise ContractViolation(f"unknown event {name!r}") from None
 
+    def is_private(self, name: str) -> bool:
+        contract = self._contracts.get(name)
+        return contract is not None and contract.private
+
     def personal_fields(self, name: str) -> frozenset[str]:
         """The personal fields of a contract event; none for anything else (snapshots...)."""
         contract = self._contracts.get(name)
@@ -131,6 +153,19 @@ class Registry:
 
     def names_from(self, source: str) -> list[str]:
         return sorted(c.name for c in self._contracts.values() if c.source == source)
+
+    def check(self, source: str, event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The payload as its contract loads it; ``ContractViolation`` if the contract does
+        not allow it from ``source`` (private events are checked too, before they are stored)."""
+        contract = self.get(event)
+        if contract.source != source:
+            raise ContractViolation(f"{event!r} belongs to {contract.source!r}, not {source!r}")
+        try:
+            return self._schema(contract).load(dict(payload))
+        except ValidationError as exc:
+            raise ContractViolation(
+                f"{event} v{contract.version} payload is invalid", exc.messages
+            ) from None
 
     def encode(
         self,
@@ -145,15 +180,10 @@ class Registry:
     ) -> dict[str, Any]:
         """Build the wire form of an event, refusing anything the contract does not allow."""
         contract = self.get(event)
-        if contract.source != source:
-            raise ContractViolation(f"{event!r} belongs to {contract.source!r}, not {source!r}")
+        if contract.private:
+            raise ContractViolation(f"{event!r} is kept inside {source!r}: never published")
         schema = self._schema(contract)
-        try:
-            loaded = schema.load(dict(payload))
-        except ValidationError as exc:
-            raise ContractViolation(
-                f"{event} v{contract.version} payload is invalid", exc.messages
-            ) from None
+        loaded = self.check(source, event, payload)
         return {
             "source": source,
             "notification_id": notification_id,
@@ -169,11 +199,15 @@ class Registry:
         """Validate a wire message, upcast it to the current version and return it."""
         if not isinstance(body, Mapping):
             raise ContractViolation("message body is not an object")
+        if body.keys() == POSITION_ONLY_KEYS:
+            return self._position_only(body)
         try:
             envelope = self._envelope.load(dict(body))
         except ValidationError as exc:
             raise ContractViolation("message envelope is invalid", exc.messages) from None
         contract = self.get(envelope["event"])
+        if contract.private:
+            raise ContractViolation(f"{contract.name!r} is private to {contract.source!r}")
         if contract.source != envelope["source"]:
             raise ContractViolation(
                 f"{contract.name!r} came from {envelope['source']!r}, not {contract.source!r}"
@@ -203,4 +237,20 @@ class Registry:
             originator_version=envelope["originator_version"],
             recorded_at=envelope["recorded_at"],
             payload=loaded,
+        )
+
+    def _position_only(self, body: Mapping[str, Any]) -> Message:
+        source, notification_id = body["source"], body["notification_id"]
+        valid_id = isinstance(notification_id, int) and not isinstance(notification_id, bool)
+        if not isinstance(source, str) or not source or not valid_id or notification_id < 1:
+            raise ContractViolation("position-only placeholder is invalid")
+        return Message(
+            source=source,
+            notification_id=notification_id,
+            event="",
+            version=0,
+            originator_id="",
+            originator_version=0,
+            recorded_at="",
+            payload={},
         )

@@ -37,31 +37,38 @@ def render(registry: Registry, consumers: Mapping[str, list[str]]) -> str:
         "",
         "Generated from `events/catalogue.py` by `make events-doc`; do not edit by hand.",
         "",
-        "Every event travels in an envelope: `source` (producing service), `notification_id`",
-        "(its position in the producer's outbox), `event`, `version`, `originator_id`,",
-        "`originator_version`, `recorded_at` (UTC) and `payload`. On RabbitMQ it is published",
-        "to the topic exchange `<source>.events` with the event name as routing key.",
+        "Every published event travels in an envelope: `source` (producing service),",
+        "`notification_id` (its position in the producer's outbox), `event`, `version`,",
+        "`originator_id`, `originator_version`, `recorded_at` (UTC) and `payload`. On RabbitMQ",
+        'the producer\'s relay publishes runs of consecutive events, `{"batch": [...]}`, to the',
+        "topic exchange `<source>.events` with the routing key `batch`.",
         "Fields marked **personal** are sealed under their case's own key, in the stores and",
         'in every message on RabbitMQ (`{"__sealed__": 1, "shape", "ct"}` in place of the',
         "value; the consuming service opens it), and read as erased (`[]`, `{}` or",
         '`"[erased]"`) once retention has destroyed that key.',
+        "",
+        "An event marked *private* is a service's own bookkeeping (an index, a note to itself).",
+        "It is declared here so that its personal fields are sealed in the store like any",
+        "other, but it never leaves its service: in the outbox it is a placeholder carrying",
+        'only its position, `{"source", "notification_id"}`, which consumers step over.',
         "",
         "| event | version | from | consumed by | meaning |",
         "|---|---|---|---|---|",
     ]
     contracts = list(registry)
     for contract in contracts:
-        used_by = ", ".join(consumers.get(contract.name, [])) or "-"
+        used_by = "*private*" if contract.private else ", ".join(consumers.get(contract.name, []))
         lines.append(
             f"| [{contract.name}](#{contract.name.lower()}) | {contract.version} | "
-            f"{contract.source} | {used_by} | {contract.description} |"
+            f"{contract.source} | {used_by or '-'} | {contract.description} |"
         )
     for contract in contracts:
+        kept = "kept inside" if contract.private else "published by"
         lines += [
             "",
             f"## {contract.name}",
             "",
-            f"Version {contract.version}, published by `{contract.source}`. {contract.description}",
+            f"Version {contract.version}, {kept} `{contract.source}`. {contract.description}",
             "",
             "| field | type | required | description |",
             "|---|---|---|---|",

@@ -293,7 +293,9 @@ class Faults:
                 random.shuffle(copies)
                 exchange = Exchange(f"{name}.events", type="topic", durable=True)
                 for message in copies:
-                    producer.publish(message, exchange=exchange, routing_key=message["event"])
+                    producer.publish(
+                        message, exchange=exchange, routing_key=message.get("event", "batch")
+                    )
                 sent += len(copies)
             malformed = {"source": "intake", "event": "RequestReceived", INJECTED: True}
             producer.publish(

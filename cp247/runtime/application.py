@@ -32,6 +32,7 @@ from cp247.runtime.eventsourcing_internals import (
 from cp247.runtime.read_index import ReadIndex
 from cp247.runtime.sealing import SealingMapper, WireSeal
 from events import Message, registry
+from events.contract import position_only
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +196,17 @@ class ServiceApplication(ProcessApplication):
         return self.recorder.max_notification_id() or 0
 
     def _to_message(self, notification: Any) -> dict[str, Any]:
+        # A private event crosses as its position only, known by its topic: never decoded.
+        if registry.is_private(notification.topic.rpartition(".")[2]):
+            return position_only(self.name, notification.id)
         return self._encode(self.mapper.to_domain_event(notification), notification.id)
 
+    @staticmethod
+    def _payload(domain_event: Any) -> dict[str, Any]:
+        return {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE_ATTRS}
+
     def _encode(self, domain_event: Any, notification_id: int) -> dict[str, Any]:
-        payload = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE_ATTRS}
+        payload = self._payload(domain_event)
         return registry.encode(
             source=self.name,
             notification_id=notification_id,
@@ -425,5 +433,5 @@ class ServiceApplication(ProcessApplication):
         # The outbox must never hold an event the contract refuses: check before recording.
         if self.publishes:
             for domain_event in processing_event.events:
-                self._encode(domain_event, notification_id=1)
+                registry.check(self.name, type(domain_event).__name__, self._payload(domain_event))
         return super()._record(processing_event)

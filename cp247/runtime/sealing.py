@@ -113,6 +113,8 @@ class WireSeal:
 
     def seal(self, body: dict[str, Any]) -> dict[str, Any]:
         """A copy of an encoded message with its personal payload fields sealed."""
+        if "payload" not in body:  # a private event's placeholder: a position, nothing more
+            return body
         personal = registry.personal_fields(body["event"])
         payload = body["payload"]
         case_id = payload.get("case_id")

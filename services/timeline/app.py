@@ -39,7 +39,6 @@ from services.timeline.anchors import (
 from services.timeline.decoding import decode_page
 from services.timeline.domain import (
     GENESIS,
-    NOT_ON_TIMELINE,
     CaseTimeline,
     summarise,
     timeline_id,
@@ -130,14 +129,14 @@ class TimelineApplication(SealedStore, ServiceApplication):
         self._policy_repository = SimpleNamespace(get=self._get_in_batch(cached.get))
 
     def apply_policy(self, message: Message, processing: ProcessingEvent) -> None:
-        """Every event about a case becomes the next entry of that case's timeline, and is
-        counted in the case's tally of its producer."""
+        """Every published event about a case becomes the next entry of that case's timeline,
+        and is counted in the case's tally of its producer. A producer's private bookkeeping
+        arrives as its position only: no case, nothing recorded but the position."""
         case_id = message.payload.get("case_id")
         if case_id:
             tally = self._load(tally_id(case_id), CaseTally) or CaseTally(case_id=case_id)
             tally.tally(message.source, message.notification_id)
             processing.collect_events(tally)
-        if case_id and message.event not in NOT_ON_TIMELINE:
             timeline = self._load(timeline_id(case_id), CaseTimeline)
             if timeline is None:
                 timeline = CaseTimeline(case_id=case_id)
@@ -482,7 +481,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
         kept: dict[str, dict[tuple[str, int], str]] = {}  # erased case -> its kept summaries
         for message in self._produced(read, since, upto):
             case_id = message.payload.get("case_id")
-            if case_id and message.event not in NOT_ON_TIMELINE:
+            if case_id:
                 entry = {**self._entry_of(message), "notification_id": message.notification_id}
                 if case_id in kept or self._shredded(case_id):
                     summaries = kept.get(case_id)
@@ -632,7 +631,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
             if case_id:
                 count, _ = held.get((case_id, source), (0, 0))
                 held[(case_id, source)] = (count + 1, message.notification_id)
-            if case_id and message.event not in NOT_ON_TIMELINE:
+            if case_id:
                 expected[(source, message.notification_id)] = {
                     "case_id": case_id,
                     **self._entry_of(message),

@@ -104,32 +104,6 @@ SUMMARY_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
-# Bookkeeping events that carry a case id but are no step anyone took.
-NOT_ON_TIMELINE = frozenset(
-    {
-        "IdentifierIndexStarted",
-        "MlaCaseOpened",
-        "MlaCaseOrderNoted",
-        "MlaCaseRequestNoted",
-        "IdentifierSeen",
-        "InboxOrderExtended",
-        "InboxOrderClosed",
-        "FeedbackDeferralStarted",
-        "FeedbackDeferred",
-        "FeedbackReleased",
-        "RequestOrderNoted",
-        "RequestStandingNoted",
-        "RequestStandingOrderNoted",
-        "RequesterFeedbackEnded",
-        "OrderPartiesNoted",
-        "OrderPartyNoted",
-        "OutgoingReceiptNoted",
-        "OutgoingFollowUpStarted",
-        "RequestStandingChanged",
-    }
-)
-
-
 def summary_template(event_name: str, payload: dict[str, Any]) -> str | None:
     """The summary's format string for this event and payload (None: not summarised)."""
     for (name, field), variants in SUMMARY_VARIANTS.items():

@@ -130,7 +130,7 @@ def test_each_service_runs_as_its_own_role_and_reads_no_other_schema(
     try:
         created = intake.register_request(preservation_request("US-ROLES-1"), ACTOR)
         assert intake.get_request(created["request_id"])["case_id"] == created["case_id"]
-        assert "RequestReceived" in {m["event"] for m in intake.outbox(1, 100)}
+        assert "RequestReceived" in {m.get("event") for m in intake.outbox(1, 100)}
     finally:
         intake.close()
     with psycopg.connect(database.url("intake")) as conn:

@@ -28,6 +28,9 @@ from slice_driver import (
 
 from cp247.nameko_support import DEAD_LETTER_QUEUE
 from cp247.runtime.inbox import unbatched
+from events import registry
+
+PRIVATE = [contract.name for contract in registry if contract.private]
 
 pytestmark = pytest.mark.distributed
 
@@ -68,7 +71,7 @@ def test_same_message_delivered_twice_changes_nothing(cluster: Cluster):
         messages = [
             m
             for m in intake.outbox(1, 1000)
-            if m["event"] == "RequestReceived" and m["payload"]["case_id"] == case_id
+            if m.get("event") == "RequestReceived" and m["payload"]["case_id"] == case_id
         ]
     finally:
         intake.close()
@@ -192,7 +195,8 @@ def dead_letters(connection: Connection, cluster: Cluster, found: Any) -> tuple[
 
 def test_no_registered_identifier_rests_on_the_broker_in_clear(cluster: Cluster):
     """Issue 19 item 5: every event message and dead letter on RabbitMQ keeps the personal
-    fields sealed under the case key; the identifier a foreign CP registered never shows."""
+    fields sealed under the case key; the identifier a foreign CP registered never shows.
+    Item 4: no private bookkeeping event crosses, not even by name."""
     reference = f"US-DIST-SEALED-{uuid.uuid4().hex[:6]}"
     secrets = (address_for(reference).encode(), b"ransom note names a server")
     spy = event_spy()
@@ -208,9 +212,12 @@ def test_no_registered_identifier_rests_on_the_broker_in_clear(cluster: Cluster)
             while "OrderIssued" not in seen:
                 message = listening.get(timeout=20)
                 message.ack()
-                assert not any(s in raw_bytes(message.body) for s in secrets), message.body
+                raw = raw_bytes(message.body)
+                assert not any(s in raw for s in secrets), message.body
+                # Item 4: a service's bookkeeping stays inside it (its position only crosses).
+                assert not any(f'"{name}"'.encode() in raw for name in PRIVATE), message.body
                 for body in unbatched(json.loads(message.body)):
-                    if body["payload"].get("case_id") == case_id:
+                    if body.get("payload", {}).get("case_id") == case_id:
                         seen[body["event"]] = body
         finally:
             listening.close()

@@ -16,7 +16,7 @@ from services.notification.domain import receipt_id_for
 
 def outbox_message(app, event: str, request_id: str):
     for body in app.outbox(1, 1000):
-        if body["event"] == event and body["payload"].get("request_id") == request_id:
+        if body.get("event") == event and body["payload"].get("request_id") == request_id:
             return registry.decode(body)
     return None
 

@@ -22,7 +22,10 @@ def test_an_order_issued_after_the_mla_request_is_linked_and_held(embedded, toke
 
     def issued():
         for body in platform.apps["preservation"].outbox(1, 1000):
-            if body["event"] == "OrderIssued" and body["payload"]["case_id"] == created["case_id"]:
+            if (
+                body.get("event") == "OrderIssued"
+                and body["payload"]["case_id"] == created["case_id"]
+            ):
                 return registry.decode(body)
         return None
 
@@ -40,14 +43,14 @@ def test_an_order_issued_after_the_mla_request_is_linked_and_held(embedded, toke
 
     # Preservation, told of the link, holds the order until the MLA request is decided.
     linked = [
-        registry.decode(b) for b in mla_app.outbox(1, 100) if b["event"] == "OrderLinkedToMla"
+        registry.decode(b) for b in mla_app.outbox(1, 100) if b.get("event") == "OrderLinkedToMla"
     ]
     assert len(linked) == 1 and linked[0].payload["order_id"] == order_id
     preservation = PreservationApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     received = next(
         registry.decode(b)
         for b in platform.apps["intake"].outbox(1, 1000)
-        if b["event"] == "RequestReceived" and b["payload"]["case_id"] == created["case_id"]
+        if b.get("event") == "RequestReceived" and b["payload"]["case_id"] == created["case_id"]
     )
     assert preservation.process(received)  # the same order again: its id is deterministic
     assert preservation.get_order(order_id)["held_for_mla"] == []

@@ -159,7 +159,7 @@ def test_smtp_down_retries_then_dead_letters_then_recovers(monkeypatch):
     assert app.deliver_messages(now) == 1
     [receipt] = app.inbox(("requesting_cp",))
     assert receipt["state"] == "pending"
-    failures = [m for m in app.outbox(1, 100) if m["event"] == "MessageAttemptFailed"]
+    failures = [m for m in app.outbox(1, 100) if m.get("event") == "MessageAttemptFailed"]
     assert len(failures) == 1 and failures[0]["payload"]["error"]
     assert app.deliver_messages(now + 1) == 0  # backing off
 
@@ -169,7 +169,7 @@ def test_smtp_down_retries_then_dead_letters_then_recovers(monkeypatch):
     try:
         assert app.deliver_messages(now + 3600) == 1
         assert len(inbox.messages) == 1  # recovered, and sent once
-        assert [m["event"] for m in app.outbox(1, 100)].count("NotificationSent") == 1
+        assert [m.get("event") for m in app.outbox(1, 100)].count("NotificationSent") == 1
         # A second cause, and a server that refuses for good: the dead letter.
         inbox.refuse_with = "550 mailbox unavailable"
         app.process(
@@ -183,7 +183,7 @@ def test_smtp_down_retries_then_dead_letters_then_recovers(monkeypatch):
             )
         )
         app.deliver_messages(now + 7200)
-        failed = [m for m in app.outbox(1, 100) if m["event"] == "NotificationFailed"]
+        failed = [m for m in app.outbox(1, 100) if m.get("event") == "NotificationFailed"]
         assert len(failed) == 1 and "550" in failed[0]["payload"]["error"]
         told = [m for m in app.inbox() if m["template"] == "delivery_failed"]
         assert len(told) == 1 and told[0]["audience"] == "duty_officer"

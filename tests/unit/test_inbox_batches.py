@@ -30,7 +30,7 @@ def receipts(notification: NotificationApplication) -> list[str]:
     return [
         m["originator_id"]
         for m in notification.outbox(1, 1000)
-        if m["event"] == "ReceiptAcknowledged"
+        if m.get("event") == "ReceiptAcknowledged"
     ]
 
 

@@ -32,7 +32,7 @@ def pipeline():
 
 
 def receipts(notification: NotificationApplication) -> int:
-    return sum(1 for m in notification.outbox(1, 1000) if m["event"] == "ReceiptAcknowledged")
+    return sum(1 for m in notification.outbox(1, 1000) if m.get("event") == "ReceiptAcknowledged")
 
 
 def test_gap_is_filled_from_the_producer_before_the_pushed_event(pipeline):

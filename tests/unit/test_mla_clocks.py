@@ -40,7 +40,7 @@ def order_issued() -> Message:
 
 
 def events_of(app: MlaApplication, name: str) -> list[dict]:
-    return [m["payload"] for m in app.outbox(1, 1000) if m["event"] == name]
+    return [m["payload"] for m in app.outbox(1, 1000) if m.get("event") == name]
 
 
 def mla_app() -> MlaApplication:

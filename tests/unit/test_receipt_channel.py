@@ -70,11 +70,11 @@ def run(
     to_timeline = Inbox(timeline, "notification", notification.outbox, refuse_letters)
     for message in notification.outbox(1, 100):
         to_timeline.receive(message)
-    [receipt] = [m for m in notification.outbox(1, 100) if m["event"] == "ReceiptAcknowledged"]
+    [receipt] = [m for m in notification.outbox(1, 100) if m.get("event") == "ReceiptAcknowledged"]
     [queued] = [
         m
         for m in notification.outbox(1, 100)
-        if m["event"] == "MessageQueued" and m["payload"]["template"] == "receipt"
+        if m.get("event") == "MessageQueued" and m["payload"]["template"] == "receipt"
     ]
     entries = timeline.case_timeline(CASE_ID)["entries"]
     [entry] = [e for e in entries if e["event"] == "ReceiptAcknowledged"]

@@ -36,7 +36,7 @@ def intake(env) -> IntakeApplication:
 
 def received(app: IntakeApplication, wire: bool) -> dict[str, Any]:
     bodies = app.wire_outbox(1, 100) if wire else app.outbox(1, 100)
-    return next(b for b in bodies if b["event"] == "RequestReceived")
+    return next(b for b in bodies if b.get("event") == "RequestReceived")
 
 
 def test_personal_fields_are_sealed_in_every_message_on_the_wire(intake):
@@ -83,10 +83,18 @@ def test_the_inbox_applies_sealed_messages_pushed_and_pulled(intake, env):
     bodies = intake.wire_outbox(1, 100)
     inbox.receive(bodies[-1])  # the gap before it is pulled, sealed, from the producer
     assert notification.position("intake") == bodies[-1]["notification_id"]
-    assert any(m["event"] == "ReceiptAcknowledged" for m in notification.outbox(1, 100))
+    assert any(m.get("event") == "ReceiptAcknowledged" for m in notification.outbox(1, 100))
 
 
 def test_a_message_published_before_sealing_still_applies(intake):
     intake.register_request(preservation_request("US-WIRE-6"), ACTOR)
     plain = received(intake, wire=False)  # as a relay of the previous version sent it
     assert intake.decode(plain).payload["identifiers"][0]["value"] == address_for("US-WIRE-6")
+
+
+def test_private_bookkeeping_crosses_sealed_outboxes_as_its_position_only(intake, env):
+    intake.register_request(preservation_request("SEAL-PRIV"), ACTOR)
+    placeholders = [b for b in intake.wire_outbox(1, 100) if "event" not in b]
+    assert placeholders and all(b.keys() == {"source", "notification_id"} for b in placeholders)
+    notification = NotificationApplication(env=env)
+    assert all(notification.decode(b).position_only for b in placeholders)
