@@ -65,6 +65,7 @@ class EmbeddedPlatform:
         self.inboxes = sorted(inboxes, key=lambda i: FIRST.get((i.app.name, i.upstream), 9))
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._outward_wake = threading.Event()  # events applied: outward jobs run now
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -94,14 +95,15 @@ class EmbeddedPlatform:
         return checks
 
     # --- delivery --------------------------------------------------------------------------
-    def periodic_jobs(self, outward: bool) -> list[Callable[[], Any]]:
+    def periodic_jobs(self, outward: bool, prompt_only: bool = False) -> list[Callable[[], Any]]:
         """The applications' periodic jobs (``@every``): those that talk to the outside world
-        (e-mail, webhooks) run on a thread of their own, the others on each sweep."""
+        (e-mail, webhooks) or are slow run on a thread of their own, the others on each sweep;
+        ``prompt_only``: just those to run as soon as events were applied."""
         return [
             getattr(app, name)
             for app in self.apps.values()
-            for name, (_, out) in schedule_of(type(app)).items()
-            if out == outward
+            for name, schedule in schedule_of(type(app)).items()
+            if schedule.outward == outward and (schedule.prompt or not prompt_only)
         ]
 
     def deliver(self) -> int:
@@ -127,7 +129,8 @@ class EmbeddedPlatform:
                         if isinstance(app, SealedStore):
                             app.ledger.seal_soon()
                     next_sweep = time.monotonic() + self.sweep_seconds
-                self.deliver()
+                if self.deliver():
+                    self._outward_wake.set()  # what the events asked for goes out at once
             except Exception:  # keep delivering; the failure is logged and retried
                 log.exception("embedded delivery failed; retrying")
                 self._stopping.wait(1.0)
@@ -143,9 +146,19 @@ class EmbeddedPlatform:
 
     def _push_webhooks(self) -> None:
         """Its own thread: a slow provider endpoint or mail server must not hold up events."""
-        while not self._stopping.wait(self.poll_seconds):
+        every_job_at = 0.0  # woken often under load: the others still run each poll
+        while not self._stopping.is_set():
+            self._outward_wake.wait(self.poll_seconds)
+            self._outward_wake.clear()
+            if self._stopping.is_set():
+                return
+            now = time.monotonic()
+            prompt_only = now < every_job_at
+            if not prompt_only:
+                every_job_at = now + self.poll_seconds
             try:
-                done = [job() for job in self.periodic_jobs(outward=True)]  # webhooks, e-mail
+                jobs = self.periodic_jobs(outward=True, prompt_only=prompt_only)  # webhooks, e-mail
+                done = [job() for job in jobs]
                 if any(done):
                     self.changed()
             except Exception:
@@ -179,6 +192,7 @@ class EmbeddedPlatform:
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+        self._outward_wake.set()
         for thread in (self._thread, getattr(self, "_webhooks", None),
                        getattr(self, "_verifier", None)):  # fmt: skip
             if thread:

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import amqp.exceptions
@@ -180,6 +181,7 @@ class ApplicationProvider(DependencyProvider):
         self.app: Any = None
         self.locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self.inboxes: dict[str, Inbox] = {}
+        self._running, self._again = set(), set()  # prompt jobs (green threads: no lock)
 
     def setup(self) -> None:
         settings = Settings.from_env()
@@ -189,6 +191,33 @@ class ApplicationProvider(DependencyProvider):
     def stop(self) -> None:
         if self.app is not None:
             self.app.close()
+
+    def run_soon(self, jobs: tuple[str, ...], then: Callable[[], None]) -> None:
+        """Run the application's ``jobs`` now, each on a green thread of its own, then
+        ``then``: one run of a job at a time; asked again meanwhile, it runs once more after."""
+        for job in jobs:
+            if job in self._running:
+                self._again.add(job)
+                continue
+            self._running.add(job)
+            self.container.spawn_managed_thread(lambda job=job: self._run(job, then))
+
+    def _run(self, job: str, then: Callable[[], None]) -> None:
+        try:
+            while True:
+                self._again.discard(job)
+                try:
+                    getattr(self.app, job)()
+                except Exception:
+                    log.exception("%s failed; its timer tries again", job)
+                then()
+                if job not in self._again:
+                    return
+        finally:
+            self._running.discard(job)
+
+    _running: set[str]
+    _again: set[str]
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return self
@@ -481,13 +510,15 @@ class ServiceBase:
       it) and a handler ``from_<upstream>`` on a quorum queue of every event it publishes;
     - per method marked ``@query`` or ``@command``, an RPC entrypoint of that name (a command
       then wakes the relay);
-    - per method marked ``@every(seconds)``, a timer that runs it (then wakes the relay).
+    - per method marked ``@every(seconds)``, a timer that runs it (then wakes the relay);
+      if marked ``prompt``, it also runs as soon as events were applied.
 
     A method the subclass writes itself takes the place of the derived one.
     """
 
     application: ApplicationProvider
     relay: OutboxRelay
+    prompt_jobs: tuple[str, ...] = ()  # run as soon as events were applied, too
     catch_up_seconds = 2.0
     lock_wait_seconds = 1.0
 
@@ -507,9 +538,11 @@ class ServiceBase:
         for method, kind in rpc_surface(application_class).items():
             if method not in cls.__dict__:
                 setattr(cls, method, _entrypoint(method, kind))
-        for method, (seconds, _) in schedule_of(application_class).items():
+        schedules = schedule_of(application_class)
+        for method, schedule in schedules.items():
             if method not in cls.__dict__:
-                setattr(cls, method, _periodic(method, seconds))
+                setattr(cls, method, _periodic(method, schedule.seconds))
+        cls.prompt_jobs = tuple(m for m, schedule in schedules.items() if schedule.prompt)
 
     @property
     def app(self) -> Any:
@@ -562,7 +595,14 @@ class ServiceBase:
         finally:
             lock.release()
         if applied:
-            self.relay.kick()
+            self._applied()
+
+    def _applied(self) -> None:
+        """Events were applied: publish what they recorded, and run the prompt jobs (the
+        order's webhook, the receipt's e-mail) now rather than at their next tick."""
+        self.relay.kick()
+        if self.prompt_jobs:
+            self.application.run_soon(self.prompt_jobs, self.relay.kick)
 
     @timer(interval=2.0)
     def catch_up(self) -> None:
@@ -573,7 +613,7 @@ class ServiceBase:
                 continue  # a handler is busy with this upstream right now
             try:
                 if self._inbox(upstream).catch_up():
-                    self.relay.kick()
+                    self._applied()
             except Exception as exc:
                 log.warning("catch-up from %s failed: %s", upstream, exc)
             finally:

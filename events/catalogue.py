@@ -434,12 +434,32 @@ class OrderDelivered(PayloadSchema):
     expires_at = Timestamp(required=True)
     channel = fields.String(required=True, metadata={"description": "api inbox or webhook"})
     document = fields.Dict(
-        required=True,
+        allow_none=True,
+        load_default=None,
         metadata={
             **PERSONAL,
-            "description": "signed PDF (number, sha256, key_id, signature, pdf_b64)",
+            "description": "null: the document is signed beside delivery (OrderDocumentSigned); "
+            "orders delivered before carry it here (number, sha256, key_id, signature, pdf_b64)",
         },
     )
+
+
+class OrderDocumentSigned(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    number = fields.String(required=True, metadata={"description": "PO-<year>-<8 hex>"})
+    sha256 = fields.String(required=True, metadata={"description": "of the PDF bytes"})
+    key_id = fields.String(required=True, metadata={"description": "the signing key"})
+    signature = fields.String(
+        required=True, metadata={"description": "the detached signature (the .sig JSON)"}
+    )
+
+
+class OrderDocumentStored(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    pdf_b64 = fields.String(required=True, metadata={**PERSONAL, "description": "the PDF"})
 
 
 class ProviderAcknowledgedOrder(PayloadSchema):
@@ -998,6 +1018,12 @@ registry = Registry(
         _private("mla", MlaCaseRequestNoted, "Bookkeeping: an MLA request of the case."),
         _contract("isp_liaison", ProviderRegistered, "A provider joined the directory."),
         _contract("isp_liaison", OrderDelivered, "The order reached the provider's inbox."),
+        _contract(
+            "isp_liaison",
+            OrderDocumentSigned,
+            "The order's PDF was rendered and signed, beside delivery; its digest recorded.",
+        ),
+        _private("isp_liaison", OrderDocumentStored, "The signed PDF, kept for the provider."),
         _contract("isp_liaison", ProviderAcknowledgedOrder, "The provider acknowledged the order."),
         _contract(
             "mla",

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ClassVar, NamedTuple, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
@@ -75,20 +75,33 @@ def command(method: Callable[P, T]) -> Callable[P, T]:
 SCHEDULE_MARK = "cp247_every"
 
 
-def every(seconds: float, *, outward: bool = False) -> Callable[[Callable[P, T]], Callable[P, T]]:
+class Schedule(NamedTuple):
+    """When a periodic job runs: every ``seconds``; ``outward`` off the event path (it talks
+    to the outside world, or is slow); ``prompt`` also as soon as the process applied events
+    (what they asked for goes out at once, not at the next tick)."""
+
+    seconds: float
+    outward: bool = False
+    prompt: bool = False
+
+
+def every(
+    seconds: float, *, outward: bool = False, prompt: bool = False
+) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """A periodic job of this application (it takes no arguments): run every ``seconds`` by
     each replica's timer in the distributed mode, and by the embedded runner's sweep (or, if
-    ``outward``, by its thread that talks to the outside world: e-mail, webhooks)."""
+    ``outward``, by its thread that talks to the outside world: e-mail, webhooks); if
+    ``prompt``, also right after events were applied."""
 
     def mark(method: Callable[P, T]) -> Callable[P, T]:
-        setattr(method, SCHEDULE_MARK, (float(seconds), outward))
+        setattr(method, SCHEDULE_MARK, Schedule(float(seconds), outward, prompt))
         return method
 
     return mark
 
 
-def schedule_of(application_class: type) -> dict[str, tuple[float, bool]]:
-    """Method name -> (seconds, outward), for every periodic job marked on the class."""
+def schedule_of(application_class: type) -> dict[str, Schedule]:
+    """Method name -> its :class:`Schedule`, for every periodic job marked on the class."""
     found = {}
     for name in dir(application_class):
         mark = getattr(getattr(application_class, name, None), SCHEDULE_MARK, None)
@@ -229,6 +242,11 @@ class ServiceApplication(ProcessApplication):
             compressor=mapper.compressor,
             cipher=mapper.cipher,
         )
+
+    def case_erased(self, case_id: str) -> bool:
+        """Whether retention destroyed the case's key (never, without a vault)."""
+        vault = getattr(self.mapper, "vault", None)
+        return vault is not None and vault.shredded(case_id) is not None
 
     @contextmanager
     def exclusive(self, job: str) -> Iterator[bool]:

@@ -308,9 +308,21 @@ def openapi_document() -> dict[str, Any]:
                 params=[query("status", "only orders in this status, e.g. issued")],
             )
         },
-        "/api/v1/isp/orders/{order_id}": {"get": _op("One own order", "isp")},
+        "/api/v1/isp/orders/{order_id}": {
+            "get": _op(
+                "One own order (document_sha256 is null until the document is signed, a moment "
+                "after delivery)",
+                "isp",
+            )
+        },
         "/api/v1/isp/orders/{order_id}/document": {
-            "get": _op("The order document", "isp", media=PDF, errors=("410",))
+            "get": _op(
+                "The signed order document, as soon as the order is listed (made on demand if "
+                "not yet signed: the same bytes)",
+                "isp",
+                media=PDF,
+                errors=("410",),
+            )
         },
         "/api/v1/isp/orders/{order_id}/acknowledge": {
             "post": _op("Acknowledge an order (idempotent)", "isp", errors=command)

@@ -137,20 +137,12 @@ class IspLiaisonApplication(ServiceApplication):
 
     # --- delivery --------------------------------------------------------------------------
     def on_order_issued(self, message: Message, processing: ProcessingEvent) -> None:
+        """The order enters the provider's inbox at once; its document is rendered and signed
+        beside delivery (:meth:`sign_documents`), never on the way there (issue 19, item 6)."""
         order = message.payload
         provider = load(self.repository, str(provider_uuid(order["provider_id"])), Provider)
         if provider is None:
             return  # an order for a provider we cannot reach; the directory issue handles it
-        signed = render_signed_order(
-            {**order, "provider_name": provider.name}, self.letterhead, self.signer, self.local_zone
-        )
-        document = {
-            "number": order_number(order),
-            "sha256": signed.signature.sha256,
-            "key_id": signed.signature.key_id,
-            "signature": signed.signature.to_json(),
-            "pdf_b64": base64.b64encode(signed.pdf).decode("ascii"),
-        }
         processing.collect_events(
             ProviderOrder(
                 order_id=order["order_id"],
@@ -163,7 +155,6 @@ class IspLiaisonApplication(ServiceApplication):
                 issued_at=order["issued_at"],
                 expires_at=order["expires_at"],
                 channel="api+webhook" if provider.webhook else "api",
-                document=document,
             )
         )
         if provider.webhook and self.webhook_master_key:
@@ -199,7 +190,7 @@ class IspLiaisonApplication(ServiceApplication):
             raise Conflict("no webhook master key is configured")
         return secret_hex(provider_id, self.webhook_master_key)
 
-    @every(1, outward=True)  # network I/O, off the event path
+    @every(1, outward=True, prompt=True)  # network I/O, off the event path; at once too
     def dispatch_webhooks(self, now: float | None = None) -> int:
         """Attempt every webhook delivery that is due; returns how many were attempted.
 
@@ -246,17 +237,55 @@ class IspLiaisonApplication(ServiceApplication):
             attempted += 1
         return attempted
 
+    # --- the order document, signed beside delivery ---------------------------------------
+    @every(0.5, outward=True, prompt=True)  # ~30 ms of layout an order: off the event path
+    def sign_documents(self) -> int:
+        """Render and sign the document of every order delivered without one, recording its
+        digest (on the case's timeline) and its bytes; returns how many were signed."""
+        pending = list(self.still_open(ProviderOrder, lambda o: not o.signed))
+        if not pending:
+            return 0
+        signed = 0
+        with self.exclusive("sign_documents") as mine:  # one replica renders each
+            for order in pending if mine else []:
+                if order.signed or self.case_erased(order.case_id):
+                    continue
+                order.sign(**self._signed_document(order))
+                try:
+                    self.save(order)
+                except IntegrityError:
+                    continue  # changed meanwhile (an extension, say): the next round signs it
+                signed += 1
+        return signed
+
+    def _signed_document(self, order: ProviderOrder) -> dict[str, str]:
+        """The order's PDF (base64) and signature, as :meth:`ProviderOrder.sign` records them:
+        the same bytes whenever and wherever it is made (it states the order as issued; the
+        signature is dated by the delivery)."""
+        provider = load(self.repository, str(provider_uuid(order.provider_id)), Provider)
+        fields = order.document_fields(provider.name if provider else "")
+        signed = render_signed_order(
+            fields, self.letterhead, self.signer, self.local_zone, signed_at=order.created_on
+        )
+        return {
+            "number": order_number(fields),
+            "sha256": signed.signature.sha256,
+            "key_id": signed.signature.key_id,
+            "signature": signed.signature.to_json(),
+            "pdf_b64": base64.b64encode(signed.pdf).decode("ascii"),
+        }
+
     @query
     def document(self, provider_id: str, order_id: str) -> dict[str, str]:
-        """The signed order document (base64 PDF) and its detached signature."""
+        """The signed order document (base64 PDF) and its detached signature.
+
+        Asked for before :meth:`sign_documents` got to it, the document is made here: the
+        same bytes and signature that will be recorded."""
         order = self._own(provider_id, order_id)
-        if "pdf_b64" not in order.document:
+        if self.case_erased(order.case_id):
             raise Erased("the order's document was erased at the end of its retention period")
-        return {
-            "pdf_b64": order.document["pdf_b64"],
-            "signature": order.document["signature"],
-            "number": order.document["number"],
-        }
+        document = order.document if "pdf_b64" in order.document else self._signed_document(order)
+        return {key: document[key] for key in ("pdf_b64", "signature", "number")}
 
     def on_order_extended(self, message: Message, processing: ProcessingEvent) -> None:
         order = load(self.repository, message.payload["order_id"], ProviderOrder)
@@ -420,6 +449,6 @@ class IspLiaisonApplication(ServiceApplication):
             "legal_basis": order.legal_basis,
             "document_url": f"/api/v1/isp/orders/{order.order_id}/document",
             "document_signature_url": f"/api/v1/isp/orders/{order.order_id}/document.sig",
-            "document_number": order.document.get("number"),
-            "document_sha256": order.document.get("sha256"),
+            "document_number": order_number(order.document_fields("")),
+            "document_sha256": order.document.get("sha256"),  # null until signed
         }

@@ -54,9 +54,13 @@ class ProviderOrder(Aggregate):
         issued_at: str,
         expires_at: str,
         channel: str,
-        document: dict[str, Any],
+        document: dict[str, Any] | None = None,
     ):
-        self.document = document
+        # Orders delivered before issue 19 carried their signed document here; now it is
+        # rendered beside delivery and recorded by sign() (None at delivery).
+        self.document = document or {}
+        self.signed_at_delivery = document is not None  # erased, it reads as {}: still signed
+        self.issued_expires_at = expires_at  # what the document states, whatever extends it
         self.order_id = order_id
         self.case_id = case_id
         self.request_id = request_id
@@ -182,6 +186,51 @@ class ProviderOrder(Aggregate):
             {"country": country, "provider_name": provider_name, "details": details,
              "at": reported_at}
         )  # fmt: skip
+
+    # --- the signed document, rendered beside delivery -----------------------------------------
+    @property
+    def signed(self) -> bool:
+        return self.signed_at_delivery or bool(self.document.get("sha256"))
+
+    def document_fields(self, provider_name: str) -> dict[str, Any]:
+        """What the order document states: the order as issued (not as since extended)."""
+        return {
+            "order_id": self.order_id,
+            "case_id": self.case_id,
+            "request_id": self.request_id,
+            "provider_id": self.provider_id,
+            "provider_name": provider_name,
+            "identifiers": self.identifiers,
+            "data_types": self.data_types,
+            "legal_basis": self.legal_basis,
+            "issued_at": self.issued_at,
+            "expires_at": self.issued_expires_at,
+        }
+
+    def sign(self, number: str, sha256: str, key_id: str, signature: str, pdf_b64: str) -> None:
+        """Record the signed document: its digest for everyone, its bytes for this service."""
+        self._document_signed(
+            self.order_id, self.case_id, self.provider_id, number, sha256, key_id, signature
+        )
+        self._document_stored(self.order_id, self.case_id, pdf_b64)
+
+    @event("OrderDocumentSigned")
+    def _document_signed(
+        self,
+        order_id: str,
+        case_id: str,
+        provider_id: str,
+        number: str,
+        sha256: str,
+        key_id: str,
+        signature: str,
+    ) -> None:
+        self.document = {"number": number, "sha256": sha256, "key_id": key_id,
+                         "signature": signature}  # fmt: skip
+
+    @event("OrderDocumentStored")
+    def _document_stored(self, order_id: str, case_id: str, pdf_b64: str) -> None:
+        self.document = {**self.document, "pdf_b64": pdf_b64}
 
     # --- what preservation decides later ----------------------------------------------------
     @event("InboxOrderExtended")

@@ -702,7 +702,7 @@ class NotificationApplication(ServiceApplication):
         return self.smtp.send(message.recipients, message.subject, message.body,
                               message.message_id, None)  # fmt: skip
 
-    @every(2, outward=True)  # e-mail what is due (retries follow the recorded back-off)
+    @every(2, outward=True, prompt=True)  # e-mail what is due, at once (retries: back-off)
     def deliver_messages(self, now: float | None = None) -> int:
         """Attempt every e-mail or push that is due; returns how many were attempted.
 

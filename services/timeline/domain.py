@@ -28,6 +28,7 @@ SUMMARIES: dict[str, str] = {
     "OrderIssued": "Preservation order issued to {provider_id}, expires {expires_at}",
     "OrderDelivered": "Order delivered to provider {provider_id} ({channel}); signed document "
     "{document[number]}, SHA-256 {document[sha256]}, key {document[key_id]}",
+    "OrderDocumentSigned": "Order document {number} signed, SHA-256 {sha256}, key {key_id}",
     "WebhookScheduled": "Webhook push to the provider scheduled",
     "WebhookAttempted": "Webhook push attempt {attempt}: {state}",
     "ProviderAcknowledgedOrder": "Provider {provider_id} acknowledged the order",
@@ -94,7 +95,9 @@ SUMMARIES: dict[str, str] = {
 # them still verify). A message in the console inbox has not reached the requesting CP: no
 # SMTP, or no address, and someone must send it by hand.
 _BY_HAND = "console inbox: to be sent by hand"
-SUMMARY_VARIANTS: dict[tuple[str, str], dict[str, str]] = {
+SUMMARY_VARIANTS: dict[tuple[str, str], dict[str | None, str]] = {
+    # Since issue 19 the document is signed beside delivery: OrderDocumentSigned has it.
+    ("OrderDelivered", "document"): {None: "Order delivered to provider {provider_id} ({channel})"},
     ("ReceiptAcknowledged", "channel"): {
         "inbox": f"Receipt to the requesting CP queued ({_BY_HAND}), reference {{our_reference}}",
     },
@@ -108,7 +111,7 @@ def summary_template(event_name: str, payload: dict[str, Any]) -> str | None:
     """The summary's format string for this event and payload (None: not summarised)."""
     for (name, field), variants in SUMMARY_VARIANTS.items():
         value = payload.get(field)
-        if name == event_name and isinstance(value, str) and value in variants:
+        if name == event_name and (value is None or isinstance(value, str)) and value in variants:
             return variants[value]
     return SUMMARIES.get(event_name)
 

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from queue import Empty
+from typing import NamedTuple
 
 import pytest
 from distributed_cluster import (
@@ -23,7 +24,7 @@ from kombu import Connection
 from slice_driver import SLICE_EVENTS, preservation_request, wait_for
 
 from cp247.runtime.inbox import unbatched
-from services.catalogue import producers
+from services.catalogue import consumers, producers
 
 pytestmark = pytest.mark.distributed
 
@@ -218,3 +219,58 @@ def head_of(cluster: Cluster, producer: str) -> int:
         return app.outbox_head()
     finally:
         app.close()
+
+
+CONSUMERS = consumers()
+PROCESSED = "cp247_events_processed_total"
+
+
+def test_each_event_is_applied_by_exactly_one_replica(cluster: Cluster):
+    """Issue 19: replicas of a consumer share its queues and its store, and each event is
+    applied by one of its processes only: summed over them, the events the consumer applied
+    are exactly the events its upstreams recorded past its positions (a second replica adds
+    no applications; a double one would show here)."""
+    apps = {name: cluster.application(name) for name in {*CONSUMERS, *PRODUCERS}}
+    try:
+        before = wait_for(lambda: quiet_snapshot(cluster, apps), what="a quiet moment")
+        references = [f"US-APPLY-{cluster.replicas}-{n}" for n in range(3)]
+        with ThreadPoolExecutor(max_workers=len(references)) as pool:
+            answers = list(pool.map(register, [cluster] * 3, references))
+        for case_id in answers:
+            wait_for(lambda c=case_id: settled(cluster, c), what="the case to settle")
+        after = wait_for(lambda: quiet_snapshot(cluster, apps), what="every consumer caught up")
+        for name in CONSUMERS:
+            upstreams = apps[name].upstreams
+            recorded = sum(
+                len(apps[u].outbox(before.positions[name][u] + 1, 10_000))
+                - len(apps[u].outbox(after.positions[name][u] + 1, 10_000))
+                for u in upstreams
+            )
+            applied = after.applied[name] - before.applied[name]
+            assert applied == recorded, f"{name}: {applied} applied for {recorded} events"
+        assert sum(after.applied.values()) - sum(before.applied.values()) > 3 * 20
+    finally:
+        for app in apps.values():
+            app.close()
+
+
+class Snapshot(NamedTuple):
+    positions: dict[str, dict[str, int]]  # consumer -> upstream -> tracking position
+    applied: dict[str, float]  # consumer -> events applied, summed over its processes
+
+
+def quiet_snapshot(cluster: Cluster, apps: dict) -> Snapshot | None:
+    """Every consumer's positions (each at its upstream's head) and applied count, read
+    between two equal readings of the positions: nothing was applied while counting."""
+
+    def positions() -> dict[str, dict[str, int]]:
+        return {n: {u: apps[n].position(u) for u in apps[n].upstreams} for n in CONSUMERS}
+
+    first = positions()
+    if any(first[n][u] < apps[u].outbox_head() for n in CONSUMERS for u in first[n]):
+        return None
+    applied = {
+        n: sum(cluster.metric_total(k, PROCESSED) for k in cluster.processes_of(n))
+        for n in CONSUMERS
+    }
+    return Snapshot(first, applied) if positions() == first else None

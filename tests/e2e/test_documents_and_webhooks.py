@@ -44,10 +44,18 @@ def test_isp_gets_a_signed_pdf_that_the_cli_verifies(embedded, tokens, tmp_path)
     api, cli, _ = embedded
     order = issued_order(api, tokens, "DOC-1")
     base = f"/api/v1/isp/orders/{order['order_id']}"
+    # The order is in the inbox first; its document, signed beside delivery, at once on demand.
     status, pdf, kind = raw_get(api, f"{base}/document", tokens["isp_a"])
     assert status == 200 and kind == "application/pdf" and pdf.startswith(b"%PDF")
     status, signature, _ = raw_get(api, f"{base}/document.sig", tokens["isp_a"])
+
+    def signed() -> dict | None:
+        _, again = api.call("GET", base, tokens["isp_a"])
+        return again if again["document_sha256"] else None
+
+    order = wait_for(signed, what="the document's digest recorded")
     assert json.loads(signature)["sha256"] == order["document_sha256"]
+    assert raw_get(api, f"{base}/document", tokens["isp_a"])[1] == pdf  # the same bytes
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert order["document_number"] in text and "telco-a" in text.lower()
     assert order["identifiers"][0]["value"] in text
@@ -61,9 +69,13 @@ def test_isp_gets_a_signed_pdf_that_the_cli_verifies(embedded, tokens, tmp_path)
     done = cli.run("documents", "verify", str(tmp_path / "order.pdf"), *trusted)
     assert done.returncode == 1 and done.stdout.startswith("NOT VALID")
 
-    _, timeline = api.call("GET", f"/api/v1/cases/{order['case_id']}/timeline", tokens["police"])
-    delivered = next(e for e in timeline["entries"] if e["event"] == "OrderDelivered")
-    assert order["document_sha256"] in delivered["summary"]
+    def signed_on_timeline() -> dict | None:
+        path = f"/api/v1/cases/{order['case_id']}/timeline"
+        entries = api.call("GET", path, tokens["police"])[1]["entries"]
+        return next((e for e in entries if e["event"] == "OrderDocumentSigned"), None)
+
+    entry = wait_for(signed_on_timeline, what="the signature on the case's timeline")
+    assert order["document_sha256"] in entry["summary"]
     assert api.call("GET", f"{base}/document", tokens["isp_b"])[0] == 404
 
 

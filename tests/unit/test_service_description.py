@@ -104,9 +104,46 @@ def test_each_periodic_job_has_its_timer_and_runs_in_the_embedded_runner_too(nam
     from cp247.runtime.application import schedule_of
 
     app, service = application_class(name), service_class(name)
-    for method, (seconds, _) in schedule_of(app).items():
+    for method, schedule in schedule_of(app).items():
         (timer,) = [e for e in entrypoints(service, method) if isinstance(e, Timer)]
-        assert timer.interval == seconds, method
+        assert timer.interval == schedule.seconds, method
+    prompt = tuple(m for m, schedule in schedule_of(app).items() if schedule.prompt)
+    assert service.prompt_jobs == prompt
+
+
+def test_what_an_order_or_a_receipt_asks_for_goes_out_as_soon_as_it_is_applied():
+    """The order's webhook, its signed document and the requesting CP's e-mail are prompt
+    jobs: run right after events are applied, not at their next tick."""
+    assert {"dispatch_webhooks", "sign_documents"} <= set(service_class("isp_liaison").prompt_jobs)
+    assert "deliver_messages" in service_class("notification").prompt_jobs
+
+
+def test_a_prompt_job_asked_for_while_it_runs_runs_once_more_after():
+    import eventlet
+
+    from cp247.nameko_support import ApplicationProvider
+
+    runs: list[int] = []
+    gate = eventlet.event.Event()
+    provider = ApplicationProvider(application_class("isp_liaison"))
+    threads: list = []
+    provider.container = type("C", (), {"spawn_managed_thread": lambda _, f: threads.append(
+        eventlet.spawn(f))})()  # fmt: skip
+
+    def job() -> None:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            gate.wait()  # the first run is slow
+
+    provider.app = type("App", (), {"job": staticmethod(job)})()
+    kicked: list[bool] = []
+    for _ in range(3):
+        provider.run_soon(("job",), lambda: kicked.append(True))
+        eventlet.sleep(0)
+    assert len(threads) == 1 and runs == [0]  # one run at a time
+    gate.send(True)
+    threads[0].wait()
+    assert runs == [0, 1] and len(kicked) == 2  # the two asks meanwhile: one run more
 
 
 def test_the_embedded_runner_runs_every_periodic_job_of_every_service(tmp_path):
