@@ -35,6 +35,7 @@ from bench.stats import machine, summary
 from cp247.bootstrap import make_application
 from cp247.config import Settings
 from events import registry
+from events.contract import position_only
 from services.catalogue import producers
 from services.timeline.app import RebuildProgress, TimelineApplication
 
@@ -57,7 +58,6 @@ IDENTIFIERS = [{"kind": "ip", "value": "2001:db8::1", "port": 443, "observed_at"
                 "value_original": None, "flags": ["documentation"]}]  # fmt: skip
 DETAILS = {"offence": {"description": "ransomware attack", "provisions": "Arts 2-8",
            "summary_of_facts": "systems encrypted"}, "necessity": "logs kept 7 days"}  # fmt: skip
-DOCUMENT = {"number": "PO-BENCH", "sha256": "0" * 64, "key_id": "bench", "signature": "-"}
 
 
 def iso(at: datetime) -> str:
@@ -107,7 +107,7 @@ def case_events(number: int, rng: random.Random) -> list[tuple[datetime, str, st
          "provider_id": "telco-a", "identifiers": IDENTIFIERS,
          "data_types": ["subscriber", "traffic"], "legal_basis": "Art 29",
          "issued_at": iso(issued), "expires_at": expires, "channel": "api",
-         "document": DOCUMENT}),
+         "document": None}),  # signed beside delivery since issue 19
         (provider_ack, "isp_liaison", "ProviderAcknowledgedOrder", {**order,
          "provider_id": "telco-a", "acknowledged_at": iso(provider_ack),
          "actor": {"username": "telco-a", "role": "isp"}}),
@@ -142,6 +142,9 @@ def generate(cases: int, seed: int) -> dict[str, list[dict[str, Any]]]:
     for number in range(cases):
         for at, source, event, payload in case_events(number, rng):
             outbox = outboxes[source]
+            if registry.is_private(event):  # the producer's bookkeeping: a position only
+                outbox.append(position_only(source, len(outbox) + 1))
+                continue
             body = {
                 "source": source,
                 "notification_id": len(outbox) + 1,

@@ -55,6 +55,10 @@ BATCH_ROUTING_KEY = "batch"  # a broker message carries a run of events of any n
 # auto-deleted). infra/rabbitmq/definitions.json declares the same queues with the same
 # arguments: RabbitMQ refuses (406 PRECONDITION_FAILED) a declaration that differs.
 QUORUM = {"x-queue-type": "quorum"}
+# A consumer queue is served by one replica at a time (the others stand by and take over
+# when it goes): replicas that took turns with a queue's messages each saw the other's as
+# gaps, pulled them over RPC and collided applying them (issue 19, ADR 014).
+CONSUMER_QUEUE = {**QUORUM, "x-single-active-consumer": True}
 DEAD_LETTER_EXCHANGE = Exchange("cp247.dead-letter", type="fanout", durable=True)
 DEAD_LETTER_QUEUE = Queue(
     "cp247.dead-letter",
@@ -85,8 +89,9 @@ class QuorumEventHandler(EventHandler):
     """nameko's event handler, its queue a quorum queue shared by every replica.
 
     Service-pool handlers only: the queue is named ``evt-<source>-<event>--<service>.<method>``
-    after the service, not the process, so the replicas of a service compete for its
-    messages (each message goes to one of them) and the queue outlives them all.
+    after the service, not the process, so every replica consumes from it and the queue
+    outlives them all. It has a single active consumer: one replica at a time gets its
+    messages, the others stand by and RabbitMQ hands the queue to one of them when it goes.
     """
 
     def __init__(self, source_service: str, event_type: str, **kwargs: Any):
@@ -106,7 +111,7 @@ class QuorumEventHandler(EventHandler):
             durable=True,
             auto_delete=False,
             exclusive=False,
-            queue_arguments=QUORUM,
+            queue_arguments=CONSUMER_QUEUE,
         )
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None):
@@ -275,10 +280,17 @@ class OutboxRelay(DependencyProvider):
         raise LookupError(f"no {self.provider_attr} dependency on this service")
 
     def _loop(self) -> None:
+        linger = self._application().relay_linger_seconds
         while self._running:
+            woken = False
             with eventlet.Timeout(self.idle_seconds, False):
-                self._wake.wait()
+                woken = self._wake.wait()
             self._wake = eventlet.event.Event()
+            if woken and linger and self._running:
+                # Commits that follow each other closely (an order delivered, its webhook
+                # attempted, its document signed) go out as one message, not one each.
+                eventlet.sleep(linger)
+                self._wake = eventlet.event.Event()  # what was kicked meanwhile goes now
             if not self._running:
                 return
             try:

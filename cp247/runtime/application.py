@@ -7,7 +7,6 @@ tracking record written atomically with whatever it produces, so redelivery is a
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator
@@ -29,6 +28,7 @@ from cp247.runtime.eventsourcing_internals import (
     commit_without_waiting_for_disk,
     record_batch_start_first,
 )
+from cp247.runtime.job_lock import JobLocks
 from cp247.runtime.read_index import ReadIndex
 from cp247.runtime.sealing import SealingMapper, WireSeal
 from events import Message, registry
@@ -176,6 +176,10 @@ class ServiceApplication(ProcessApplication):
     # A read model, rebuildable from the producers' stores: its commits need not wait for the
     # disk (cp247/runtime/eventsourcing_internals.py).
     read_model: ClassVar[bool] = False
+    # How long the outbox relay waits, once woken, for further commits to publish with the
+    # first in one broker message: 0 where a consumer's next step waits on the event (the
+    # order on its way to the provider), more where nobody does (ADR 014).
+    relay_linger_seconds: ClassVar[float] = 0.0
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -250,32 +254,27 @@ class ServiceApplication(ProcessApplication):
 
     @contextmanager
     def exclusive(self, job: str) -> Iterator[bool]:
-        """Whether this replica runs ``job`` now: one at a time across replicas.
+        """Whether this replica runs ``job`` now: one at a time across replicas (and threads).
 
         For periodic jobs that act on the outside world (sending e-mail, pushing webhooks),
-        where the event store's conflict check comes only after the act. On PostgreSQL a
-        advisory lock, released when the job ends or the process dies;
-        SQLite stores belong to one process, so there it is always this one.
+        where the event store's conflict check comes only after the act
+        (:mod:`cp247.runtime.job_lock`).
         """
-        from eventsourcing.postgres import PostgresDatastore  # only where PostgreSQL is used
+        locks = self.__dict__.get("_job_locks")
+        if locks is None:
+            from eventsourcing.postgres import PostgresDatastore  # only where PostgreSQL is used
 
-        datastore = getattr(self.recorder, "datastore", None)
-        if not isinstance(datastore, PostgresDatastore):
-            yield True
-            return
-        digest = hashlib.sha256(f"cp247:{self.name}:{job}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        # A session lock on an autocommit connection, not a transaction: a delivery round
-        # may outlast the store's idle-in-transaction timeout (slow SMTP).
-        with datastore.get_connection() as conn:
-            mine = bool(
-                conn.execute("SELECT pg_try_advisory_lock(%s) AS m", (key,)).fetchone()["m"]
-            )
-            try:
-                yield mine
-            finally:
-                if mine:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            datastore = getattr(self.recorder, "datastore", None)
+            postgres = datastore if isinstance(datastore, PostgresDatastore) else None
+            locks = self.__dict__.setdefault("_job_locks", JobLocks(self.name, postgres))
+        with locks.hold(job) as mine:
+            yield mine
+
+    def close(self) -> None:
+        locks = self.__dict__.get("_job_locks")
+        if locks is not None:
+            locks.close()
+        super().close()
 
     def relay_position(self) -> int:
         return self.recorder.max_tracking_id(RELAY_POSITION) or 0

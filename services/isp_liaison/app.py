@@ -60,6 +60,9 @@ def inbox_entry(order: ProviderOrder) -> InboxEntry:
 class IspLiaisonApplication(ServiceApplication):
     name = "isp_liaison"
     upstreams = ("preservation",)
+    # nobody waits on its events: an order delivered, its webhook attempted and its
+    # document signed go out in one broker message
+    relay_linger_seconds = 0.2
     webhook_client = WebhookClient(timeout=5.0)
 
     def __init__(self, env: dict[str, str] | None = None):

@@ -40,6 +40,8 @@ STATUSES = ("received", "executing", "produced", "refused", "sent")
 class MlaApplication(ServiceApplication):
     name = "mla"
     upstreams = ("preservation", "intake")
+    # its clocks run in days: a follow-up noted and linked go out in one broker message
+    relay_linger_seconds = 0.2
     policies = {
         "OrderIssued": "on_order_issued",
         "OrderCoversRequest": "on_order_covers",

@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 class NotificationApplication(ServiceApplication):
     name = "notification"
     upstreams = ("intake", "isp_liaison", "preservation", "mla")
+    # only the timeline and the audit read its events: a notice queued and sent go out
+    # in one broker message
+    relay_linger_seconds = 0.2
     policies = {
         "RequestReceived": "on_request_received",
         "RequestRefused": "on_refused",

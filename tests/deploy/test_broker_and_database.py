@@ -139,7 +139,10 @@ def test_every_queue_is_a_quorum_queue_declared_as_the_code_declares_it(definiti
     assert set(declared) == set(expected)
     for name, code in expected.items():
         queue = code["queue"]
-        assert queue.queue_arguments == {"x-queue-type": "quorum"}, name
+        assert queue.queue_arguments["x-queue-type"] == "quorum", name
+        # A consumer queue has one active consumer (the other replicas stand by).
+        consumer = name.startswith("evt-")
+        assert queue.queue_arguments.get("x-single-active-consumer", False) is consumer, name
         assert queue.durable and not queue.auto_delete and not queue.exclusive, name
         found = declared[name]
         assert found["durable"] is True and found["auto_delete"] is False, name
