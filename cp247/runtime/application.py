@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError, Mapper, Tracking
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
-from cp247.casekeys import case_keys_from_env
+from cp247.casekeys import Shredded, case_keys_from_env
 from cp247.clock import iso
 from cp247.errors import Conflict, NotFound
 from cp247.runtime.eventsourcing_internals import (
@@ -28,7 +28,7 @@ from cp247.runtime.eventsourcing_internals import (
     commit_without_waiting_for_disk,
     record_batch_start_first,
 )
-from cp247.runtime.job_lock import JobLocks
+from cp247.runtime.job_lock import JobLocks, postgres_datastore
 from cp247.runtime.read_index import ReadIndex
 from cp247.runtime.sealing import SealingMapper, WireSeal
 from events import Message, registry
@@ -190,6 +190,7 @@ class ServiceApplication(ProcessApplication):
         self.wire = WireSeal(vault) if vault is not None else None
         self.repository.get = self._get_in_batch(self.repository.get)
         record_batch_start_first(self.recorder)
+        self._job_locks = JobLocks(self.name, postgres_datastore(self.recorder))
 
     # --- outbox --------------------------------------------------------------------------
     def outbox(self, start: int, limit: int = 100) -> list[dict[str, Any]]:
@@ -247,10 +248,10 @@ class ServiceApplication(ProcessApplication):
             cipher=mapper.cipher,
         )
 
-    def case_erased(self, case_id: str) -> bool:
-        """Whether retention destroyed the case's key (never, without a vault)."""
+    def shredded(self, case_id: str) -> Shredded | None:
+        """When and why retention destroyed the case's key (None: it has not, or no vault)."""
         vault = getattr(self.mapper, "vault", None)
-        return vault is not None and vault.shredded(case_id) is not None
+        return vault.shredded(case_id) if vault is not None else None
 
     @contextmanager
     def exclusive(self, job: str) -> Iterator[bool]:
@@ -260,20 +261,11 @@ class ServiceApplication(ProcessApplication):
         where the event store's conflict check comes only after the act
         (:mod:`cp247.runtime.job_lock`).
         """
-        locks = self.__dict__.get("_job_locks")
-        if locks is None:
-            from eventsourcing.postgres import PostgresDatastore  # only where PostgreSQL is used
-
-            datastore = getattr(self.recorder, "datastore", None)
-            postgres = datastore if isinstance(datastore, PostgresDatastore) else None
-            locks = self.__dict__.setdefault("_job_locks", JobLocks(self.name, postgres))
-        with locks.hold(job) as mine:
+        with self._job_locks.hold(job) as mine:
             yield mine
 
     def close(self) -> None:
-        locks = self.__dict__.get("_job_locks")
-        if locks is not None:
-            locks.close()
+        self._job_locks.close()
         super().close()
 
     def relay_position(self) -> int:

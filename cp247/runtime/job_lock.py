@@ -22,6 +22,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def postgres_datastore(recorder: Any) -> Any | None:
+    """The recorder's PostgreSQL datastore, or None (SQLite, in memory)."""
+    from eventsourcing.postgres import PostgresDatastore  # only where PostgreSQL is used
+
+    datastore = getattr(recorder, "datastore", None)
+    return datastore if isinstance(datastore, PostgresDatastore) else None
+
+
 class JobLocks:
     def __init__(self, namespace: str, datastore: Any | None):
         self.namespace = namespace

@@ -251,7 +251,7 @@ class IspLiaisonApplication(ServiceApplication):
         signed = 0
         with self.exclusive("sign_documents") as mine:  # one replica renders each
             for order in pending if mine else []:
-                if order.signed or self.case_erased(order.case_id):
+                if order.signed or self.shredded(order.case_id):
                     continue
                 order.sign(**self._signed_document(order))
                 try:
@@ -285,7 +285,7 @@ class IspLiaisonApplication(ServiceApplication):
         Asked for before :meth:`sign_documents` got to it, the document is made here: the
         same bytes and signature that will be recorded."""
         order = self._own(provider_id, order_id)
-        if self.case_erased(order.case_id):
+        if self.shredded(order.case_id):
             raise Erased("the order's document was erased at the end of its retention period")
         document = order.document if "pdf_b64" in order.document else self._signed_document(order)
         return {key: document[key] for key in ("pdf_b64", "signature", "number")}

@@ -22,7 +22,7 @@ from eventsourcing.domain import Aggregate, OriginatorVersionError
 from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 from eventsourcing.utils import get_topic
 
-from cp247.casekeys import Shredded, case_keys_from_env, vault_settings
+from cp247.casekeys import vault_settings
 from cp247.clock import iso, month_of, months_between, parse_iso, utcnow
 from cp247.errors import Conflict, NotFound
 from cp247.runtime.application import ServiceApplication, command, load, query, require
@@ -483,7 +483,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
             case_id = message.payload.get("case_id")
             if case_id:
                 entry = {**self._entry_of(message), "notification_id": message.notification_id}
-                if case_id in kept or self._shredded(case_id):
+                if case_id in kept or self.shredded(case_id):
                     summaries = kept.get(case_id)
                     if summaries is None:
                         summaries = kept[case_id] = self._kept_summaries(case_id)
@@ -650,7 +650,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
                     stored[key] = {"case_id": timeline.case_id,
                                    **{k: recorded[k] for k in ENTRY_KEYS}}  # fmt: skip
         problems = []
-        erased = {c for c in {e["case_id"] for e in stored.values()} if self._shredded(c)}
+        erased = {c for c in {e["case_id"] for e in stored.values()} if self.shredded(c)}
         for key in expected.keys() | stored.keys():
             want, have = expected.get(key), stored.get(key)
             if want and have and want["case_id"] in erased:
@@ -861,7 +861,7 @@ class TimelineApplication(SealedStore, ServiceApplication):
             "entries": entries,
             "head_hash": entries[-1]["hash"] if entries else GENESIS,
         }
-        shredded = self._shredded(case_id)
+        shredded = self.shredded(case_id)
         if shredded:
             view["personal_data_erased"] = {
                 "at": shredded.destroyed_at,
@@ -886,10 +886,6 @@ class TimelineApplication(SealedStore, ServiceApplication):
         for timeline in self.created(CaseTimeline.TimelineStarted):
             if timeline.recorded:
                 yield timeline.case_id, max(r["at"] for r in timeline.recorded)
-
-    def _shredded(self, case_id: str) -> Shredded | None:
-        vault = case_keys_from_env(self.env)
-        return vault.shredded(case_id) if vault else None
 
 
 def _stale(job: Verification) -> bool:
