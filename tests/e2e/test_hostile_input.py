@@ -20,6 +20,7 @@ from slice_driver import PASSWORD, events_of, issued_order, preservation_request
 from cp247 import totp
 from cp247.clock import utcnow
 from services.gateway.api import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from services.isp_liaison.domain import ProviderOrder
 
 NOBODY = "00000000-0000-4000-8000-000000000000"  # a well-formed id of nothing
 BIG = MAX_BODY_BYTES + 1_000_000
@@ -31,9 +32,15 @@ HOSTILE = (
 
 
 # --- helpers --------------------------------------------------------------------------------
+def _unsigned(order: ProviderOrder) -> bool:
+    return not order.signed
+
+
 def heads(platform) -> dict[str, int]:
     """Where the recording services' outboxes stand once every pending event is applied
     (anything recorded after that moves one)."""
+    isp = platform.apps["isp_liaison"]  # documents are signed beside delivery (issue 19)
+    wait_for(lambda: not list(isp.still_open(ProviderOrder, _unsigned)), what="orders signed")
     platform.deliver()
     return {name: platform.apps[name].outbox_head() for name in RECORDING}
 

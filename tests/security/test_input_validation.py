@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 from marshmallow import Schema, ValidationError, fields, validate
-from slice_driver import PASSWORD, Browser, issued_order, preservation_request
+from slice_driver import PASSWORD, Browser, issued_order, preservation_request, wait_for
 
 from cp247 import totp, validation
+from services.isp_liaison.domain import ProviderOrder
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_FOLDERS = ("events", "services", "cp247")
@@ -149,8 +150,14 @@ def test_no_pattern_in_the_code_is_a_dollar_anchored_match():
     assert offences == []
 
 
+def _unsigned(order: ProviderOrder) -> bool:
+    return not order.signed
+
+
 def heads(platform) -> dict[str, int]:
     """Where the recording services' outboxes stand once every pending event is applied."""
+    isp = platform.apps["isp_liaison"]  # documents are signed beside delivery (issue 19)
+    wait_for(lambda: not list(isp.still_open(ProviderOrder, _unsigned)), what="orders signed")
     platform.deliver()
     return {name: platform.apps[name].outbox_head() for name in RECORDING}
 
