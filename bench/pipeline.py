@@ -563,6 +563,8 @@ def distributed(tmp: Path, replicas: int) -> Iterator[Deployment]:
             return {
                 "published": total("cp247_messages_published_total"),
                 "delivered": total("cp247_messages_delivered_total"),
+                # Not broker messages: batches redone after a conflict (ADR 014, partitions).
+                "batch_setbacks": total("cp247_batch_setbacks_total"),
             }
 
         yield Deployment(

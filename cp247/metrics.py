@@ -45,6 +45,12 @@ EVENTS_DEFERRED = Counter(
     "Pushed events left to the catch-up because their upstream was busy for over a second",
     ["service", "upstream"],
 )
+BATCH_SETBACKS = Counter(
+    "cp247_batch_setbacks_total",
+    "Batches of upstream events decided again after a concurrent writer (retried) or applied "
+    "one event at a time after a failure (one_by_one)",
+    ["service", "setback"],
+)
 DEAD_LETTERS = Counter(
     "cp247_dead_letters_total", "Messages rejected by the event contract", ["service"]
 )

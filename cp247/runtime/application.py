@@ -20,9 +20,11 @@ from eventsourcing.persistence import IntegrityError, Mapper, Tracking
 from eventsourcing.system import ProcessApplication
 from eventsourcing.utils import get_topic
 
+from cp247 import metrics
 from cp247.casekeys import Shredded, case_keys_from_env
 from cp247.clock import iso
 from cp247.errors import Conflict, NotFound
+from cp247.runtime.case_partitions import CasePartitions
 from cp247.runtime.eventsourcing_internals import (
     BATCH_START,
     commit_without_waiting_for_disk,
@@ -191,6 +193,7 @@ class ServiceApplication(ProcessApplication):
         self.repository.get = self._get_in_batch(self.repository.get)
         record_batch_start_first(self.recorder)
         self._job_locks = JobLocks(self.name, postgres_datastore(self.recorder))
+        self.case_partitions = CasePartitions()
 
     # --- outbox --------------------------------------------------------------------------
     def outbox(self, start: int, limit: int = 100) -> list[dict[str, Any]]:
@@ -392,6 +395,7 @@ class ServiceApplication(ProcessApplication):
                 # to the first event: let each event find out on its own what is left.
                 failure = None if self.position(first.source) < first.notification_id else exc
                 if failure is None:
+                    metrics.BATCH_SETBACKS.labels(self.name, "retried").inc()
                     continue
             except Exception as exc:
                 failure = exc
@@ -402,6 +406,7 @@ class ServiceApplication(ProcessApplication):
                 self._take_snapshots(processing)
                 return [True] * len(messages)
             log.info("%s: a batch of %d goes one by one: %r", self.name, len(messages), failure)
+            metrics.BATCH_SETBACKS.labels(self.name, "one_by_one").inc()
             break
         return [self.process(message) for message in messages]
 

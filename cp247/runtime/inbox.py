@@ -167,7 +167,13 @@ class Inbox:
         applied = 0
         for start in range(0, len(messages), self.batch):
             chunk = messages[start : start + self.batch]
-            with metrics.HANDLER_SECONDS.labels(self.app.name, self.upstream).time():
+            cases = {
+                m.payload["case_id"] for m in chunk if isinstance(m.payload.get("case_id"), str)
+            }
+            with (
+                self.app.case_partitions.held(cases),
+                metrics.HANDLER_SECONDS.labels(self.app.name, self.upstream).time(),
+            ):
                 outcomes = self.app.process_batch(chunk)
             for message, applied_now in zip(chunk, outcomes, strict=True):
                 if applied_now:
