@@ -413,6 +413,85 @@ class OrderExpired(PayloadSchema):
     expired_at = Timestamp(required=True)
 
 
+# --- disclosure orders (issue 20) ----------------------------------------------------------
+class DisclosureOrderDrafted(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
+    provider_id = fields.String(required=True)
+    identifiers = Identifiers(required=True, metadata=PERSONAL)
+    data_types = DataTypes(required=True)
+    legal_basis = fields.String(required=True)
+    due_by = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class DisclosureApprovalRequested(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class DisclosureOrderApproved(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    actor = Actor(required=True)
+
+
+class DisclosureOrderIssued(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
+    provider_id = fields.String(required=True)
+    identifiers = Identifiers(required=True, metadata=PERSONAL)
+    data_types = DataTypes(required=True)
+    legal_basis = fields.String(required=True)
+    issued_at = Timestamp(required=True)
+    due_by = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class DisclosureOrderWithdrawn(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    notice = fields.String(required=True, metadata={"description": "what the provider is told"})
+    actor = Actor(required=True)
+
+
+class DisclosureReminderDue(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    due_by = Timestamp(required=True)
+    offset_hours = fields.Integer(
+        required=True, metadata={"description": "the policy's reminder, hours before due_by"}
+    )
+
+
+class DisclosureOverdue(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    due_by = Timestamp(required=True)
+
+
+class DisclosureAcknowledged(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    acknowledged_at = Timestamp(required=True)
+
+
+class DisclosureUnavailable(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    reason = fields.String(required=True, metadata=PERSONAL)
+
+
 # --- isp_liaison ----------------------------------------------------------------------------
 class ProviderRegistered(PayloadSchema):
     provider_id = fields.String(required=True)
@@ -431,8 +510,18 @@ class OrderDelivered(PayloadSchema):
     data_types = DataTypes(required=True)
     legal_basis = fields.String(required=True)
     issued_at = Timestamp(required=True)
-    expires_at = Timestamp(required=True)
+    expires_at = Timestamp(
+        required=True, allow_none=True, metadata={"description": "null for a disclosure order"}
+    )
     channel = fields.String(required=True, metadata={"description": "api inbox or webhook"})
+    kind = fields.String(
+        load_default="preservation", validate=validate.OneOf(["preservation", "disclosure"])
+    )
+    due_by = Timestamp(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "when a disclosure order is to be answered"},
+    )
     document = fields.Dict(
         allow_none=True,
         load_default=None,
@@ -448,7 +537,7 @@ class OrderDocumentSigned(PayloadSchema):
     order_id = fields.String(required=True)
     case_id = fields.String(required=True)
     provider_id = fields.String(required=True)
-    number = fields.String(required=True, metadata={"description": "PO-<year>-<8 hex>"})
+    number = fields.String(required=True, metadata={"description": "PO- or DO-<year>-<8 hex>"})
     sha256 = fields.String(required=True, metadata={"description": "of the PDF bytes"})
     key_id = fields.String(required=True, metadata={"description": "the signing key"})
     signature = fields.String(
@@ -492,6 +581,11 @@ class DataUnavailable(PayloadSchema):
     reason = fields.String(required=True)
     reported_at = Timestamp(required=True)
     actor = Actor(required=True)
+    kind = fields.String(
+        load_default="preservation",
+        validate=validate.OneOf(["preservation", "disclosure"]),
+        metadata={"description": "the order's kind"},
+    )
 
 
 class ForeignProviderReported(PayloadSchema):
@@ -537,7 +631,9 @@ class InboxOrderExtended(PayloadSchema):
 
 class InboxOrderClosed(PayloadSchema):
     order_id = fields.String(required=True)
-    closed_as = fields.String(required=True, validate=validate.OneOf(["released", "expired"]))
+    closed_as = fields.String(
+        required=True, validate=validate.OneOf(["released", "expired", "withdrawn"])
+    )
     reason = fields.String(allow_none=True, load_default=None)
 
 
@@ -960,6 +1056,42 @@ registry = Registry(
         ),
         _contract("preservation", OrderHoldLifted, "The MLA request was decided."),
         _contract("preservation", OrderExpired, "The preservation period ended."),
+        _contract("preservation", DisclosureOrderDrafted, "A disclosure order was drafted."),
+        _contract(
+            "preservation",
+            DisclosureApprovalRequested,
+            "National policy requires a prosecutor's approval before the disclosure order "
+            "is issued.",
+        ),
+        _contract("preservation", DisclosureOrderApproved, "A prosecutor approved it."),
+        _contract(
+            "preservation",
+            DisclosureOrderIssued,
+            "The disclosure order was issued to the provider, to answer by due_by.",
+        ),
+        _contract(
+            "preservation",
+            DisclosureOrderWithdrawn,
+            "The disclosure order ended unanswered (its request refused or withdrawn).",
+        ),
+        _contract(
+            "preservation",
+            DisclosureReminderDue,
+            "The disclosure order is unanswered and its due-by nears: the provider and our "
+            "duty prosecutor are reminded.",
+        ),
+        _contract(
+            "preservation",
+            DisclosureOverdue,
+            "The disclosure order's due-by passed unanswered: escalated to both CPs' duty "
+            "officers, the provider told.",
+        ),
+        _private(
+            "preservation", DisclosureAcknowledged, "Bookkeeping: the provider has the order."
+        ),
+        _private(
+            "preservation", DisclosureUnavailable, "Bookkeeping: the provider cannot produce."
+        ),
         _contract("isp_liaison", DataPreserved, "The provider preserved the data."),
         _contract("isp_liaison", DataUnavailable, "The provider does not have the data."),
         _contract(

@@ -130,12 +130,13 @@ def format_local(moment: datetime, zone: ZoneInfo, with_zone_name: bool = True) 
 
 
 def order_number(order: Mapping[str, Any]) -> str:
-    """Short human number: ``PO-<year issued>-<first 8 hex of order_id>``; ``DRAFT`` for the
-    year of an order not yet issued."""
+    """Short human number: ``PO-<year issued>-<first 8 hex of order_id>`` (``DO-`` for an
+    order to disclose data); ``DRAFT`` for the year of an order not yet issued."""
     issued = _parse_time(order.get("issued_at"))
     year = str(issued.astimezone(UTC).year) if issued and issued.tzinfo else "DRAFT"
     head = re.sub(r"[^0-9a-fA-F]", "", str(order.get("order_id", "")))[:8].upper()
-    return f"PO-{year}-{head or 'UNKNOWN'}"
+    prefix = "DO" if order.get("kind") == "disclosure" else "PO"
+    return f"{prefix}-{year}-{head or 'UNKNOWN'}"
 
 
 def _period_days(

@@ -1,4 +1,5 @@
-"""The preservation order as a PDF, and signed in one step."""
+"""The orders a provider receives as a PDF (to preserve data, or to disclose them), and
+signed in one step."""
 
 from __future__ import annotations
 
@@ -27,30 +28,72 @@ from cp247.documents.pdf import (
 from cp247.documents.signing import SIGNATURE_SUFFIX, Signature, Signer
 
 
+@dataclass(frozen=True)
+class Wording:
+    """What differs between the two orders a provider receives."""
+
+    title: str
+    instruction: str
+    timing: str
+    data: str
+
+
+PRESERVE = Wording(
+    title="PRESERVATION ORDER",
+    instruction="The provider named above is ordered to preserve expeditiously, and to keep "
+    "intact, the stored computer data described below, in its possession or control, until "
+    "the time stated, pending a request for its disclosure.",
+    timing="Period of preservation",
+    data="Data to preserve",
+)
+DISCLOSE = Wording(
+    title="ORDER TO DISCLOSE DATA",
+    instruction="The provider named above is ordered to disclose the stored computer data "
+    "described below, in its possession or control, by the time stated, through the ISP "
+    "liaison interface of the authority below, quoting the order number. Where the data are "
+    "not available, the provider shall say so and why, by the same time.",
+    timing="Time to answer",
+    data="Data to disclose",
+)
+
+
 def render_preservation_order(
     order: Mapping[str, Any], letterhead: Letterhead, local_zone: str | None = None
 ) -> bytes:
-    """The order as served at ``GET /api/v1/isp/orders/{order_id}/document``.
+    """The order as served at ``GET /api/v1/isp/orders/{order_id}/document``: a preservation
+    order, or an order to disclose data where ``order["kind"]`` is ``disclosure``.
 
     ``order`` has the keys of the ISP order view (order_id, case_id, provider_id, identifiers,
-    data_types, issued_at, expires_at, legal_basis; optional period_days, provider_name,
-    request_id). ``local_zone`` (IANA) defaults to the letterhead's zone. The status is not
-    printed: it changes after issue, and the document - and its recorded digest - must not.
-    Raises ``ValueError`` for unparseable issue/expiry times and ``ConfigurationError`` for an
+    data_types, issued_at, expires_at or due_by, legal_basis; optional period_days,
+    provider_name, request_id). ``local_zone`` (IANA) defaults to the letterhead's zone. The
+    status is not printed: it changes after issue, and the document - and its recorded digest
+    - must not. Raises ``ValueError`` for unparseable times and ``ConfigurationError`` for an
     unknown zone.
     """
     zone_name = local_zone or letterhead.time_zone or "UTC"
     zone = _zone(zone_name, "local time zone")
     issued = _required_time(order, "issued_at")
-    expires = _required_time(order, "expires_at")
+    disclosure = order.get("kind") == "disclosure"
+    wording = DISCLOSE if disclosure else PRESERVE
     number = order_number(order)
-    period = _period_days(order, issued, expires)
-    title = "PRESERVATION ORDER" if issued else "PRESERVATION ORDER - DRAFT, NOT ISSUED"
+    title = wording.title if issued else f"{wording.title} - DRAFT, NOT ISSUED"
 
     def when(moment: datetime | None) -> str:
         if moment is None:
             return "Not yet issued."
         return f"{format_utc(moment)}\n{format_local(moment, zone)}"
+
+    def timing() -> list[tuple[str, str]]:
+        if disclosure:
+            due_by = _required_time(order, "due_by")
+            return [("Issued at", when(issued)), ("Disclose by", when(due_by))]
+        expires = _required_time(order, "expires_at")
+        period = _period_days(order, issued, expires)
+        return [
+            ("Issued at", when(issued)),
+            ("Preserve until", when(expires) if expires else "Set at issue."),
+            ("Period", f"{period} days" if period is not None else _NOT_STATED),
+        ]
 
     def build(pdf: _Document) -> None:
         _letterhead_block(pdf, letterhead)
@@ -74,22 +117,10 @@ def render_preservation_order(
         pdf.heading("Legal basis")
         pdf.line_text(pdf_text(order.get("legal_basis") or _NOT_STATED))
         pdf.ln(1)
-        pdf.line_text(
-            pdf_text(
-                "The provider named above is ordered to preserve expeditiously, and to keep "
-                "intact, the stored computer data described below, in its possession or "
-                "control, until the time stated, pending a request for its disclosure."
-            )
-        )
-        pdf.heading("Period of preservation")
-        pdf.pairs(
-            [
-                ("Issued at", when(issued)),
-                ("Preserve until", when(expires) if expires else "Set at issue."),
-                ("Period", f"{period} days" if period is not None else _NOT_STATED),
-            ]
-        )
-        pdf.heading("Data to preserve")
+        pdf.line_text(pdf_text(wording.instruction))
+        pdf.heading(wording.timing)
+        pdf.pairs(timing())
+        pdf.heading(wording.data)
         types = order.get("data_types") or []
         pdf.pairs([("Types of data", pdf_text(", ".join(map(str, types)) or _NOT_STATED))])
         pdf.ln(1)

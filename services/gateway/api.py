@@ -61,6 +61,7 @@ READ_AUDITED = {
     "get_request": ("request", "request_id"),
     "outgoing_letter": ("letter", "request_id"),
     "get_order": ("order", "order_id"),
+    "get_disclosure_order": ("disclosure_order", "order_id"),
     "isp_order": ("provider_order", "order_id"),
     "isp_order_document": ("document", "order_id"),
     "order_document": ("document", "order_id"),
@@ -74,6 +75,10 @@ WORK_ORDER_FIELDS = (
     "order_id", "case_id", "request_id", "provider_id", "status", "drafted_by",
     "period_days", "issued_at", "expires_at", "acknowledged_at", "held_for_mla",
 )  # fmt: skip
+WORK_DISCLOSURE_FIELDS = (
+    "order_id", "kind", "case_id", "request_id", "provider_id", "status", "drafted_by",
+    "data_types", "issued_at", "due_by", "acknowledged_at",
+)  # fmt: skip
 RETRY_AFTER_SECONDS = "5"  # a dependency is down: clients try again, not hang
 MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
 # A request nests five levels deep; anything much deeper is hostile, and a document nested
@@ -81,6 +86,8 @@ MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
 MAX_JSON_DEPTH = 64
 TOO_LARGE = f"the body is larger than {MAX_BODY_BYTES // 1_000_000} MB"
 CP_ROLES = ("police", "prosecution")
+# The requests a disclosure order answers, when the officer names none (issue 20).
+DISCLOSURE_REQUESTS = ("subscriber_identification", "emergency_disclosure")
 ALL_ROLES = ("police", "prosecution", "oversight", "admin", "isp")
 SESSION_COOKIE = "cp247_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -451,6 +458,14 @@ class Gateway:
             "awaiting_approval": [o for o in orders if o["status"] == "awaiting_approval"],
             "awaiting_acknowledgement": [o for o in orders if o["status"] == "issued"],
             "expiring": sorted(running, key=lambda o: o["expires_at"] or "")[:20],
+            # Disclosure orders to approve or still unanswered, the soonest due first.
+            "disclosure_orders": sorted(
+                (
+                    {k: o.get(k) for k in WORK_DISCLOSURE_FIELDS}
+                    for o in b.preservation.open_disclosure_orders()
+                ),
+                key=lambda o: o["due_by"],
+            ),  # fmt: skip
             "follow_ups": b.mla.open_follow_ups(),
             "flagged_cases": b.intake.list_cases({"flagged": "1"}),
             # No silent lapse: preservation requests nothing preserves yet (Art 29(2)(d)).
@@ -465,6 +480,7 @@ class Gateway:
     ) -> tuple[int, Any]:
         case = b.intake.get_case(case_id)
         case["preservation_orders"] = b.preservation.orders_of_case(case_id)
+        case["disclosure_orders"] = b.preservation.disclosure_orders_of_case(case_id)
         case["mla"] = b.mla.follow_ups_of_case(case_id)
         case["outgoing_follow_ups"] = b.mla.outgoing_of_case(case_id)
         return 200, case
@@ -667,20 +683,17 @@ class Gateway:
     ) -> tuple[int, Any]:
         body = self._body(request)
         case = b.intake.get_case(case_id)
-        provider_id = body.get("provider_id")
-        if isinstance(provider_id, str) and not b.isp_liaison.has_provider(provider_id):
-            raise Invalid(
-                "the provider is not in the directory",
-                {"provider_id": [f"{provider_id!r} is not in the provider directory"]},
-            )
+        self._listed(b, body.get("provider_id"))
         return 201, b.preservation.create_order(
             case_id, body, who.actor, self._requests_to_cover(case, body.get("request_id"))
         )
 
     @staticmethod
-    def _requests_to_cover(case: dict[str, Any], wanted: Any) -> list[str]:
-        """The requests an officer's order preserves for: the one named, else every incoming
-        preservation request of the case still open."""
+    def _requests_to_cover(
+        case: dict[str, Any], wanted: Any, types: tuple[str, ...] = ("preservation",)
+    ) -> list[str]:
+        """The requests an officer's order is for: the one named, else every incoming
+        request of the case of one of ``types`` still open."""
         requests = case["requests"]
         if wanted is not None:
             if not any(r["request_id"] == wanted for r in requests):
@@ -700,12 +713,52 @@ class Gateway:
             )
         open_requests = [
             r for r in requests
-            if r["type"] == "preservation" and r["direction"] == "incoming"
+            if r["type"] in types and r["direction"] == "incoming"
             and r["status"] not in ("refused", "withdrawn", "closed")
         ]  # fmt: skip
         for wanted_request in open_requests:
             Gateway._may_order_for(wanted_request)
         return [r["request_id"] for r in open_requests]
+
+    # --- disclosure orders (issue 20) -------------------------------------------------------
+    @route("/api/v1/cases/<case_id>/disclosure-orders", "POST", CP_ROLES)
+    def create_disclosure_order(
+        self, b: Backends, request: Request, who: Principal, case_id: str
+    ) -> tuple[int, Any]:
+        body = self._body(request)
+        case = b.intake.get_case(case_id)
+        self._listed(b, body.get("provider_id"))
+        answers = self._requests_to_cover(case, body.get("request_id"), DISCLOSURE_REQUESTS)
+        if len(answers) > 1:  # each requesting Party's request is answered on its own
+            raise Invalid(
+                "the case has several requests this order could answer: name one",
+                {"request_id": [f"one of {', '.join(answers)}"]},
+            )
+        return 201, b.preservation.create_disclosure_order(case_id, body, who.actor, answers)
+
+    @route("/api/v1/disclosure-orders/<order_id>", "GET", CP_ROLES)
+    def get_disclosure_order(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.preservation.get_disclosure_order(order_id)
+
+    @route("/api/v1/disclosure-orders/<order_id>/approve", "POST", ("prosecution",))
+    def approve_disclosure_order(
+        self, b: Backends, request: Request, who: Principal, order_id: str
+    ) -> tuple[int, Any]:
+        order = b.preservation.get_disclosure_order(order_id)
+        if order["request_id"]:
+            self._may_order_for(b.intake.get_request(order["request_id"]))
+        return 200, b.preservation.approve_disclosure_order(order_id, who.actor)
+
+    @staticmethod
+    def _listed(b: Backends, provider_id: Any) -> None:
+        """An order names a provider of the directory: a mistyped id is the caller's 422."""
+        if isinstance(provider_id, str) and not b.isp_liaison.has_provider(provider_id):
+            raise Invalid(
+                "the provider is not in the directory",
+                {"provider_id": [f"{provider_id!r} is not in the provider directory"]},
+            )
 
     @route("/api/v1/preservation-orders/<order_id>", "GET", CP_ROLES)
     def get_order(

@@ -21,7 +21,7 @@ from cp247 import __version__
 from services.gateway.audit_report import AuditReportSchema, VerificationSchema
 from services.gateway.bodies import BODIES
 from services.intake.schemas import RequestSchema
-from services.preservation.schemas import OrderRequestSchema
+from services.preservation.schemas import DisclosureOrderRequestSchema, OrderRequestSchema
 
 
 class ErrorSchema(Schema):
@@ -241,6 +241,7 @@ def openapi_document() -> dict[str, Any]:
     spec.components.schema("Error", schema=ErrorSchema)
     spec.components.schema("Request", schema=RequestSchema)
     spec.components.schema("PreservationOrderRequest", schema=OrderRequestSchema)
+    spec.components.schema("DisclosureOrderRequest", schema=DisclosureOrderRequestSchema)
     spec.components.schema("AuditReport", schema=AuditReportSchema)
     spec.components.schema("Verification", schema=VerificationSchema)
     for name, body_schema in BODIES.items():
@@ -301,9 +302,26 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/preservation-orders/{order_id}/approve": {
             "post": _op("Approve an order", "prosecution", errors=command)
         },
+        "/api/v1/cases/{case_id}/disclosure-orders": {
+            "post": _op(
+                "Order a listed provider to disclose data (subscriber, traffic; content only "
+                "where the national policy allows) by due_by; awaiting_approval where the "
+                "policy makes the caller's role wait for a prosecutor. A subscriber "
+                "identification by a public IPv4 address needs its source port (422)",
+                cp,
+                "DisclosureOrderRequest",
+                "201",
+                errors=command,
+            )
+        },
+        "/api/v1/disclosure-orders/{order_id}": {"get": _op("One disclosure order", cp)},
+        "/api/v1/disclosure-orders/{order_id}/approve": {
+            "post": _op("Approve a disclosure order", "prosecution", errors=command)
+        },
         "/api/v1/isp/orders": {
             "get": _op(
-                "The provider's own orders (status)",
+                "The provider's own orders, preservation and disclosure alike (kind; due_by "
+                "for disclosure orders) (status)",
                 "isp",
                 params=[query("status", "only orders in this status, e.g. issued")],
             )

@@ -278,6 +278,17 @@ def normalise_identifiers(
     return result, sorted(set(warnings)), errors
 
 
+def needs_source_port(item: Mapping[str, Any]) -> bool:
+    """A normalised public IPv4 address given without its source port: behind carrier-grade
+    NAT it names thousands of subscribers at once (seed 3.1.1)."""
+    return (
+        item.get("kind") == "ip"
+        and not item.get("flags")
+        and item.get("port") is None
+        and ipaddress.ip_address(str(item.get("value"))).version == 4
+    )
+
+
 def _normalise_identifier(
     identifier: Mapping[str, Any], time_zone: str | None, received_at: datetime
 ) -> tuple[dict[str, Any], list[str], dict[str, list[str]]]:
@@ -308,8 +319,7 @@ def _normalise_identifier(
             item["flags"] = flags
             if value != original:
                 item["value_original"] = original
-            public_ipv4 = kind == "ip" and not flags and ipaddress.ip_address(value).version == 4
-            if public_ipv4 and port is None:
+            if needs_source_port(item):
                 warnings.append("ipv4_without_port")  # legal-rule: art29-2-c-ipv4-without-port
 
     if "service" in item:

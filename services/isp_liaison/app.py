@@ -57,6 +57,14 @@ def inbox_entry(order: ProviderOrder) -> InboxEntry:
     return InboxEntry(order.order_id, order.provider_id, order.status)
 
 
+# What an order's end is called at the provider, by the decision that ended it.
+CLOSED_AS = {
+    "OrderReleased": "released",
+    "OrderExpired": "expired",
+    "DisclosureOrderWithdrawn": "withdrawn",
+}
+
+
 class IspLiaisonApplication(ServiceApplication):
     name = "isp_liaison"
     upstreams = ("preservation",)
@@ -82,6 +90,10 @@ class IspLiaisonApplication(ServiceApplication):
         "OrderExtended": "on_order_extended",
         "OrderReleased": "on_order_closed",
         "OrderExpired": "on_order_closed",
+        "DisclosureOrderIssued": "on_order_issued",
+        "DisclosureOrderWithdrawn": "on_order_closed",
+        "DisclosureReminderDue": "on_disclosure_clock",
+        "DisclosureOverdue": "on_disclosure_clock",
     }
 
     # --- directory -------------------------------------------------------------------------
@@ -146,6 +158,7 @@ class IspLiaisonApplication(ServiceApplication):
         provider = load(self.repository, str(provider_uuid(order["provider_id"])), Provider)
         if provider is None:
             return  # an order for a provider we cannot reach; the directory issue handles it
+        disclosure = message.event == "DisclosureOrderIssued"
         processing.collect_events(
             ProviderOrder(
                 order_id=order["order_id"],
@@ -156,8 +169,10 @@ class IspLiaisonApplication(ServiceApplication):
                 data_types=order["data_types"],
                 legal_basis=order["legal_basis"],
                 issued_at=order["issued_at"],
-                expires_at=order["expires_at"],
+                expires_at=order.get("expires_at"),
                 channel="api+webhook" if provider.webhook else "api",
+                kind="disclosure" if disclosure else "preservation",
+                due_by=order.get("due_by"),
             )
         )
         if provider.webhook and self.webhook_master_key:
@@ -179,7 +194,9 @@ class IspLiaisonApplication(ServiceApplication):
                 "order_id": order["order_id"],
                 "provider_id": provider.provider_id,
                 "issued_at": order["issued_at"],
-                "expires_at": order["expires_at"],
+                "expires_at": order.get("expires_at"),
+                "kind": "disclosure" if "due_by" in order else "preservation",
+                "due_by": order.get("due_by"),
                 "order_url": f"/api/v1/isp/orders/{order['order_id']}",
                 "document_url": f"/api/v1/isp/orders/{order['order_id']}/document",
             },
@@ -299,8 +316,8 @@ class IspLiaisonApplication(ServiceApplication):
     def on_order_closed(self, message: Message, processing: ProcessingEvent) -> None:
         order = load(self.repository, message.payload["order_id"], ProviderOrder)
         if order is not None and order.closed_as is None:
-            closed_as = "released" if message.event == "OrderReleased" else "expired"
-            notice = message.payload.get("notice") if closed_as == "released" else None
+            closed_as = CLOSED_AS[message.event]
+            notice = message.payload.get("notice") if closed_as != "expired" else None
             order.close(order.order_id, closed_as, notice)
             processing.collect_events(order)
             provider = load(self.repository, str(provider_uuid(order.provider_id)), Provider)
@@ -312,9 +329,23 @@ class IspLiaisonApplication(ServiceApplication):
         self, order: ProviderOrder, provider: Provider, notice: str | None
     ) -> WebhookDelivery:
         """The provider is told at once that it may stop preserving (no identifiers)."""
-        hook_event = f"order.{order.closed_as}"
+        return self._notice_webhook(
+            order, provider, f"order.{order.closed_as}", status=order.closed_as, notice=notice
+        )
+
+    def _notice_webhook(
+        self,
+        order: ProviderOrder,
+        provider: Provider,
+        hook_event: str,
+        once: str = "",
+        **about: Any,
+    ) -> WebhookDelivery:
+        """A short notice about one order (no identifiers), once per ``hook_event`` (and
+        ``once``, where one event may be sent several times)."""
+        key = f"{order.order_id}|{hook_event}" + (f"|{once}" if once else "")
         return WebhookDelivery(
-            delivery_id=str(uuid5(WEBHOOK_NAMESPACE, f"{order.order_id}|{hook_event}")),
+            delivery_id=str(uuid5(WEBHOOK_NAMESPACE, key)),
             order_id=order.order_id,
             case_id=order.case_id,
             provider_id=provider.provider_id,
@@ -324,12 +355,28 @@ class IspLiaisonApplication(ServiceApplication):
                 "event": hook_event,
                 "order_id": order.order_id,
                 "provider_id": provider.provider_id,
-                "status": order.closed_as,
-                "notice": notice,
+                **about,
                 "order_url": f"/api/v1/isp/orders/{order.order_id}",
             },
             next_attempt_at=0.0,
         )
+
+    def on_disclosure_clock(self, message: Message, processing: ProcessingEvent) -> None:
+        """A disclosure order unanswered near or past its due-by: the provider is reminded
+        by webhook (its inbox shows ``due_by`` all along)."""
+        order = load(self.repository, message.payload["order_id"], ProviderOrder)
+        if order is None or order.closed_as is not None or not self.webhook_master_key:
+            return
+        provider = load(self.repository, str(provider_uuid(order.provider_id)), Provider)
+        if provider is None or not provider.webhook:
+            return
+        overdue = message.event == "DisclosureOverdue"
+        hours = message.payload.get("offset_hours")
+        hook_event = "order.overdue" if overdue else "order.due_soon"
+        notice = self._notice_webhook(
+            order, provider, hook_event, once=str(hours or ""), due_by=order.due_by
+        )
+        processing.collect_events(notice)
 
     # --- the provider's own view -----------------------------------------------------------
     def _own(self, provider_id: str, order_id: str) -> ProviderOrder:
@@ -438,9 +485,11 @@ class IspLiaisonApplication(ServiceApplication):
     def order_view(order: ProviderOrder) -> dict[str, Any]:
         return {
             "order_id": order.order_id,
+            "kind": order.kind,
             "case_id": order.case_id,
             "provider_id": order.provider_id,
             "status": order.status,
+            "due_by": order.due_by,
             "identifiers": order.identifiers,
             "data_types": order.data_types,
             "issued_at": order.issued_at,

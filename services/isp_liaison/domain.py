@@ -35,7 +35,11 @@ class Provider(Aggregate):
 
 
 class ProviderOrder(Aggregate):
-    """A preservation order in a provider's inbox."""
+    """An order in a provider's inbox: to preserve data, or to disclose them."""
+
+    # Snapshots taken before disclosure orders lack these: they were preservation orders.
+    kind: str = "preservation"
+    due_by: str | None = None
 
     @staticmethod
     def create_id(order_id: str, **_: Any) -> UUID:
@@ -52,15 +56,19 @@ class ProviderOrder(Aggregate):
         data_types: list[str],
         legal_basis: str,
         issued_at: str,
-        expires_at: str,
+        expires_at: str | None,
         channel: str,
         document: dict[str, Any] | None = None,
+        kind: str = "preservation",
+        due_by: str | None = None,
     ):
         # Orders delivered before issue 19 carried their signed document here; now it is
         # rendered beside delivery and recorded by sign() (None at delivery).
         self.document = document or {}
         self.signed_at_delivery = document is not None  # erased, it reads as {}: still signed
         self.issued_expires_at = expires_at  # what the document states, whatever extends it
+        self.kind = kind  # preservation | disclosure (issue 20); earlier orders: preservation
+        self.due_by = due_by  # a disclosure order's answer is due by then
         self.order_id = order_id
         self.case_id = case_id
         self.request_id = request_id
@@ -101,7 +109,12 @@ class ProviderOrder(Aggregate):
         if self.closed_as is not None:
             raise Conflict(f"order {self.order_id} was {self.closed_as}")
 
+    def _preservation(self, action: str) -> None:
+        if self.kind != "preservation":
+            raise Conflict(f"order {self.order_id} is a {self.kind} order: {action}")
+
     def report_preserved(self, note: str, records: int | None, now: str, actor: dict) -> bool:
+        self._preservation("it is answered by producing the data, not by preserving them")
         if self.outcome is not None and self.outcome["outcome"] == "preserved":
             return False
         self._open()
@@ -137,8 +150,9 @@ class ProviderOrder(Aggregate):
         if self.status not in ("issued", "acknowledged"):
             raise Conflict(f"order {self.order_id} is already {self.status}")
         self._unavailable(
-            self.order_id, self.case_id, self.request_id, self.provider_id, reason, now, actor
-        )
+            self.order_id, self.case_id, self.request_id, self.provider_id, reason, now, actor,
+            self.kind,
+        )  # fmt: skip
         return True
 
     @event("DataUnavailable")
@@ -151,6 +165,7 @@ class ProviderOrder(Aggregate):
         reason: str,
         reported_at: str,
         actor: dict[str, str],
+        kind: str = "preservation",
     ) -> None:
         self.outcome = {"outcome": "unavailable", "reason": reason, "at": reported_at}
         self.status = "unavailable"
@@ -159,6 +174,7 @@ class ProviderOrder(Aggregate):
         self, country: str, provider_name: str, details: str, now: str, actor: dict
     ) -> bool:
         """Art 30: another State's provider was in the chain; the same report once."""
+        self._preservation("Art 30 reports come with preserving traffic data (Art 29)")
         report = {"country": country, "provider_name": provider_name, "details": details}
         if any({k: r[k] for k in report} == report for r in self.foreign_reports):
             return False
@@ -205,6 +221,8 @@ class ProviderOrder(Aggregate):
             "legal_basis": self.legal_basis,
             "issued_at": self.issued_at,
             "expires_at": self.issued_expires_at,
+            "kind": self.kind,
+            "due_by": self.due_by,
         }
 
     def sign(self, number: str, sha256: str, key_id: str, signature: str, pdf_b64: str) -> None:

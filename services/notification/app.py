@@ -76,6 +76,9 @@ class NotificationApplication(ServiceApplication):
         "RequestWithdrawn": "on_withdrawn",
         "Art296DecisionRecorded": "on_art29_6_decision",
         "OrderApprovalRequested": "on_approval_requested",
+        "DisclosureApprovalRequested": "on_approval_requested",
+        "DisclosureReminderDue": "on_disclosure_clock",
+        "DisclosureOverdue": "on_disclosure_clock",
         "OrderCoversRequest": "on_feedback",
         "OutgoingReceiptChaseDue": "on_outgoing_chase",
         "OurMlaReminderDue": "on_our_mla_clock",
@@ -382,8 +385,33 @@ class NotificationApplication(ServiceApplication):
                 "provider": order.get("provider_id") or "-",
                 "reason": order["reason"],
                 "case_url": f"{self.public_url}/console/cases/{order['case_id']}",
+                "kind": "disclosure" if message.event.startswith("Disclosure") else "preservation",
             },
         )  # fmt: skip
+
+    def on_disclosure_clock(self, message: Message, processing: ProcessingEvent) -> None:
+        """A disclosure order unanswered as its due-by nears: the duty prosecutor is told;
+        once it passed, both CPs' duty officers are (the escalation)."""
+        order = message.payload
+        overdue = message.event == "DisclosureOverdue"
+        template = "disclosure_overdue" if overdue else "disclosure_due"
+        context: dict[str, Any] = {
+            "our_reference": order["case_id"][:8],
+            "provider": order["provider_id"],
+            "due_by": order["due_by"],
+            "case_url": f"{self.public_url}/console/cases/{order['case_id']}",
+        }
+        if not overdue:
+            context["offset_hours"] = order["offset_hours"]
+        for cp in ("prosecution", "police") if overdue else ("prosecution",):
+            self._queue_to_duty(
+                processing, message, cp,
+                cause=f"{template}|{order['order_id']}|{order.get('offset_hours', 0)}|{cp}",
+                case_id=order["case_id"],
+                template=template,
+                audience="prosecutor" if cp == "prosecution" else "duty_officer",
+                context=context,
+            )  # fmt: skip
 
     def _queue_to_duty(
         self, processing: ProcessingEvent, message: Message, cp: str, **fields: Any
@@ -538,6 +566,8 @@ class NotificationApplication(ServiceApplication):
     def on_feedback(self, message: Message, processing: ProcessingEvent) -> None:
         """Feedback on action taken: order issued, data preserved or not available."""
         payload = message.payload
+        if payload.get("kind") == "disclosure":
+            return  # what leaves about a disclosure is an officer's transmission (issue 20)
         if message.event == "OrderCoversRequest":
             self._note_party(payload, processing)
             if not payload["issued"]:

@@ -101,8 +101,12 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
         "acknowledge_url",
     ),
     "delivery_failed": ("our_reference", "recipients", "message_subject", "attempts", "error"),
-    # to our duty prosecutor: an order waits for approval (national policy)
-    "approval_needed": ("our_reference", "provider", "reason", "case_url"),
+    # to our duty prosecutor: an order waits for approval (national policy); ``kind``:
+    # preservation or disclosure
+    "approval_needed": ("our_reference", "provider", "reason", "case_url", "kind"),
+    # to our duty officers: a disclosure order nears its due-by unanswered, or passed it
+    "disclosure_due": ("our_reference", "provider", "due_by", "offset_hours", "case_url"),
+    "disclosure_overdue": ("our_reference", "provider", "due_by", "case_url"),
     # to our duty officer: a foreign CP has not confirmed receipt of our request
     "outgoing_chase": ("our_reference", "counterpart_country", "sent_at", "case_url"),
     # to a foreign CP at the address in effect: someone proposed to change where we write to

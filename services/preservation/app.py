@@ -10,7 +10,7 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 from marshmallow import ValidationError
 
-from cp247.clock import utcnow
+from cp247.clock import iso, parse_iso, utcnow
 from cp247.errors import Conflict, Forbidden, Invalid
 from cp247.runtime.application import (
     ServiceApplication,
@@ -23,7 +23,9 @@ from cp247.runtime.application import (
 )
 from cp247.validation import flatten_errors
 from events import Message
-from services.intake.hygiene import normalise_identifiers
+from services.intake.hygiene import needs_source_port, normalise_identifiers
+from services.preservation import disclosure_order
+from services.preservation.disclosure_order import DisclosureOrder
 from services.preservation.domain import (
     LEGAL_BASIS,
     PreservationOrder,
@@ -32,7 +34,7 @@ from services.preservation.domain import (
     standing_id_for,
 )
 from services.preservation.national_law import NationalPolicy, national_policy
-from services.preservation.schemas import OrderRequestSchema
+from services.preservation.schemas import DisclosureOrderRequestSchema, OrderRequestSchema
 
 SYSTEM = {"username": "system", "role": "preservation"}
 
@@ -103,7 +105,7 @@ class PreservationApplication(ServiceApplication):
         return [order for order in found if order is not None and order.closed is None]
 
     def _note_orders(
-        self, order: PreservationOrder, request_ids: list[str]
+        self, order: PreservationOrder | DisclosureOrder, request_ids: list[str]
     ) -> list[RequestStanding]:
         """Each request's standing record learns the order that preserves for it."""
         noted = []
@@ -159,6 +161,23 @@ class PreservationApplication(ServiceApplication):
                     decided=True,
                 )
             processing.collect_events(order)
+        # legal-rule: refusal-withdraws-disclosure-orders
+        for disclosure in self._disclosures_for(payload["request_id"]):
+            if disclosure.withdraw(
+                f"request {why}",
+                "The requesting authority no longer needs these data; this order is "
+                "withdrawn. Do not disclose anything under it.",
+                payload["actor"],
+            ):
+                processing.collect_events(disclosure)
+
+    def _disclosures_for(self, request_id: str) -> list[DisclosureOrder]:
+        standing = load(self.repository, standing_id_for(request_id), RequestStanding)
+        found = (
+            load(self.repository, oid, DisclosureOrder)
+            for oid in (standing.order_ids if standing else [])
+        )
+        return [order for order in found if order is not None and order.open]
 
     def on_art29_6_decision(self, message: Message, processing: ProcessingEvent) -> None:
         """The requesting Party withdrew after an Art 29(6) notice: as a withdrawal. (While
@@ -182,6 +201,11 @@ class PreservationApplication(ServiceApplication):
                 raise Conflict(f"request {request_id} was refused or withdrawn")
 
     def on_provider_acknowledged(self, message: Message, processing: ProcessingEvent) -> None:
+        disclosure = load(self.repository, message.payload["order_id"], DisclosureOrder)
+        if disclosure is not None:
+            if disclosure.record_acknowledgement(message.payload["acknowledged_at"]):
+                processing.collect_events(disclosure)
+            return
         order = load(self.repository, message.payload["order_id"], PreservationOrder)
         if order is None:
             return
@@ -197,6 +221,11 @@ class PreservationApplication(ServiceApplication):
 
     def on_outcome(self, message: Message, processing: ProcessingEvent) -> None:
         """What the provider reported: preserved (with a note) or not available (why)."""
+        disclosure = load(self.repository, message.payload["order_id"], DisclosureOrder)
+        if disclosure is not None and message.event == "DataUnavailable":
+            if disclosure.record_unavailable(message.payload["reason"]):
+                processing.collect_events(disclosure)
+            return
         order = load(self.repository, message.payload["order_id"], PreservationOrder)
         if order is None:
             return
@@ -281,6 +310,22 @@ class PreservationApplication(ServiceApplication):
                 expired.append(order.order_id)
         return expired
 
+    @every(30)  # a disclosure order's due-by nears, then passes, on the clock
+    def run_disclosure_clocks(self, now: datetime | None = None) -> list[str]:
+        """Remind, or mark overdue, every unanswered disclosure order whose clock is due;
+        returns their ids."""
+        now = now or utcnow()
+        due = []
+        hours = self.national_policy.disclosure_reminder_hours
+        for order in self.still_open(DisclosureOrder, lambda o: o.open):
+            if order.clocks_due(now, hours):
+                try:
+                    self.save(order)
+                except IntegrityError:
+                    continue  # answered meanwhile, say: the next sweep decides
+                due.append(order.order_id)
+        return due
+
     @command
     def create_order(
         self,
@@ -356,6 +401,139 @@ class PreservationApplication(ServiceApplication):
         else:
             order.issue(actor, utcnow())
         return order
+
+    # --- disclosure orders (issue 20) -------------------------------------------------------
+    @command
+    def create_disclosure_order(
+        self,
+        case_id: str,
+        body: dict[str, Any],
+        actor: dict[str, str],
+        request_ids: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """An officer orders a listed provider of a case to hand data over by ``due_by``."""
+        try:
+            wanted = DisclosureOrderRequestSchema().load(body)
+        except ValidationError as exc:
+            problems = flatten_errors(exc.messages)
+            raise Invalid("the disclosure order is not valid", problems) from None
+        policy, now = self.national_policy, utcnow()
+        fields: dict[str, list[str]] = {}
+        # legal-rule: disclosure-of-content-by-national-law
+        if "content" in wanted["data_types"] and not policy.disclosure_of_content:
+            fields["data_types"] = [
+                f"content data may not be ordered disclosed under {policy.name} "
+                "(national law: interception and content by MLA, Art 31/34)"
+            ]
+        # legal-rule: order-identifiers-time-rules
+        identifiers, _, problems = normalise_identifiers(wanted["identifiers"], None, now)
+        for path, reasons in problems.items():
+            fields[path.replace("data.identifiers", "identifiers", 1)] = reasons
+        # legal-rule: subscriber-ipv4-needs-source-port
+        if "subscriber" in wanted["data_types"] and not problems:
+            for index, item in enumerate(identifiers):
+                if needs_source_port(item):
+                    fields[f"identifiers.{index}.port"] = [
+                        "a subscriber is identified by a public IPv4 address only with its "
+                        "source port and exact time (carrier-grade NAT)"
+                    ]
+        due_by = self._due_by(wanted["due_by"], wanted["data_types"], now, fields)
+        if fields:
+            raise Invalid("the disclosure order is not valid", fields)
+        requests = list(request_ids or [])[:1]  # a disclosure order answers one request
+        self._may_issue_for(requests)
+        order = DisclosureOrder(
+            order_id=str(uuid4()),
+            case_id=case_id,
+            request_id=requests[0] if requests else None,
+            provider_id=wanted["provider_id"],
+            identifiers=identifiers,
+            data_types=wanted["data_types"],
+            legal_basis=wanted["legal_basis"] or disclosure_order.LEGAL_BASIS,
+            due_by=due_by,
+            actor=actor,
+        )
+        # legal-rule: disclosure-order-approval
+        if policy.disclosure_needs_approval(actor["role"]):
+            order.request_approval(
+                f"national policy {policy.name}: a {actor['role']} disclosure order needs a "
+                "prosecutor's approval",
+                actor,
+            )
+        else:
+            order.issue(actor, now)
+        self.save(order, *self._note_orders(order, requests))
+        return self.disclosure_view(order)
+
+    def _due_by(
+        self, text: str | None, data_types: list[str], now: datetime, fields: dict[str, list[str]]
+    ) -> str:
+        """The order's due-by in UTC: as given (with its offset, in the future), or the
+        national default for its data types."""
+        if text is None:
+            return iso(self.national_policy.disclosure_due_by(data_types, now))
+        try:
+            moment = parse_iso(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            fields["due_by"] = ["an ISO 8601 time with its UTC offset, e.g. 2026-12-08T09:00+01:00"]
+        elif moment <= now:
+            fields["due_by"] = ["the due-by time has passed already"]
+        else:
+            return iso(moment)
+        return ""
+
+    @command
+    @retry_on_conflict
+    def approve_disclosure_order(self, order_id: str, actor: dict[str, str]) -> dict[str, Any]:
+        order = require(self.repository, order_id, DisclosureOrder, "disclosure order")
+        # legal-rule: disclosure-order-approval
+        if actor["role"] not in self.national_policy.approvers:
+            raise Forbidden("only a prosecutor may approve a disclosure order")
+        if order.status == "awaiting_approval" and order.request_id:
+            self._may_issue_for([order.request_id])
+        order.approve(actor, utcnow())
+        self.save(order)
+        return self.disclosure_view(order)
+
+    @query
+    def get_disclosure_order(self, order_id: str) -> dict[str, Any]:
+        return self.disclosure_view(
+            require(self.repository, order_id, DisclosureOrder, "disclosure order")
+        )
+
+    @query
+    def disclosure_orders_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return [self.disclosure_view(o) for o in self.of_case(DisclosureOrder, case_id)]
+
+    @query
+    def open_disclosure_orders(self) -> list[dict[str, Any]]:
+        """Disclosure orders still waiting for approval or for the provider, oldest first."""
+        waiting = self.still_open(DisclosureOrder, lambda o: o.open)
+        return [self.disclosure_view(order) for order in waiting if order.open]
+
+    @staticmethod
+    def disclosure_view(order: DisclosureOrder) -> dict[str, Any]:
+        return {
+            "order_id": order.order_id,
+            "kind": disclosure_order.KIND,
+            "case_id": order.case_id,
+            "request_id": order.request_id,
+            "provider_id": order.provider_id,
+            "status": order.status,
+            "identifiers": order.identifiers,
+            "data_types": order.data_types,
+            "legal_basis": order.legal_basis,
+            "due_by": order.due_by,
+            "issued_at": order.issued_at,
+            "acknowledged_at": order.acknowledged_at,
+            "unavailable_reason": order.unavailable_reason,
+            "withdrawn": order.withdrawn,
+            "overdue": order.overdue,
+            "drafted_by": order.drafted_by,
+            "approved_by": order.approved_by,
+        }
 
     # --- queries ---------------------------------------------------------------------------
     def _get(self, order_id: str) -> PreservationOrder:

@@ -25,7 +25,29 @@ def preservation_expiry(issued_at: datetime, period_days: int) -> datetime:
     return issued_at + timedelta(days=period_days)
 
 
-class PreservationOrder(Aggregate):
+class IssuedOnApproval:
+    """The steps both kinds of order to a provider share: issued at once, or once a
+    prosecutor approved it where the national policy makes the drafter's role wait."""
+
+    order_id: str
+    case_id: str
+    status: str
+
+    def approve(self, actor: dict[str, str], now: datetime) -> None:
+        if self.status != "awaiting_approval":
+            raise Conflict(f"order {self.order_id} is {self.status}, not awaiting approval")
+        self._approved(self.order_id, self.case_id, actor)  # type: ignore[attr-defined]
+        self.issue(actor, now)
+
+    def issue(self, actor: dict[str, str], now: datetime) -> None:
+        raise NotImplementedError
+
+    def _issuable(self) -> None:
+        if self.status not in ("drafted", "awaiting_approval"):
+            raise Conflict(f"order {self.order_id} is already {self.status}")
+
+
+class PreservationOrder(IssuedOnApproval, Aggregate):
     @staticmethod
     def create_id(order_id: str, **_: Any) -> UUID:
         return UUID(order_id)
@@ -120,20 +142,13 @@ class PreservationOrder(Aggregate):
     ) -> None:
         self.status = "awaiting_approval"
 
-    def approve(self, actor: dict[str, str], now: datetime) -> None:
-        if self.status != "awaiting_approval":
-            raise Conflict(f"order {self.order_id} is {self.status}, not awaiting approval")
-        self._approved(self.order_id, self.case_id, actor)
-        self.issue(actor, now)
-
     @event("OrderApproved")
     def _approved(self, order_id: str, case_id: str, actor: dict[str, str]) -> None:
         self.approved_by = actor
 
     # --- issue -----------------------------------------------------------------------------
     def issue(self, actor: dict[str, str], now: datetime) -> None:
-        if self.status not in ("drafted", "awaiting_approval"):
-            raise Conflict(f"order {self.order_id} is already {self.status}")
+        self._issuable()
         self._issued(
             order_id=self.order_id,
             case_id=self.case_id,

@@ -16,12 +16,18 @@ competent_authorities:
   pre_trial: Prosecutor General's Office
   trial: Ministry of Justice
 local_time_zone: Europe/Bucharest      # for order documents
+# optional, for disclosure orders (defaults shown)
+disclosure_may_order_directly: null    # null: as may_order_directly; else a list of roles
+disclosure_due_days: {subscriber: 20, traffic: 45, content: 45}   # P2 Art 8(4)
+disclosure_of_content: false           # content may be ordered only where the law allows
+disclosure_reminder_hours: [48, 4]     # before a disclosure order's due-by
 ```
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +38,9 @@ from cp247.config import ConfigurationError
 
 ART29_MINIMUM_DAYS = 60  # Art 29(7): not less than sixty days
 ROLES = ("police", "prosecution")
+DATA_TYPES = ("subscriber", "traffic", "content")
+# P2 Art 8(4): subscriber information within 20 days, traffic data within 45.
+DISCLOSURE_DUE_DAYS = {"subscriber": 20, "traffic": 45, "content": 45}
 STAGES = ("pre_trial", "trial")
 
 
@@ -49,6 +58,15 @@ class NationalPolicy:
     maximum_period_days: int = 90
     art29_4_reservation: bool = False
     outgoing_receipt_hours: int = 24
+    # Disclosure orders (issue 20): who may order them without a prosecutor's approval (None:
+    # as for preservation), the days a provider has by data type, and whether content may
+    # be ordered at all (where national law allows it).
+    disclosure_may_order_directly: frozenset[str] | None = None
+    disclosure_due_days: dict[str, int] = field(default_factory=lambda: dict(DISCLOSURE_DUE_DAYS))
+    disclosure_of_content: bool = False
+    # Reminders before a disclosure order's due-by, in hours (those shorter than the time
+    # the provider was given).
+    disclosure_reminder_hours: tuple[int, ...] = (48, 4)
 
     def period(self, requested_days: int | None) -> int:
         """The preservation period: as asked, within the Convention's minimum (Art 29(7))
@@ -77,6 +95,16 @@ class NationalPolicy:
 
     def needs_approval(self, role: str) -> bool:
         return role not in self.may_order_directly
+
+    def disclosure_needs_approval(self, role: str) -> bool:
+        directly = self.disclosure_may_order_directly
+        return role not in (self.may_order_directly if directly is None else directly)
+
+    def disclosure_due_by(self, data_types: list[str], now: datetime) -> datetime:
+        """The default due-by of a disclosure order: the longest of its data types' periods
+        (P2 Art 8(4): 20 days for subscriber information, 45 for traffic data)."""
+        days = max(self.disclosure_due_days[t] for t in data_types or ["subscriber"])
+        return now + timedelta(days=days)
 
     def competent_authority(self, stage: str) -> str | None:
         return self.competent_authorities.get(stage)
@@ -113,7 +141,15 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
 }
 # Settings a policy file may leave out, with their defaults.
-OPTIONAL = {"maximum_period_days": 90, "art29_4_reservation": False, "outgoing_receipt_hours": 24}
+OPTIONAL = {
+    "maximum_period_days": 90,
+    "art29_4_reservation": False,
+    "outgoing_receipt_hours": 24,
+    "disclosure_may_order_directly": None,
+    "disclosure_due_days": DISCLOSURE_DUE_DAYS,
+    "disclosure_of_content": False,
+    "disclosure_reminder_hours": [48, 4],
+}
 FIELDS = set(PROFILES["police-needs-approval"]) | set(OPTIONAL)
 REQUIRED = set(PROFILES["police-needs-approval"])
 
@@ -154,6 +190,23 @@ def parse_policy(data: Any, source: str) -> NationalPolicy:
         problems.append("art29_4_reservation must be true or false (Art 29(4) reservation)")
     if not _days(data.get("outgoing_receipt_hours"), 1):
         problems.append("outgoing_receipt_hours must be a whole number of hours >= 1")
+    directly = data.get("disclosure_may_order_directly")
+    if directly is not None and (
+        not isinstance(directly, list) or any(role not in ROLES for role in directly)
+    ):
+        problems.append(f"disclosure_may_order_directly must be a list of roles from {ROLES}")
+    due_days = data.get("disclosure_due_days")
+    if (
+        not isinstance(due_days, dict)
+        or set(due_days) != set(DATA_TYPES)
+        or not all(_days(d, 1) for d in due_days.values())
+    ):
+        problems.append(f"disclosure_due_days must give whole days >= 1 for each of {DATA_TYPES}")
+    if not isinstance(data.get("disclosure_of_content"), bool):
+        problems.append("disclosure_of_content must be true or false")
+    reminder_hours = data.get("disclosure_reminder_hours")
+    if not isinstance(reminder_hours, list) or not all(_days(h, 1) for h in reminder_hours):
+        problems.append("disclosure_reminder_hours must be a list of whole hours >= 1")
     if not _days(data.get("maximum_extension_days"), 0):
         problems.append("maximum_extension_days must be a whole number of days >= 0")
     offsets = data.get("reminder_offsets_days")
@@ -185,6 +238,10 @@ def parse_policy(data: Any, source: str) -> NationalPolicy:
         reminder_offsets_days=tuple(sorted(set(offsets), reverse=True)),
         competent_authorities=dict(authorities),
         local_time_zone=str(zone),
+        disclosure_may_order_directly=None if directly is None else frozenset(directly),
+        disclosure_due_days=dict(due_days),
+        disclosure_of_content=data["disclosure_of_content"],
+        disclosure_reminder_hours=tuple(sorted(set(reminder_hours), reverse=True)),
     )
 
 

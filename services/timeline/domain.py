@@ -88,6 +88,15 @@ SUMMARIES: dict[str, str] = {
     "OurMlaReminderDue": "Reminder: our MLA request to {country} is due in {days_left} days",
     "OurMlaOverdue": "Our MLA request to {country} is overdue: the preservation ended {due_by}",
     "OrderRequestDropped": "Order no longer preserves for request {request_id:.8} ({reason})",
+    "DisclosureOrderDrafted": "Disclosure order drafted for provider {provider_id}, due by "
+    "{due_by}",
+    "DisclosureApprovalRequested": "Disclosure order awaits a prosecutor's approval: {reason}",
+    "DisclosureOrderApproved": "Disclosure order approved",
+    "DisclosureOrderIssued": "Disclosure order issued to {provider_id}, due by {due_by}",
+    "DisclosureReminderDue": "Disclosure order unanswered, due by {due_by}: reminded "
+    "({offset_hours} hours before)",
+    "DisclosureOverdue": "Disclosure order overdue since {due_by}: escalated",
+    "DisclosureOrderWithdrawn": "Disclosure order withdrawn ({reason}); the provider is told",
 }
 
 # Where one payload value changes what happened, the words for that value: (event, field) ->

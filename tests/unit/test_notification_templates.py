@@ -54,6 +54,9 @@ FULL: dict[str, Any] = {
     "attempts": 8,
     "error": "550 5.1.1 mailbox unknown",
     "case_url": "https://cp247.example/console/cases/c-42",
+    "kind": "disclosure",
+    "due_by": "2024-05-23T14:05:00Z",
+    "offset_hours": 4,
     "sent_at": "2024-05-02T08:00:00Z",
     "entry_name": "Federal Cyber Crime Duty Desk",
     "changes": [
@@ -105,7 +108,7 @@ def test_the_names_and_languages_match_the_files() -> None:
     for language in SUPPORTED_LANGUAGES:
         files = {p.name for p in (TEMPLATE_DIR / language).glob("*.txt.j2")}
         assert files == {f"{name}.txt.j2" for name in TEMPLATE_NAMES}, language
-    assert len(TEMPLATE_NAMES) == 16
+    assert len(TEMPLATE_NAMES) == 18
 
 
 @pytest.mark.parametrize(("name", "language"), ALL)
@@ -149,6 +152,20 @@ def test_every_declared_variable_is_required(name: str, language: str) -> None:
         partial = {k: v for k, v in full.items() if k != key}
         with pytest.raises(UndefinedError, match=key):
             render(name, language, partial)
+
+
+@pytest.mark.parametrize(
+    ("kind", "language", "words"),
+    [
+        ("preservation", "en", "Preservation order awaits"),
+        ("disclosure", "en", "Disclosure order awaits"),
+        ("preservation", "fr", "Ordre de conservation"),
+        ("disclosure", "fr", "Ordre de divulgation"),
+    ],
+)
+def test_the_approval_message_names_the_kind_of_order(kind: str, language: str, words: str):
+    message = render("approval_needed", language, context("approval_needed", kind=kind))
+    assert words in message.subject
 
 
 def test_a_missing_variable_is_caught_not_printed_empty() -> None:

@@ -129,6 +129,15 @@ def other_signer(tmp_path_factory: pytest.TempPathFactory) -> Signer:
 # --- the order PDF ---------------------------------------------------------------------------
 
 
+def test_an_order_to_disclose_states_its_due_by_not_a_period():
+    order = {**ORDER, "kind": "disclosure", "expires_at": None, "due_by": "2024-05-23T14:05:00Z"}
+    text = text_of(render_preservation_order(order, Letterhead.default(), "Europe/Bucharest"))
+    assert "ORDER TO DISCLOSE DATA" in text and "PRESERVATION ORDER" not in text
+    assert "Disclose by 2024-05-23 14:05:00 UTC" in text
+    assert "Preserve until" not in text and "Data to disclose" in text
+    assert order_number(order).startswith("DO-") and order_number(order) in text
+
+
 def test_order_pdf_carries_number_basis_provider_times_and_identifiers():
     text = text_of(render_preservation_order(ORDER, Letterhead.default(), "Europe/Bucharest"))
 
