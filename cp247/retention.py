@@ -69,6 +69,10 @@ def apply_retention(
         elif running := [o["order_id"] for o in preservation.orders_of_case(case_id)
                          if o["closed"] is None]:  # fmt: skip
             reason = f"preservation order still running: {', '.join(running)}"
+        elif waiting := [o["order_id"] for o in preservation.disclosure_orders_of_case(case_id)
+                         if o["open"]]:  # fmt: skip
+            # the provider would be asked for data its order no longer names
+            reason = f"disclosure order still unanswered: {', '.join(waiting)}"
         if reason:
             report["kept"].append({"case_id": case_id, "reason": reason})
             continue

@@ -486,6 +486,12 @@ class DisclosureAcknowledged(PayloadSchema):
     acknowledged_at = Timestamp(required=True)
 
 
+class DisclosureProduced(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    production_id = fields.String(required=True)
+
+
 class DisclosureUnavailable(PayloadSchema):
     order_id = fields.String(required=True)
     case_id = fields.String(required=True)
@@ -585,6 +591,37 @@ class DataUnavailable(PayloadSchema):
         load_default="preservation",
         validate=validate.OneOf(["preservation", "disclosure"]),
         metadata={"description": "the order's kind"},
+    )
+
+
+class DataProduced(PayloadSchema):
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
+    provider_id = fields.String(required=True)
+    production_id = fields.String(required=True)
+    files = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={**PERSONAL, "description": "name, media_type, sha256, size of each file"},
+    )
+    sha256s = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "each file's SHA-256, as received and checked"},
+    )
+    note = fields.String(required=True, metadata=PERSONAL)
+    produced_at = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class ProductionStored(PayloadSchema):
+    production_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    contents = fields.Dict(
+        required=True, metadata={**PERSONAL, "description": "file name -> bytes in base64"}
     )
 
 
@@ -1089,11 +1126,18 @@ registry = Registry(
         _private(
             "preservation", DisclosureAcknowledged, "Bookkeeping: the provider has the order."
         ),
+        _private("preservation", DisclosureProduced, "Bookkeeping: the provider produced."),
         _private(
             "preservation", DisclosureUnavailable, "Bookkeeping: the provider cannot produce."
         ),
         _contract("isp_liaison", DataPreserved, "The provider preserved the data."),
         _contract("isp_liaison", DataUnavailable, "The provider does not have the data."),
+        _contract(
+            "isp_liaison",
+            DataProduced,
+            "The provider produced files for a disclosure order, each checked by its SHA-256.",
+        ),
+        _private("isp_liaison", ProductionStored, "The produced bytes, sealed under the case key."),
         _contract(
             "isp_liaison",
             ForeignProviderReported,

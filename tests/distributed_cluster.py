@@ -326,3 +326,18 @@ def event_spy() -> Queue:
         ],
         exclusive=True,
     )
+
+
+def raw_event_bytes(cluster: Cluster) -> list[bytes]:
+    """Every stored event's state, exactly as it sits in PostgreSQL."""
+    with psycopg.connect(cluster.database_url) as conn:
+        tables = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.columns "
+            "WHERE column_name = 'state' AND data_type = 'bytea'"
+        ).fetchall()
+        assert len(tables) >= 6, tables
+        return [
+            bytes(row[0])
+            for schema, table in tables
+            for row in conn.execute(f'SELECT state FROM "{schema}"."{table}"').fetchall()
+        ]

@@ -254,6 +254,26 @@ def issued_order(api: Api, tokens: dict[str, str], reference: str) -> dict:
     return wait_for(in_inbox, what="the order in telco-a's inbox")
 
 
+def issued_disclosure_order(api: Api, tokens: dict[str, str], reference: str) -> dict:
+    """A subscriber identification asked of us, the prosecution CP's disclosure order to
+    telco-a for it, and that order once in telco-a's inbox."""
+    body = preservation_request(reference, type="subscriber_identification")
+    status, created = api.call("POST", "/api/v1/requests", tokens["prosecution"], body)
+    assert status == 201, created
+    status, order = api.call(
+        "POST", f"/api/v1/cases/{created['case_id']}/disclosure-orders", tokens["prosecution"],
+        {"provider_id": "telco-a", "identifiers": body["data"]["identifiers"],
+         "data_types": ["subscriber"]},
+    )  # fmt: skip
+    assert status == 201 and order["status"] == "issued", order
+
+    def in_inbox() -> dict | None:
+        status, answer = api.call("GET", f"/api/v1/isp/orders/{order['order_id']}", tokens["isp_a"])
+        return answer if status == 200 else None
+
+    return wait_for(in_inbox, what="the disclosure order in telco-a's inbox")
+
+
 def events_of(api: Api, tokens: dict[str, str], case_id: str) -> list[str]:
     _, timeline = api.call("GET", f"/api/v1/cases/{case_id}/timeline", tokens["police"])
     return [entry["event"] for entry in timeline["entries"]]

@@ -32,7 +32,7 @@ from cp247.runtime.eventsourcing_internals import (
 )
 from cp247.runtime.job_lock import JobLocks, postgres_datastore
 from cp247.runtime.read_index import ReadIndex
-from cp247.runtime.sealing import SealingMapper, WireSeal
+from cp247.runtime.sealing import SealedArguments, SealingMapper, WireSeal
 from events import Message, registry
 from events.contract import position_only
 
@@ -190,6 +190,7 @@ class ServiceApplication(ProcessApplication):
         self._batch = threading.local()  # per thread (per greenthread under eventlet)
         vault = getattr(self.mapper, "vault", None)
         self.wire = WireSeal(vault) if vault is not None else None
+        self.sealed_arguments = SealedArguments(vault) if vault is not None else None
         self.repository.get = self._get_in_batch(self.repository.get)
         record_batch_start_first(self.recorder)
         self._job_locks = JobLocks(self.name, postgres_datastore(self.recorder))

@@ -147,6 +147,27 @@ class WireSeal:
         return {**body, "payload": opened}
 
 
+class SealedArguments:
+    """Personal values of an RPC call sealed like a message's fields: a production's bytes
+    cross the broker from the gateway to isp_liaison no more readable than its events."""
+
+    def __init__(self, vault: CaseKeys):
+        self.fields = FieldSeal(vault, _json_bytes, json.loads)
+
+    def seal(self, case_id: str, name: str, value: Any) -> Any:
+        return self.fields.seal(case_id, name, value)
+
+    def open(self, case_id: str, name: str, value: Any) -> Any:
+        """The plain value (a value never sealed passes as it is); ``ValueError`` for one
+        that does not open (sealed for another case or argument, or tampered with)."""
+        if not is_sealed(value):
+            return value
+        try:
+            return self.fields.open(case_id, name, value)
+        except (InvalidTag, KeyError, TypeError, ValueError, binascii.Error):
+            raise ValueError(f"sealed argument {name!r} does not open") from None
+
+
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 

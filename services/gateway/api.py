@@ -50,6 +50,7 @@ from services.gateway.identity import USER_ROLES, Principal
 from services.gateway.openapi import CASE_LIST_LIMIT, openapi_document
 from services.gateway.routing import Handler, declare, route_table
 from services.gateway.web_safety import client_source, cross_site
+from services.isp_liaison.production import PRODUCED_CONTENT
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ READ_AUDITED = {
     "outgoing_letter": ("letter", "request_id"),
     "get_order": ("order", "order_id"),
     "get_disclosure_order": ("disclosure_order", "order_id"),
+    "get_production": ("production", "production_id"),
+    "production_file": ("production_file", "production_id"),
     "isp_order": ("provider_order", "order_id"),
     "isp_order_document": ("document", "order_id"),
     "order_document": ("document", "order_id"),
@@ -84,7 +87,8 @@ MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
 # A request nests five levels deep; anything much deeper is hostile, and a document nested
 # thousands of levels deep would exhaust the parser's (and every later walker's) recursion.
 MAX_JSON_DEPTH = 64
-TOO_LARGE = f"the body is larger than {MAX_BODY_BYTES // 1_000_000} MB"
+# Routes whose bodies may be larger: a production carries up to 20 MB of files, in base64.
+LARGE_BODIES = {"isp_produce": 28_000_000}
 CP_ROLES = ("police", "prosecution")
 # The requests a disclosure order answers, when the officer names none (issue 20).
 DISCLOSURE_REQUESTS = ("subscriber_identification", "emergency_disclosure")
@@ -189,6 +193,7 @@ class Gateway:
                 endpoint, response = self.console.handle(request, backends)
                 return self._finish(request, response, endpoint, started)
             endpoint, args = self.url_map.bind_to_environ(request.environ).match()
+            request.max_content_length = LARGE_BODIES.get(endpoint, MAX_BODY_BYTES) + 1
             handler, roles = self.handlers[endpoint]
             principal = None if roles is None else self._authorise(backends, request, roles)
             result = handler(backends, request, principal, **args)
@@ -227,7 +232,7 @@ class Gateway:
         except RouteNotFound:
             response = self._json(404, {"error": "not_found", "message": "no such endpoint"})
         except RequestEntityTooLarge:  # a form or a streamed body beyond MAX_BODY_BYTES
-            response = self._json(413, PayloadTooLarge(TOO_LARGE).body())
+            response = self._json(413, PayloadTooLarge(_too_large(request)).body())
         except HTTPException as exc:
             response = self._json(exc.code or 400, {"error": "bad_request", "message": str(exc)})
         except Exception:
@@ -294,16 +299,18 @@ class Gateway:
 
     @staticmethod
     def _raw_body(request: Request) -> bytes:
-        """The body's bytes, at most :data:`MAX_BODY_BYTES` whether or not its length was
-        announced."""
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(TOO_LARGE)
+        """The body's bytes, at most :data:`MAX_BODY_BYTES` (the route's own limit in
+        :data:`LARGE_BODIES`) whether or not its length was announced."""
+        limit = (request.max_content_length or MAX_BODY_BYTES + 1) - 1
+        too_large = _too_large(request)
+        if (request.content_length or 0) > limit:
+            raise PayloadTooLarge(too_large)
         try:
             data = request.get_data()
         except RequestEntityTooLarge:
-            raise PayloadTooLarge(TOO_LARGE) from None
-        if len(data) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(TOO_LARGE)
+            raise PayloadTooLarge(too_large) from None
+        if len(data) > limit:
+            raise PayloadTooLarge(too_large)
         return data
 
     @classmethod
@@ -1007,6 +1014,33 @@ class Gateway:
         body = self._body(request)
         return 200, b.isp_liaison.report_unavailable(who.provider_id, order_id, body, who.actor)
 
+    @route("/api/v1/isp/orders/<order_id>/produce", "POST", ("isp",))
+    def isp_produce(self, b: Backends, request: Request, who: Principal, order_id: str):
+        """Files for a disclosure order (API.md: up to 20 MB a call); their bytes are sealed
+        under the case key before they cross to isp_liaison."""
+        body = self._body(request)
+        order = b.isp_liaison.get_order(who.provider_id, order_id)  # another's order: 404
+        return 201, b.isp_liaison.produce(
+            who.provider_id, order_id, _sealed_files(b, order["case_id"], body), who.actor
+        )
+
+    # --- productions, for officers (issue 20) ---------------------------------------------
+    @route("/api/v1/productions/<production_id>", "GET", CP_ROLES)
+    def get_production(self, b: Backends, request: Request, who: Principal, production_id: str):
+        return 200, b.isp_liaison.production(production_id)
+
+    @route("/api/v1/productions/<production_id>/files/<name>", "GET", CP_ROLES)
+    def production_file(
+        self, b: Backends, request: Request, who: Principal, production_id: str, name: str
+    ) -> Response:
+        produced = b.isp_liaison.production_file(production_id, name)
+        response = Response(base64.b64decode(produced["content_base64"]))
+        response.headers["Content-Type"] = produced["media_type"]
+        response.headers["Content-Disposition"] = f'attachment; filename="{produced["name"]}"'
+        response.headers["X-Content-SHA256"] = produced["sha256"]
+        response.audit_case_id = produced["case_id"]  # type: ignore[attr-defined]
+        return response
+
     @route("/api/v1/isp/orders/<order_id>/foreign-provider", "POST", ("isp",))
     def isp_foreign_provider(self, b: Backends, request: Request, who: Principal, order_id: str):
         body = self._body(request)
@@ -1032,10 +1066,26 @@ MAX_PERIOD_MONTHS = 120
 def _case_read(args: dict[str, Any], result: Any) -> str | None:
     """The case whose records a read showed: named in the path, else in the JSON answer (a
     request, an order, a letter); None for lists and documents."""
-    case_id = args.get("case_id")
+    case_id = args.get("case_id") or getattr(result, "audit_case_id", None)
     if case_id is None and isinstance(result, tuple) and isinstance(result[1], dict):
         case_id = result[1].get("case_id")
     return case_id if isinstance(case_id, str) else None
+
+
+def _sealed_files(b: Backends, case_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A production's body with each file's bytes sealed under the case key (the gateway
+    shares the vault with isp_liaison), so that no file crosses the broker in clear."""
+    seal = getattr(b.identity, "sealed_arguments", None)
+    files = body.get("files")
+    if seal is None or not isinstance(files, list):
+        return body
+    sealed = [
+        {**f, "content_base64": seal.seal(case_id, PRODUCED_CONTENT, f["content_base64"])}
+        if isinstance(f, dict) and isinstance(f.get("content_base64"), str)
+        else f
+        for f in files
+    ]
+    return {**body, "files": sealed}
 
 
 def _period(first: str | None, last: str | None) -> tuple[str, str]:
@@ -1055,3 +1105,8 @@ def _period(first: str | None, last: str | None) -> tuple[str, str]:
     if span >= MAX_PERIOD_MONTHS:
         raise Invalid("a period of at most ten years", {"to": ["within 120 months of from"]})
     return first, last
+
+
+def _too_large(request: Request) -> str:
+    limit = (request.max_content_length or MAX_BODY_BYTES + 1) - 1
+    return f"the body is larger than {limit / 1_000_000:g} MB"

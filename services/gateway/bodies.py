@@ -13,7 +13,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from cp247.validation import country_code, email_address
+from cp247.validation import FullMatch, country_code, email_address
 from services.intake.directory import KINDS
 from services.intake.domain import (
     ANSWER_OUTCOMES,
@@ -23,6 +23,7 @@ from services.intake.domain import (
     LEADS,
     REFUSAL_GROUNDS,
 )
+from services.isp_liaison import production
 from services.mla.app import DIRECTIONS as MLA_DIRECTIONS
 from services.mla.app import STAGES as MLA_STAGES
 from services.mla.app import STATUSES as MLA_STATUSES
@@ -205,6 +206,30 @@ class ContactPointBody(_Body):
     can_order_preservation = fields.Boolean(required=True)
 
 
+class ProducedFileBody(_Body):
+    name = fields.String(
+        required=True, validate=FullMatch(production.FILE_NAME.pattern, example="subscriber.csv")
+    )
+    media_type = fields.String(
+        required=True, validate=FullMatch(production.MEDIA_TYPE.pattern, example="text/csv")
+    )
+    content_base64 = fields.String(required=True, metadata={"description": "the bytes"})
+    sha256 = fields.String(
+        required=True,
+        validate=FullMatch(production.SHA256.pattern, example="ab" * 32),
+        metadata={"description": "of the bytes; checked on receipt"},
+    )
+
+
+class ProductionBody(_Body):
+    files = fields.List(
+        fields.Nested(ProducedFileBody),
+        required=True,
+        validate=validate.Length(min=1, max=production.MAX_FILES),
+    )
+    note = _text(production.MAX_NOTE)
+
+
 BODIES: dict[str, type[Schema]] = {
     "Login": LoginBody,
     "AlertLink": AlertLinkBody,
@@ -227,4 +252,5 @@ BODIES: dict[str, type[Schema]] = {
     "Answer": AnswerBody,
     "CaseClose": CaseCloseBody,
     "ContactPoint": ContactPointBody,
+    "Production": ProductionBody,
 }

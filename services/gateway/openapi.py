@@ -61,7 +61,9 @@ UUID = {"type": "string", "format": "uuid"}
 PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
     "case_id": (UUID, "a case"),
     "request_id": (UUID, "a request"),
-    "order_id": (UUID, "a preservation order"),
+    "order_id": (UUID, "an order (preservation or disclosure)"),
+    "production_id": (UUID, "a provider's production"),
+    "name": ({"type": "string", "minLength": 1, "maxLength": 128}, "a produced file's name"),
     "mla_id": (UUID, "an MLA request"),
     "verification_id": (UUID, "a full re-verification"),
     "username": ({"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"}, "a user"),
@@ -317,6 +319,33 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/disclosure-orders/{order_id}": {"get": _op("One disclosure order", cp)},
         "/api/v1/disclosure-orders/{order_id}/approve": {
             "post": _op("Approve a disclosure order", "prosecution", errors=command)
+        },
+        "/api/v1/isp/orders/{order_id}/produce": {
+            "post": _op(
+                "Produce data for an own disclosure order: files (name, media_type, "
+                "content_base64, sha256; up to 20 files and 20 MB a call) and a note. Each "
+                "sha256 is checked against the content (422); the same files again return the "
+                "same answer and record nothing; a preservation order is a 409",
+                "isp",
+                "Production",
+                "201",
+                errors=command,
+            )
+        },
+        "/api/v1/productions/{production_id}": {
+            "get": _op(
+                "A production: provider, time, note and each file's sha256 and size (read "
+                "audit); erased: true and no files once retention erased the case",
+                cp,
+            )
+        },
+        "/api/v1/productions/{production_id}/files/{name}": {
+            "get": _op(
+                "The file's bytes as produced, with X-Content-SHA256 (read audit)",
+                cp,
+                media="application/octet-stream",
+                errors=("410",),
+            )
         },
         "/api/v1/isp/orders": {
             "get": _op(

@@ -22,6 +22,7 @@ from cp247.runtime.application import (
     every,
     load,
     query,
+    require,
     retry_on_conflict,
 )
 from cp247.runtime.read_index import ReadIndex
@@ -37,6 +38,12 @@ from cp247.webhooks import (
 )
 from events import Message
 from services.isp_liaison.domain import Provider, ProviderOrder, WebhookDelivery, provider_uuid
+from services.isp_liaison.production import (
+    PRODUCED_CONTENT,
+    Production,
+    checked_files,
+    production_id_for,
+)
 from services.preservation.national_law import national_policy
 
 PROVIDER_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
@@ -468,6 +475,87 @@ class IspLiaisonApplication(ServiceApplication):
             lambda o, now: o.report_foreign_provider(country, name.strip(), details, now, actor),
         )
 
+    # --- production (issue 20) ---------------------------------------------------------------
+    @command
+    @retry_on_conflict
+    def produce(
+        self, provider_id: str, order_id: str, body: dict[str, Any], actor: dict[str, str]
+    ) -> dict[str, Any]:
+        """The provider hands over files for a disclosure order, each checked against its
+        SHA-256 on receipt and kept sealed under the case key. The same files again give
+        the same answer and record nothing."""
+        order = self._own(provider_id, order_id)  # another provider's order is a 404 first
+        if order.kind != "disclosure":
+            raise Conflict(f"order {order_id} is a preservation order: nothing to produce")
+        if self.shredded(order.case_id):
+            raise Erased("the order's case was erased at the end of its retention period")
+        files, note = checked_files(self._opened_files(order.case_id, body))
+        production_id = production_id_for(order_id, files)
+        described = [f.described() for f in files]
+        if order.report_produced(production_id, described, note, iso(utcnow()), actor):
+            contents = {f.name: base64.b64encode(f.content).decode("ascii") for f in files}
+            stored = Production(
+                production_id=production_id, order_id=order_id, case_id=order.case_id,
+                provider_id=provider_id, contents=contents,
+            )  # fmt: skip
+            self.save(order, stored)
+        return {
+            "production_id": production_id,
+            "order_id": order_id,
+            "files": [{k: f[k] for k in ("name", "sha256", "size")} for f in described],
+        }
+
+    def _opened_files(self, case_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The body with each file's bytes opened, where the gateway sealed them for the
+        broker (``Invalid`` if one does not open: it was not sealed for this case)."""
+        files = body.get("files")
+        if self.sealed_arguments is None or not isinstance(files, list):
+            return body
+        opened = []
+        for index, item in enumerate(files):
+            if isinstance(item, dict) and "content_base64" in item:
+                try:
+                    content = self.sealed_arguments.open(
+                        case_id, PRODUCED_CONTENT, item["content_base64"]
+                    )
+                except ValueError as exc:
+                    raise Invalid(
+                        "the production is not valid", {f"files.{index}.content_base64": [str(exc)]}
+                    ) from None
+                item = {**item, "content_base64": content}
+            opened.append(item)
+        return {**body, "files": opened}
+
+    @query
+    def production(self, production_id: str) -> dict[str, Any]:
+        """What was produced, for officers: the provider, the time and each file's digest."""
+        stored = require(self.repository, production_id, Production, "production")
+        order = require(self.repository, stored.order_id, ProviderOrder, "order")
+        produced = next((p for p in order.produced if p["production_id"] == production_id), None)
+        return {
+            "production_id": production_id,
+            "order_id": stored.order_id,
+            "case_id": stored.case_id,
+            "provider_id": stored.provider_id,
+            "produced_at": produced["at"] if produced else None,
+            "note": produced["note"] if produced else None,
+            "files": produced["files"] if produced else [],
+            "erased": self.shredded(stored.case_id) is not None,
+        }
+
+    @query
+    def production_file(self, production_id: str, name: str) -> dict[str, Any]:
+        """One produced file's bytes (base64) with its media type and digest."""
+        stored = require(self.repository, production_id, Production, "production")
+        if self.shredded(stored.case_id):
+            raise Erased("the production was erased at the end of its retention period")
+        described = next(
+            (f for f in self.production(production_id)["files"] if f["name"] == name), None
+        )
+        if described is None or name not in stored.contents:
+            raise NotFound(f"no file {name!r} in production {production_id}")
+        return {**described, "content_base64": stored.contents[name], "case_id": stored.case_id}
+
     def _report(self, provider_id: str, order_id: str, act: Any) -> dict[str, Any]:
         """Apply a provider action once; a repeat returns the same view and records nothing."""
         for _ in range(5):
@@ -503,4 +591,12 @@ class IspLiaisonApplication(ServiceApplication):
             "document_signature_url": f"/api/v1/isp/orders/{order.order_id}/document.sig",
             "document_number": order_number(order.document_fields("")),
             "document_sha256": order.document.get("sha256"),  # null until signed
+            "productions": [
+                {
+                    "production_id": p["production_id"],
+                    "produced_at": p["at"],
+                    "files": [{k: f[k] for k in ("name", "sha256", "size")} for f in p["files"]],
+                }
+                for p in order.produced
+            ],  # fmt: skip
         }

@@ -40,6 +40,7 @@ class ProviderOrder(Aggregate):
     # Snapshots taken before disclosure orders lack these: they were preservation orders.
     kind: str = "preservation"
     due_by: str | None = None
+    produced: tuple[dict[str, Any], ...] = ()  # each production, in order (issue 20)
 
     @staticmethod
     def create_id(order_id: str, **_: Any) -> UUID:
@@ -169,6 +170,49 @@ class ProviderOrder(Aggregate):
     ) -> None:
         self.outcome = {"outcome": "unavailable", "reason": reason, "at": reported_at}
         self.status = "unavailable"
+
+    def report_produced(
+        self, production_id: str, files: list[dict[str, Any]], note: str, now: str, actor: dict
+    ) -> bool:
+        """A disclosure order answered with files (several productions may follow one
+        another); the same production again records nothing."""
+        if self.kind != "disclosure":
+            raise Conflict(f"order {self.order_id} is a preservation order: nothing to produce")
+        if production_id in self.productions:
+            return False  # the same files again
+        self._open()
+        if self.status not in ("issued", "acknowledged", "produced"):
+            raise Conflict(f"order {self.order_id} is already {self.status}")
+        self._produced(
+            self.order_id, self.case_id, self.request_id, self.provider_id, production_id,
+            files, [f["sha256"] for f in files], note, now, actor,
+        )  # fmt: skip
+        return True
+
+    @event("DataProduced")
+    def _produced(
+        self,
+        order_id: str,
+        case_id: str,
+        request_id: str | None,
+        provider_id: str,
+        production_id: str,
+        files: list[dict[str, Any]],
+        sha256s: list[str],
+        note: str,
+        produced_at: str,
+        actor: dict[str, str],
+    ) -> None:
+        production = {"production_id": production_id, "files": files, "note": note,
+                      "at": produced_at}  # fmt: skip
+        self.produced = (*self.produced, production)
+        self.outcome = {"outcome": "produced", "production_ids": self.productions,
+                        "at": produced_at}  # fmt: skip
+        self.status = "produced"
+
+    @property
+    def productions(self) -> list[str]:
+        return [p["production_id"] for p in self.produced]
 
     def report_foreign_provider(
         self, country: str, provider_name: str, details: str, now: str, actor: dict

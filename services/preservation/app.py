@@ -48,6 +48,7 @@ class PreservationApplication(ServiceApplication):
         "ProviderAcknowledgedOrder": "on_provider_acknowledged",
         "DataPreserved": "on_outcome",
         "DataUnavailable": "on_outcome",
+        "DataProduced": "on_produced",
         "MlaRecorded": "on_mla",
         "MlaStatusChanged": "on_mla",
         "OrderLinkedToMla": "on_linked_to_mla",
@@ -236,6 +237,12 @@ class PreservationApplication(ServiceApplication):
             outcome, detail = "unavailable", {"reason": message.payload["reason"]}
         if order.record_outcome(outcome, detail, message.payload["actor"]):
             processing.collect_events(order)
+
+    def on_produced(self, message: Message, processing: ProcessingEvent) -> None:
+        """A disclosure order answered with data: its clock stops."""
+        disclosure = load(self.repository, message.payload["order_id"], DisclosureOrder)
+        if disclosure is not None and disclosure.record_produced(message.payload["production_id"]):
+            processing.collect_events(disclosure)
 
     def on_mla(self, message: Message, processing: ProcessingEvent) -> None:
         """Art 29(7): an MLA request received for the data holds its orders until decided."""
@@ -522,6 +529,7 @@ class PreservationApplication(ServiceApplication):
             "request_id": order.request_id,
             "provider_id": order.provider_id,
             "status": order.status,
+            "open": order.open,  # still waiting for approval or for the provider's answer
             "identifiers": order.identifiers,
             "data_types": order.data_types,
             "legal_basis": order.legal_basis,
@@ -531,6 +539,7 @@ class PreservationApplication(ServiceApplication):
             "unavailable_reason": order.unavailable_reason,
             "withdrawn": order.withdrawn,
             "overdue": order.overdue,
+            "productions": list(order.productions),
             "drafted_by": order.drafted_by,
             "approved_by": order.approved_by,
         }

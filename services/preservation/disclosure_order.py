@@ -60,6 +60,7 @@ class DisclosureOrder(IssuedOnApproval, Aggregate):
         self.acknowledged_at: str | None = None
         self.unavailable_reason: str | None = None
         self.withdrawn: dict[str, Any] | None = None
+        self.productions: list[str] = []
         self.reminded_at: int | None = None  # the offset (hours before due) last reminded at
         self.overdue = False
 
@@ -183,6 +184,22 @@ class DisclosureOrder(IssuedOnApproval, Aggregate):
     ) -> None:
         self.status = "withdrawn"
         self.withdrawn = {"reason": reason, "by": actor}
+
+    def record_produced(self, production_id: str) -> bool:
+        """The provider produced data (the files stay with isp_liaison, sealed)."""
+        if production_id in self.productions or self.status not in (
+            "issued",
+            "acknowledged",
+            "produced",
+        ):
+            return False
+        self._produced(self.order_id, self.case_id, production_id)
+        return True
+
+    @event("DisclosureProduced")
+    def _produced(self, order_id: str, case_id: str, production_id: str) -> None:
+        self.productions = [*self.productions, production_id]
+        self.status = "produced"
 
     def record_unavailable(self, reason: str) -> bool:
         """The provider cannot hand the data over (why is on the timeline from isp_liaison)."""

@@ -93,6 +93,8 @@ SUMMARIES: dict[str, str] = {
     "DisclosureApprovalRequested": "Disclosure order awaits a prosecutor's approval: {reason}",
     "DisclosureOrderApproved": "Disclosure order approved",
     "DisclosureOrderIssued": "Disclosure order issued to {provider_id}, due by {due_by}",
+    "DataProduced": "Provider {provider_id} produced data for the disclosure order, production "
+    "{production_id:.8}, SHA-256 of each file: {sha256s}",
     "DisclosureReminderDue": "Disclosure order unanswered, due by {due_by}: reminded "
     "({offset_hours} hours before)",
     "DisclosureOverdue": "Disclosure order overdue since {due_by}: escalated",

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-import psycopg
 import pytest
-from distributed_cluster import Cluster
+from distributed_cluster import Cluster, raw_event_bytes
 from slice_driver import run_slice, wait_for
 
 from cp247.samples import address_for
@@ -15,21 +14,6 @@ from cp247.samples import address_for
 pytestmark = pytest.mark.distributed
 
 EMAIL = "cp247@us.example"  # the requesting officer's address in every sample request
-
-
-def raw_event_bytes(cluster: Cluster) -> list[bytes]:
-    """Every stored event's state, exactly as it sits in PostgreSQL."""
-    with psycopg.connect(cluster.database_url) as conn:
-        tables = conn.execute(
-            "SELECT table_schema, table_name FROM information_schema.columns "
-            "WHERE column_name = 'state' AND data_type = 'bytea'"
-        ).fetchall()
-        assert len(tables) >= 6, tables
-        return [
-            bytes(row[0])
-            for schema, table in tables
-            for row in conn.execute(f'SELECT state FROM "{schema}"."{table}"').fetchall()
-        ]
 
 
 def test_personal_data_is_unreadable_at_rest_and_erased_by_retention(cluster: Cluster):

@@ -154,8 +154,12 @@ def test_figures_count_what_happened_decisions_and_our_requests_abroad(
 
         def figures() -> dict | None:
             report = stats()
-            done = report["decisions"]["withdrawn"] == 1 and report["median_seconds"][
-                "sent_to_foreign_receipt"] is not None  # fmt: skip
+            # every figure asserted below is counted by its own event: wait for all of them
+            done = (
+                report["decisions"]["withdrawn"] == 1
+                and report["median_seconds"]["sent_to_foreign_receipt"] is not None
+                and report["duplicates"]["exact"] == 1
+            )
             return report if done else None
 
         report = wait_for(figures, what="the figures of what happened")
