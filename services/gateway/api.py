@@ -472,7 +472,7 @@ class Gateway:
                     for o in b.preservation.open_disclosure_orders()
                 ),
                 key=lambda o: o["due_by"],
-            ),  # fmt: skip
+            ),
             "follow_ups": b.mla.open_follow_ups(),
             "flagged_cases": b.intake.list_cases({"flagged": "1"}),
             # No silent lapse: preservation requests nothing preserves yet (Art 29(2)(d)).

@@ -526,32 +526,35 @@ class IspLiaisonApplication(ServiceApplication):
             opened.append(item)
         return {**body, "files": opened}
 
+    def _production(self, production_id: str) -> tuple[Production, dict[str, Any]]:
+        """The stored bytes and, from the provider's order, what the production recorded."""
+        stored = require(self.repository, production_id, Production, "production")
+        order = require(self.repository, stored.order_id, ProviderOrder, "order")
+        recorded = next(p for p in order.produced if p["production_id"] == production_id)
+        return stored, recorded
+
     @query
     def production(self, production_id: str) -> dict[str, Any]:
         """What was produced, for officers: the provider, the time and each file's digest."""
-        stored = require(self.repository, production_id, Production, "production")
-        order = require(self.repository, stored.order_id, ProviderOrder, "order")
-        produced = next((p for p in order.produced if p["production_id"] == production_id), None)
+        stored, recorded = self._production(production_id)
         return {
             "production_id": production_id,
             "order_id": stored.order_id,
             "case_id": stored.case_id,
             "provider_id": stored.provider_id,
-            "produced_at": produced["at"] if produced else None,
-            "note": produced["note"] if produced else None,
-            "files": produced["files"] if produced else [],
+            "produced_at": recorded["at"],
+            "note": recorded["note"],
+            "files": recorded["files"],
             "erased": self.shredded(stored.case_id) is not None,
         }
 
     @query
     def production_file(self, production_id: str, name: str) -> dict[str, Any]:
         """One produced file's bytes (base64) with its media type and digest."""
-        stored = require(self.repository, production_id, Production, "production")
+        stored, recorded = self._production(production_id)
         if self.shredded(stored.case_id):
             raise Erased("the production was erased at the end of its retention period")
-        described = next(
-            (f for f in self.production(production_id)["files"] if f["name"] == name), None
-        )
+        described = next((f for f in recorded["files"] if f["name"] == name), None)
         if described is None or name not in stored.contents:
             raise NotFound(f"no file {name!r} in production {production_id}")
         return {**described, "content_base64": stored.contents[name], "case_id": stored.case_id}
