@@ -490,12 +490,80 @@ class DisclosureProduced(PayloadSchema):
     order_id = fields.String(required=True)
     case_id = fields.String(required=True)
     production_id = fields.String(required=True)
+    files = fields.List(
+        fields.Dict(), required=True, metadata={**PERSONAL, "description": "name, sha256, size"}
+    )
 
 
 class DisclosureUnavailable(PayloadSchema):
     order_id = fields.String(required=True)
     case_id = fields.String(required=True)
     reason = fields.String(required=True, metadata=PERSONAL)
+
+
+class DisclosurePrepared(PayloadSchema):
+    disclosure_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["production", "art30"]))
+    order_id = fields.String(allow_none=True, load_default=None)
+    content = fields.Dict(required=True, metadata={**PERSONAL, "description": "Art 30 report"})
+    files = fields.List(fields.Dict(), required=True, metadata=PERSONAL)
+    actor = Actor(required=True)
+
+
+class Art30DisclosurePending(PayloadSchema):
+    disclosure_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    provider_id = fields.String(required=True)
+    country = Country(required=True)
+    provider_name = fields.String(required=True)
+    details = fields.String(required=True, metadata=PERSONAL)
+    reported_at = Timestamp(required=True)
+
+
+class DisclosureSent(PayloadSchema):
+    disclosure_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["production", "art30"]))
+    files = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={**PERSONAL, "description": "production_id, name, sha256, size of each file"},
+    )
+    sha256s = fields.List(
+        fields.String(), required=True, metadata={"description": "what left, file by file"}
+    )
+    content = fields.Dict(
+        required=True,
+        metadata={**PERSONAL, "description": "Art 30: country, provider_name, path disclosed"},
+    )
+    conditions = fields.Dict(
+        required=True,
+        metadata={
+            "description": "use_limited_to, confidential, further_transfer, handling_code "
+            "(Art 28(2), P2 Art 9(6))"
+        },
+    )
+    recipient = fields.Dict(
+        required=True, metadata={"description": "the requesting authority: country, name"}
+    )
+    sent_at = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class DisclosureWithheld(PayloadSchema):
+    disclosure_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["production", "art30"]))
+    grounds = fields.List(fields.String(), required=True)
+    explanation = fields.String(required=True, metadata=PERSONAL)
+    withheld_at = Timestamp(required=True)
+    actor = Actor(required=True)
 
 
 # --- isp_liaison ----------------------------------------------------------------------------
@@ -623,6 +691,16 @@ class ProductionStored(PayloadSchema):
     contents = fields.Dict(
         required=True, metadata={**PERSONAL, "description": "file name -> bytes in base64"}
     )
+
+
+class ProductionFileRead(PayloadSchema):
+    production_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    name = fields.String(required=True, metadata=PERSONAL)
+    sha256 = fields.String(required=True, metadata={"description": "the file's digest"})
+    read_at = Timestamp(required=True)
+    actor = Actor(required=True)
 
 
 class ForeignProviderReported(PayloadSchema):
@@ -851,7 +929,9 @@ class RequesterNotified(PayloadSchema):
     recipient = fields.Nested(AuthoritySchema, required=True)
     subject = fields.String(
         required=True,
-        validate=validate.OneOf(["refusal", "art29_6_notice", "art30_disclosure", "withdrawal"]),
+        validate=validate.OneOf(
+            ["refusal", "art29_6_notice", "art30_disclosure", "production_disclosure", "withdrawal"]
+        ),
     )
     text = fields.String(required=True, metadata=PERSONAL)
     channel = fields.String(required=True)
@@ -1127,6 +1207,22 @@ registry = Registry(
             "preservation", DisclosureAcknowledged, "Bookkeeping: the provider has the order."
         ),
         _private("preservation", DisclosureProduced, "Bookkeeping: the provider produced."),
+        _private("preservation", DisclosurePrepared, "What may be disclosed to the Party."),
+        _contract(
+            "preservation",
+            Art30DisclosurePending,
+            "A provider's Art 30 report waits for a prosecutor before anything leaves.",
+        ),
+        _contract(
+            "preservation",
+            DisclosureSent,
+            "Data left for the requesting Party under conditions (Art 28(2), P2 Art 9(6)).",
+        ),
+        _contract(
+            "preservation",
+            DisclosureWithheld,
+            "A disclosure was withheld (Art 30(2) grounds, or its request ended).",
+        ),
         _private(
             "preservation", DisclosureUnavailable, "Bookkeeping: the provider cannot produce."
         ),
@@ -1138,6 +1234,11 @@ registry = Registry(
             "The provider produced files for a disclosure order, each checked by its SHA-256.",
         ),
         _private("isp_liaison", ProductionStored, "The produced bytes, sealed under the case key."),
+        _contract(
+            "isp_liaison",
+            ProductionFileRead,
+            "An officer downloaded a produced file (chain of custody, with its SHA-256).",
+        ),
         _contract(
             "isp_liaison",
             ForeignProviderReported,

@@ -63,6 +63,8 @@ READ_AUDITED = {
     "outgoing_letter": ("letter", "request_id"),
     "get_order": ("order", "order_id"),
     "get_disclosure_order": ("disclosure_order", "order_id"),
+    "get_disclosure": ("disclosure", "disclosure_id"),
+    "case_disclosures": ("disclosures", "case_id"),
     "get_production": ("production", "production_id"),
     "production_file": ("production_file", "production_id"),
     "isp_order": ("provider_order", "order_id"),
@@ -473,6 +475,11 @@ class Gateway:
                 ),
                 key=lambda o: o["due_by"],
             ),
+            # Art 30 reports nothing of which leaves until a prosecutor decides.
+            "pending_disclosures": [
+                {k: d[k] for k in ("disclosure_id", "kind", "case_id", "request_id", "order_id")}
+                for d in b.preservation.pending_disclosures()
+            ],
             "follow_ups": b.mla.open_follow_ups(),
             "flagged_cases": b.intake.list_cases({"flagged": "1"}),
             # No silent lapse: preservation requests nothing preserves yet (Art 29(2)(d)).
@@ -488,6 +495,7 @@ class Gateway:
         case = b.intake.get_case(case_id)
         case["preservation_orders"] = b.preservation.orders_of_case(case_id)
         case["disclosure_orders"] = b.preservation.disclosure_orders_of_case(case_id)
+        case["disclosures"] = b.preservation.disclosures_of_case(case_id)
         case["mla"] = b.mla.follow_ups_of_case(case_id)
         case["outgoing_follow_ups"] = b.mla.outgoing_of_case(case_id)
         return 200, case
@@ -1033,13 +1041,54 @@ class Gateway:
     def production_file(
         self, b: Backends, request: Request, who: Principal, production_id: str, name: str
     ) -> Response:
-        produced = b.isp_liaison.production_file(production_id, name)
+        produced = b.isp_liaison.production_file(production_id, name, who.actor)
         response = Response(base64.b64decode(produced["content_base64"]))
         response.headers["Content-Type"] = produced["media_type"]
         response.headers["Content-Disposition"] = f'attachment; filename="{produced["name"]}"'
         response.headers["X-Content-SHA256"] = produced["sha256"]
         response.audit_case_id = produced["case_id"]  # type: ignore[attr-defined]
         return response
+
+    # --- what leaves for the requesting Party (issue 20) ----------------------------------
+    @route("/api/v1/requests/<request_id>/disclosures", "POST", ("prosecution",))
+    def send_disclosure(
+        self, b: Backends, request: Request, who: Principal, request_id: str
+    ) -> tuple[int, Any]:
+        """Productions to the requesting Party, under conditions (Art 28(2), P2 Art 9(6));
+        the request's state is asked of intake, which decides it."""
+        body = self._body(request)
+        wanted = b.intake.get_request(request_id)
+        return 201, b.preservation.send_disclosure(wanted, body, who.actor)
+
+    @route("/api/v1/cases/<case_id>/disclosures", "GET", CP_ROLES)
+    def case_disclosures(
+        self, b: Backends, request: Request, who: Principal, case_id: str
+    ) -> tuple[int, Any]:
+        b.intake.get_case(case_id)  # an unknown case: 404
+        return 200, {"disclosures": b.preservation.disclosures_of_case(case_id)}
+
+    @route("/api/v1/disclosures/<disclosure_id>", "GET", CP_ROLES)
+    def get_disclosure(
+        self, b: Backends, request: Request, who: Principal, disclosure_id: str
+    ) -> tuple[int, Any]:
+        return 200, b.preservation.get_disclosure(disclosure_id)
+
+    @route("/api/v1/disclosures/<disclosure_id>/approve", "POST", ("prosecution",))
+    def approve_disclosure(
+        self, b: Backends, request: Request, who: Principal, disclosure_id: str
+    ) -> tuple[int, Any]:
+        """Art 30: the provider's report leaves, as it is or edited down."""
+        body = self._body_or_empty(request)
+        pending = b.preservation.get_disclosure(disclosure_id)
+        wanted = b.intake.get_request(pending["request_id"])
+        return 200, b.preservation.approve_disclosure(disclosure_id, wanted, body, who.actor)
+
+    @route("/api/v1/disclosures/<disclosure_id>/withhold", "POST", ("prosecution",))
+    def withhold_disclosure(
+        self, b: Backends, request: Request, who: Principal, disclosure_id: str
+    ) -> tuple[int, Any]:
+        body = self._body(request)
+        return 200, b.preservation.withhold_disclosure(disclosure_id, body, who.actor)
 
     @route("/api/v1/isp/orders/<order_id>/foreign-provider", "POST", ("isp",))
     def isp_foreign_provider(self, b: Backends, request: Request, who: Principal, order_id: str):

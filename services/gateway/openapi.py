@@ -21,7 +21,13 @@ from cp247 import __version__
 from services.gateway.audit_report import AuditReportSchema, VerificationSchema
 from services.gateway.bodies import BODIES
 from services.intake.schemas import RequestSchema
-from services.preservation.schemas import DisclosureOrderRequestSchema, OrderRequestSchema
+from services.preservation.schemas import (
+    Art30ApprovalSchema,
+    DisclosureOrderRequestSchema,
+    OrderRequestSchema,
+    TransmissionRequestSchema,
+    WithholdSchema,
+)
 
 
 class ErrorSchema(Schema):
@@ -63,6 +69,7 @@ PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
     "request_id": (UUID, "a request"),
     "order_id": (UUID, "an order (preservation or disclosure)"),
     "production_id": (UUID, "a provider's production"),
+    "disclosure_id": (UUID, "a disclosure to the requesting Party"),
     "name": ({"type": "string", "minLength": 1, "maxLength": 128}, "a produced file's name"),
     "mla_id": (UUID, "an MLA request"),
     "verification_id": (UUID, "a full re-verification"),
@@ -244,6 +251,9 @@ def openapi_document() -> dict[str, Any]:
     spec.components.schema("Request", schema=RequestSchema)
     spec.components.schema("PreservationOrderRequest", schema=OrderRequestSchema)
     spec.components.schema("DisclosureOrderRequest", schema=DisclosureOrderRequestSchema)
+    spec.components.schema("Disclosure", schema=TransmissionRequestSchema)
+    spec.components.schema("Art30Approval", schema=Art30ApprovalSchema)
+    spec.components.schema("Withholding", schema=WithholdSchema)
     spec.components.schema("AuditReport", schema=AuditReportSchema)
     spec.components.schema("Verification", schema=VerificationSchema)
     for name, body_schema in BODIES.items():
@@ -319,6 +329,50 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/disclosure-orders/{order_id}": {"get": _op("One disclosure order", cp)},
         "/api/v1/disclosure-orders/{order_id}/approve": {
             "post": _op("Approve a disclosure order", "prosecution", errors=command)
+        },
+        "/api/v1/requests/{request_id}/disclosures": {
+            "post": _op(
+                "Disclose productions obtained for this incoming request to its requesting "
+                "Party, under conditions (use_limited_to, confidential, further_transfer, "
+                "handling_code; Art 28(2), P2 Art 9(6)); the message states them and each "
+                "file's SHA-256. The same productions and conditions again return the same "
+                "disclosure; a request refused or withdrawn, or one of ours, is a 409; a "
+                "production of another case or of another request's order a 422",
+                "prosecution",
+                "Disclosure",
+                "201",
+                errors=command,
+            )
+        },
+        "/api/v1/cases/{case_id}/disclosures": {
+            "get": _op(
+                "What left or waits to leave for the requesting Parties: disclosures of kind "
+                "production or art30, status pending, sent or withheld",
+                cp,
+            )
+        },
+        "/api/v1/disclosures/{disclosure_id}": {"get": _op("One disclosure", cp)},
+        "/api/v1/disclosures/{disclosure_id}/approve": {
+            "post": _op(
+                "Art 30: let a pending report leave, as it is or edited down to country, "
+                "provider_name and path (optional conditions); 409 once decided or if the "
+                "request was refused or withdrawn",
+                "prosecution",
+                "Art30Approval",
+                body_required=False,
+                errors=command,
+            )
+        },
+        "/api/v1/disclosures/{disclosure_id}/withhold": {
+            "post": _op(
+                "Art 30(2): withhold a pending report on one or more grounds "
+                "(political_offence, sovereignty, security, ordre_public, "
+                "essential_interests) with an explanation; the same decision again changes "
+                "nothing",
+                "prosecution",
+                "Withholding",
+                errors=command,
+            )
         },
         "/api/v1/isp/orders/{order_id}/produce": {
             "post": _op(

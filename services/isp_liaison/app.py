@@ -548,15 +548,21 @@ class IspLiaisonApplication(ServiceApplication):
             "erased": self.shredded(stored.case_id) is not None,
         }
 
-    @query
-    def production_file(self, production_id: str, name: str) -> dict[str, Any]:
-        """One produced file's bytes (base64) with its media type and digest."""
+    @command
+    @retry_on_conflict
+    def production_file(
+        self, production_id: str, name: str, actor: dict[str, str]
+    ) -> dict[str, Any]:
+        """One produced file's bytes (base64) with its media type and digest; the read is
+        recorded for the case's timeline (chain of custody)."""
         stored, recorded = self._production(production_id)
         if self.shredded(stored.case_id):
             raise Erased("the production was erased at the end of its retention period")
         described = next((f for f in recorded["files"] if f["name"] == name), None)
         if described is None or name not in stored.contents:
             raise NotFound(f"no file {name!r} in production {production_id}")
+        stored.record_read(name, described["sha256"], actor, iso(utcnow()))
+        self.save(stored)
         return {**described, "content_base64": stored.contents[name], "case_id": stored.case_id}
 
     def _report(self, provider_id: str, order_id: str, act: Any) -> dict[str, Any]:

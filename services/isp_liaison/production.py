@@ -133,3 +133,20 @@ class Production(Aggregate):
         self.case_id = case_id
         self.provider_id = provider_id
         self.contents = contents  # file name -> base64; read as {} once the case is erased
+
+    def record_read(self, name: str, sha256: str, actor: dict[str, str], now: str) -> None:
+        """Chain of custody: which officer took which file, with its digest."""
+        self._read(self.production_id, self.case_id, self.order_id, name, sha256, now, actor)
+
+    @event("ProductionFileRead")
+    def _read(
+        self,
+        production_id: str,
+        case_id: str,
+        order_id: str,
+        name: str,
+        sha256: str,
+        read_at: str,
+        actor: dict[str, str],
+    ) -> None:
+        pass

@@ -67,7 +67,8 @@ class NotificationApplication(ServiceApplication):
         "RequestReceived": "on_request_received",
         "RequestRefused": "on_refused",
         "Art296NoticeGiven": "on_art29_6_notice",
-        "ForeignProviderReported": "on_foreign_provider",
+        "Art30DisclosurePending": "on_art30_pending",
+        "DisclosureSent": "on_disclosure_sent",
         "OrderIssued": "on_feedback",
         "DataPreserved": "on_feedback",
         "DataUnavailable": "on_feedback",
@@ -513,22 +514,48 @@ class NotificationApplication(ServiceApplication):
             {"reason": message.payload["reason"], "explanation": message.payload["explanation"]},
         )  # fmt: skip
 
-    def on_foreign_provider(self, message: Message, processing: ProcessingEvent) -> None:
-        """Art 30: disclose enough traffic data to identify the other provider and the path."""
+    def on_art30_pending(self, message: Message, processing: ProcessingEvent) -> None:
+        """Art 30: a provider's report waits; the duty prosecutor decides what leaves."""
         report = message.payload
-        if not report.get("request_id"):
-            return  # an order of our own making: no requesting CP to tell
-        receipt = load(self.repository, receipt_id_for(report["request_id"]), Receipt)
+        self._queue_to_duty(
+            processing, message, "prosecution",
+            cause=f"art30_decision|{report['disclosure_id']}",
+            case_id=report["case_id"],
+            template="art30_decision",
+            audience="prosecutor",
+            context={
+                "our_reference": report["case_id"][:8],
+                "provider": report["provider_id"],
+                "country": report["country"],
+                "case_url": f"{self.public_url}/console/cases/{report['case_id']}",
+            },
+        )  # fmt: skip
+
+    def on_disclosure_sent(self, message: Message, processing: ProcessingEvent) -> None:
+        """What a prosecutor let leave, told the requesting CP with its conditions (Art 28(2),
+        P2 Art 9(6)) and, for files, each one's SHA-256."""
+        sent = message.payload
+        receipt = load(self.repository, receipt_id_for(sent["request_id"]), Receipt)
         # legal-rule: refusal-blocks-disclosure
         if receipt is not None and receipt.ended is not None:
-            return  # refused or withdrawn: no disclosure leaves for it
-        self._tell_requester(  # legal-rule: art30-partial-disclosure
-            message, processing, "art30_disclosure",
-            f"Art 30 partial disclosure: provider {report['provider_id']} reports that "
-            f"{report['provider_name']} ({report['country']}) was in the communication chain. "
-            f"Path: {report['details'] or 'not given'}.",
-            {"provider": report["provider_id"], "country": report["country"],
-             "path": report["details"] or None},
+            return  # refused or withdrawn since: nothing leaves for it
+        conditions = sent["conditions"] or None
+        if sent["kind"] == "art30":
+            content = sent["content"]
+            self._tell_requester(  # legal-rule: art30-partial-disclosure
+                message, processing, "art30_disclosure",
+                f"Art 30 partial disclosure: {content['provider_name']} ({content['country']}) "
+                f"was in the communication chain. Path: {content['path'] or 'not given'}.",
+                {"provider": content["provider_name"], "country": content["country"],
+                 "path": content["path"], "conditions": conditions},
+            )  # fmt: skip
+            return
+        digests = ", ".join(f"{f['name']} {f['sha256']}" for f in sent["files"])
+        self._tell_requester(
+            message, processing, "production_disclosure",
+            f"Data disclosed under conditions; SHA-256 of each file: {digests}.",
+            {"files": [{k: f[k] for k in ("name", "size", "sha256")} for f in sent["files"]],
+             "conditions": conditions},
         )  # fmt: skip
 
     def _tell_requester(

@@ -74,7 +74,10 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
     "order_issued": (*_TO_REQUESTER, "provider", "expires_at"),
     "data_preserved": (*_TO_REQUESTER, "provider", "preserved_at", "expires_at"),  # or None
     "data_unavailable": (*_TO_REQUESTER, "provider", "reason"),
-    "art30_disclosure": (*_TO_REQUESTER, "provider", "country", "path"),  # path or None
+    # ``conditions`` (or None): use_limited_to, confidential, further_transfer, handling_code
+    "art30_disclosure": (*_TO_REQUESTER, "provider", "country", "path", "conditions"),
+    # ``files``: name, size, sha256 of each
+    "production_disclosure": (*_TO_REQUESTER, "files", "conditions"),
     "refusal": (*_TO_REQUESTER, "grounds", "explanation"),
     "art29_6_notice": (*_TO_REQUESTER, "reason", "explanation"),
     "withdrawal": _TO_REQUESTER,
@@ -107,6 +110,8 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
     # to our duty officers: a disclosure order nears its due-by unanswered, or passed it
     "disclosure_due": ("our_reference", "provider", "due_by", "offset_hours", "case_url"),
     "disclosure_overdue": ("our_reference", "provider", "due_by", "case_url"),
+    # to our duty prosecutor: a provider's Art 30 report waits for a decision
+    "art30_decision": ("our_reference", "provider", "country", "case_url"),
     # to our duty officer: a foreign CP has not confirmed receipt of our request
     "outgoing_chase": ("our_reference", "counterpart_country", "sent_at", "case_url"),
     # to a foreign CP at the address in effect: someone proposed to change where we write to

@@ -34,7 +34,15 @@ from services.preservation.domain import (
     standing_id_for,
 )
 from services.preservation.national_law import NationalPolicy, national_policy
-from services.preservation.schemas import DisclosureOrderRequestSchema, OrderRequestSchema
+from services.preservation.schemas import (
+    ART30_2_GROUNDS,
+    Art30ApprovalSchema,
+    DisclosureOrderRequestSchema,
+    OrderRequestSchema,
+    TransmissionRequestSchema,
+    WithholdSchema,
+)
+from services.preservation.transmission import Disclosure, production_disclosure_id
 
 SYSTEM = {"username": "system", "role": "preservation"}
 
@@ -55,6 +63,7 @@ class PreservationApplication(ServiceApplication):
         "RequestRefused": "on_request_ended",
         "RequestWithdrawn": "on_request_ended",
         "Art296DecisionRecorded": "on_art29_6_decision",
+        "ForeignProviderReported": "on_foreign_provider",
     }
 
     def __init__(self, env: dict[str, str] | None = None):
@@ -144,9 +153,10 @@ class PreservationApplication(ServiceApplication):
         """A refusal or a withdrawal takes effect: the request's orders stop preserving for
         it, and an order no requesting Party still needs is released."""
         why = "refused" if message.event == "RequestRefused" else "withdrawn"
-        self._end(message.payload, why, processing)
+        self._end(message, why, processing)
 
-    def _end(self, payload: dict[str, Any], why: str, processing: ProcessingEvent) -> None:
+    def _end(self, message: Message, why: str, processing: ProcessingEvent) -> None:
+        payload = message.payload
         standing = self._standing(payload["request_id"], payload["case_id"])
         standing.change(payload["request_id"], payload["case_id"], "ended", why)
         processing.collect_events(standing)
@@ -171,6 +181,13 @@ class PreservationApplication(ServiceApplication):
                 payload["actor"],
             ):
                 processing.collect_events(disclosure)
+        # legal-rule: refusal-blocks-disclosure
+        for pending in self.of_case(Disclosure, payload["case_id"]):
+            if pending.request_id == payload["request_id"] and pending.status == "pending":
+                ground = "request_refused" if why == "refused" else "request_withdrawn"
+                explanation = f"request {why}: nothing leaves for it"
+                pending.withhold([ground], explanation, payload["actor"], message.recorded_at)
+                processing.collect_events(pending)
 
     def _disclosures_for(self, request_id: str) -> list[DisclosureOrder]:
         standing = load(self.repository, standing_id_for(request_id), RequestStanding)
@@ -184,7 +201,7 @@ class PreservationApplication(ServiceApplication):
         """The requesting Party withdrew after an Art 29(6) notice: as a withdrawal. (While
         the notice waits, intake, which decides it, holds new orders back: see the gateway.)"""
         if message.payload["decision"] == "withdraw":
-            self._end(message.payload, "withdrawn after the Art 29(6) notice", processing)
+            self._end(message, "withdrawn after the Art 29(6) notice", processing)
 
     def _standing(self, request_id: str, case_id: str) -> RequestStanding:
         found = load(self.repository, standing_id_for(request_id), RequestStanding)
@@ -240,9 +257,26 @@ class PreservationApplication(ServiceApplication):
 
     def on_produced(self, message: Message, processing: ProcessingEvent) -> None:
         """A disclosure order answered with data: its clock stops."""
-        disclosure = load(self.repository, message.payload["order_id"], DisclosureOrder)
-        if disclosure is not None and disclosure.record_produced(message.payload["production_id"]):
+        produced = message.payload
+        disclosure = load(self.repository, produced["order_id"], DisclosureOrder)
+        if disclosure is not None and disclosure.record_produced(
+            produced["production_id"], produced["files"]
+        ):
             processing.collect_events(disclosure)
+
+    def on_foreign_provider(self, message: Message, processing: ProcessingEvent) -> None:
+        """Art 30(1): a provider reports another State's provider in the chain. For each
+        requesting Party the order preserves for, a disclosure waits for a prosecutor;
+        nothing leaves by itself (Art 30(2) lets it be withheld)."""
+        report = message.payload
+        order = load(self.repository, report["order_id"], PreservationOrder)
+        for request_id in order.request_ids if order is not None else []:
+            standing = load(self.repository, standing_id_for(request_id), RequestStanding)
+            if standing is not None and standing.state == "ended":
+                continue  # legal-rule: refusal-blocks-disclosure
+            pending = Disclosure.of_art30_report(request_id, report, report["reported_at"], SYSTEM)
+            if load(self.repository, pending.disclosure_id, Disclosure) is None:
+                processing.collect_events(pending)
 
     def on_mla(self, message: Message, processing: ProcessingEvent) -> None:
         """Art 29(7): an MLA request received for the data holds its orders until decided."""
@@ -343,10 +377,7 @@ class PreservationApplication(ServiceApplication):
     ) -> dict:
         """An officer orders preservation for one provider of a case, for ``request_ids``
         (the requests it preserves for; the gateway picks them from the case)."""
-        try:
-            order_request = OrderRequestSchema().load(body)
-        except ValidationError as exc:
-            raise Invalid("the order is not valid", flatten_errors(exc.messages)) from None
+        order_request = _loaded(OrderRequestSchema, body, "the order is not valid")
         fields: dict[str, list[str]] = {}
         if problem := self.national_policy.period_problem(order_request["period_days"]):
             fields["period_days"] = [problem]
@@ -419,11 +450,7 @@ class PreservationApplication(ServiceApplication):
         request_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """An officer orders a listed provider of a case to hand data over by ``due_by``."""
-        try:
-            wanted = DisclosureOrderRequestSchema().load(body)
-        except ValidationError as exc:
-            problems = flatten_errors(exc.messages)
-            raise Invalid("the disclosure order is not valid", problems) from None
+        wanted = _loaded(DisclosureOrderRequestSchema, body, "the disclosure order is not valid")
         policy, now = self.national_policy, utcnow()
         fields: dict[str, list[str]] = {}
         # legal-rule: disclosure-of-content-by-national-law
@@ -544,6 +571,172 @@ class PreservationApplication(ServiceApplication):
             "approved_by": order.approved_by,
         }
 
+    # --- disclosures to the requesting Party (Art 28(2), Art 30) -----------------------------
+    @command
+    @retry_on_conflict
+    def send_disclosure(
+        self, request: dict[str, Any], body: dict[str, Any], actor: dict[str, str]
+    ) -> dict[str, Any]:
+        """A prosecutor transmits what providers produced for ``request`` (intake's view: the
+        gateway asks the decider) to its requesting Party, under conditions. The same
+        productions under the same conditions again are the same disclosure."""
+        self._may_decide_disclosure(actor)
+        # legal-rule: disclosure-conditions-stated
+        wanted = _loaded(TransmissionRequestSchema, body, "the disclosure is not valid")
+        self._may_disclose_to(request)
+        conditions, production_ids = wanted["conditions"], wanted["production_ids"]
+        files = self._produced_for(request, production_ids)
+        disclosure_id = production_disclosure_id(request["request_id"], production_ids, conditions)
+        sent = load(self.repository, disclosure_id, Disclosure)
+        if sent is not None:
+            return self.transmission_view(sent)
+        disclosure = Disclosure(
+            disclosure_id=disclosure_id,
+            case_id=request["case_id"],
+            request_id=request["request_id"],
+            kind="production",
+            order_id=None,
+            content={},
+            files=files,
+            actor=actor,
+        )
+        disclosure.send(conditions, _recipient(request), actor, iso(utcnow()))
+        self.save(disclosure)
+        return self.transmission_view(disclosure)
+
+    def _produced_for(
+        self, request: dict[str, Any], production_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """Each file of the named productions, which must answer this request's case (and,
+        where the order answers a request, this one: each Party receives what was obtained
+        for its own request)."""
+        produced: dict[str, tuple[DisclosureOrder, list[dict[str, Any]]]] = {
+            production_id: (order, files)
+            for order in self.of_case(DisclosureOrder, request["case_id"])
+            for production_id, files in order.produced_files.items()
+        }
+        fields: dict[str, list[str]] = {}
+        files: list[dict[str, Any]] = []
+        for index, production_id in enumerate(production_ids):
+            order, described = produced.get(production_id, (None, []))
+            if order is None:
+                fields[f"production_ids.{index}"] = ["not a production of this case"]
+            elif order.request_id not in (None, request["request_id"]):
+                fields[f"production_ids.{index}"] = [
+                    f"produced for another request ({order.request_id}): each requesting "
+                    "Party receives what was obtained for its own request"
+                ]
+            else:
+                files += [{"production_id": production_id, **f} for f in described]
+        if fields:
+            raise Invalid("the disclosure is not valid", fields)
+        return files
+
+    @command
+    @retry_on_conflict
+    def approve_disclosure(
+        self,
+        disclosure_id: str,
+        request: dict[str, Any],
+        body: dict[str, Any],
+        actor: dict[str, str],
+    ) -> dict[str, Any]:
+        """Art 30(1): the prosecutor lets the provider's report leave, as it is or edited
+        down to what identifies the other provider and the path."""
+        self._may_decide_disclosure(actor)
+        disclosure = require(self.repository, disclosure_id, Disclosure, "disclosure")
+        wanted = _loaded(Art30ApprovalSchema, body, "the approval is not valid")
+        self._may_disclose_to(request)
+        conditions = wanted.pop("conditions", None) or {}
+        disclosure.send(conditions, _recipient(request), actor, iso(utcnow()), content=wanted)
+        self.save(disclosure)
+        return self.transmission_view(disclosure)
+
+    @command
+    @retry_on_conflict
+    def withhold_disclosure(
+        self, disclosure_id: str, body: dict[str, Any], actor: dict[str, str]
+    ) -> dict[str, Any]:
+        """Art 30(2): the prosecutor keeps the report from the requesting Party, on the
+        grounds that article allows; the same decision again changes nothing."""
+        self._may_decide_disclosure(actor)
+        disclosure = require(self.repository, disclosure_id, Disclosure, "disclosure")
+        wanted = _loaded(WithholdSchema, body, "the decision is not valid")
+        # legal-rule: art30-2-withholding-grounds
+        grounds = wanted["grounds"]
+        grounds = [grounds] if isinstance(grounds, str) else grounds
+        if (
+            not isinstance(grounds, list)
+            or not grounds
+            or any(g not in ART30_2_GROUNDS for g in grounds)
+        ):
+            raise Invalid(
+                "the decision is not valid",
+                {"grounds": [f"Art 30(2) allows only: {', '.join(ART30_2_GROUNDS)}"]},
+            )
+        if disclosure.status == "withheld" and disclosure.grounds == {
+            "grounds": grounds, "explanation": wanted["explanation"]
+        }:  # fmt: skip
+            return self.transmission_view(disclosure)
+        disclosure.withhold(grounds, wanted["explanation"], actor, iso(utcnow()))
+        self.save(disclosure)
+        return self.transmission_view(disclosure)
+
+    def _may_decide_disclosure(self, actor: dict[str, str]) -> None:
+        # legal-rule: art30-disclosure-decided-by-prosecutor
+        if actor["role"] not in self.national_policy.approvers:
+            raise Forbidden("only a prosecutor decides what is disclosed to another Party")
+
+    def _may_disclose_to(self, request: dict[str, Any]) -> None:
+        """Only an incoming request has a requesting Party, and nothing leaves for one
+        refused or withdrawn (intake, which decides it, or this service's own record)."""
+        if request["direction"] != "incoming":
+            raise Conflict(
+                f"request {request['request_id']} is ours (outgoing): there is no requesting "
+                "Party to disclose to"
+            )
+        # legal-rule: refusal-blocks-disclosure
+        if request["status"] in ("refused", "withdrawn"):
+            raise Conflict(
+                f"request {request['request_id']} was {request['status']}: nothing is "
+                "disclosed for it"
+            )
+        self._may_issue_for([request["request_id"]])
+
+    @query
+    def get_disclosure(self, disclosure_id: str) -> dict[str, Any]:
+        return self.transmission_view(
+            require(self.repository, disclosure_id, Disclosure, "disclosure")
+        )
+
+    @query
+    def disclosures_of_case(self, case_id: str) -> list[dict[str, Any]]:
+        return [self.transmission_view(d) for d in self.of_case(Disclosure, case_id)]
+
+    @query
+    def pending_disclosures(self) -> list[dict[str, Any]]:
+        """Art 30 reports waiting for a prosecutor's decision, oldest first."""
+        waiting = self.still_open(Disclosure, lambda d: d.status == "pending")
+        return [self.transmission_view(d) for d in waiting]
+
+    @staticmethod
+    def transmission_view(disclosure: Disclosure) -> dict[str, Any]:
+        return {
+            "disclosure_id": disclosure.disclosure_id,
+            "kind": disclosure.kind,
+            "status": disclosure.status,
+            "case_id": disclosure.case_id,
+            "request_id": disclosure.request_id,
+            "order_id": disclosure.order_id,
+            "content": disclosure.content or None,
+            "files": disclosure.files,
+            "conditions": disclosure.conditions,
+            "recipient": disclosure.recipient,
+            "grounds": disclosure.grounds,
+            "decided_by": disclosure.decided_by,
+            "decided_at": disclosure.decided_at,
+        }
+
     # --- queries ---------------------------------------------------------------------------
     def _get(self, order_id: str) -> PreservationOrder:
         return require(self.repository, order_id, PreservationOrder, "preservation order")
@@ -587,3 +780,16 @@ class PreservationApplication(ServiceApplication):
             "approved_by": order.approved_by,
             "mla": [],
         }
+
+
+def _loaded(schema: type, body: Any, what: str) -> dict[str, Any]:
+    try:
+        return schema().load(body)
+    except ValidationError as exc:
+        raise Invalid(what, flatten_errors(exc.messages)) from None
+
+
+def _recipient(request: dict[str, Any]) -> dict[str, Any]:
+    """To whom a disclosure leaves: the requesting authority, as the request names it."""
+    authority = request.get("requesting_authority") or {}
+    return {key: authority.get(key) for key in ("country", "contact_point", "reference")}

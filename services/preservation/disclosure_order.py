@@ -61,6 +61,7 @@ class DisclosureOrder(IssuedOnApproval, Aggregate):
         self.unavailable_reason: str | None = None
         self.withdrawn: dict[str, Any] | None = None
         self.productions: list[str] = []
+        self.produced_files: dict[str, list[dict[str, Any]]] = {}  # by production id
         self.reminded_at: int | None = None  # the offset (hours before due) last reminded at
         self.overdue = False
 
@@ -185,20 +186,25 @@ class DisclosureOrder(IssuedOnApproval, Aggregate):
         self.status = "withdrawn"
         self.withdrawn = {"reason": reason, "by": actor}
 
-    def record_produced(self, production_id: str) -> bool:
-        """The provider produced data (the files stay with isp_liaison, sealed)."""
+    def record_produced(self, production_id: str, files: list[dict[str, Any]]) -> bool:
+        """The provider produced data (the bytes stay with isp_liaison, sealed; here what
+        each file is: its name, size and SHA-256, for what is disclosed)."""
         if production_id in self.productions or self.status not in (
             "issued",
             "acknowledged",
             "produced",
         ):
             return False
-        self._produced(self.order_id, self.case_id, production_id)
+        described = [{"name": f["name"], "sha256": f["sha256"], "size": f["size"]} for f in files]
+        self._produced(self.order_id, self.case_id, production_id, described)
         return True
 
     @event("DisclosureProduced")
-    def _produced(self, order_id: str, case_id: str, production_id: str) -> None:
+    def _produced(
+        self, order_id: str, case_id: str, production_id: str, files: list[dict[str, Any]]
+    ) -> None:
         self.productions = [*self.productions, production_id]
+        self.produced_files = {**self.produced_files, production_id: files}
         self.status = "produced"
 
     def record_unavailable(self, reason: str) -> bool:

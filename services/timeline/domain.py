@@ -99,6 +99,14 @@ SUMMARIES: dict[str, str] = {
     "({offset_hours} hours before)",
     "DisclosureOverdue": "Disclosure order overdue since {due_by}: escalated",
     "DisclosureOrderWithdrawn": "Disclosure order withdrawn ({reason}); the provider is told",
+    "ProductionFileRead": "Produced file of production {production_id:.8} downloaded by "
+    "{actor[username]} ({actor[role]}), SHA-256 {sha256}",
+    "Art30DisclosurePending": "Art 30: {provider_name} ({country}) was in the chain; nothing "
+    "leaves for the requesting Party until a prosecutor decides",
+    "DisclosureSent": "Disclosed to the requesting Party ({recipient[country]}) under "
+    "conditions (confidential: {conditions[confidential]}, further transfer: "
+    "{conditions[further_transfer]}); SHA-256 of each file: {sha256s}",
+    "DisclosureWithheld": "Disclosure ({kind}) withheld from the requesting Party: {grounds}",
 }
 
 # Where one payload value changes what happened, the words for that value: (event, field) ->
@@ -107,6 +115,10 @@ SUMMARIES: dict[str, str] = {
 # SMTP, or no address, and someone must send it by hand.
 _BY_HAND = "console inbox: to be sent by hand"
 SUMMARY_VARIANTS: dict[tuple[str, str], dict[str | None, str]] = {
+    ("DisclosureSent", "kind"): {
+        "art30": "Art 30 disclosure sent to the requesting Party ({recipient[country]}): "
+        "the other provider and the path, as the prosecutor approved"
+    },
     # Since issue 19 the document is signed beside delivery: OrderDocumentSigned has it.
     ("OrderDelivered", "document"): {None: "Order delivered to provider {provider_id} ({channel})"},
     ("ReceiptAcknowledged", "channel"): {

@@ -74,8 +74,8 @@ def test_unavailable_needs_a_reason_and_is_accepted_from_issued(embedded, tokens
     assert api.call("POST", path, tokens["isp_a"], ISP_ACTIONS["unavailable"]) == (status, body)
 
 
-def test_foreign_provider_report_starts_art30_disclosure_to_the_requester(embedded, tokens):
-    api, _, _ = embedded
+def test_foreign_provider_report_waits_as_a_pending_art30_disclosure(embedded, tokens):
+    api, _, platform = embedded
     order = issued_order(api, tokens, "ART30-1")
     path = f"/api/v1/isp/orders/{order['order_id']}/foreign-provider"
     status, body = api.call("POST", path, tokens["isp_a"], {"country": "Germany"})
@@ -84,11 +84,16 @@ def test_foreign_provider_report_starts_art30_disclosure_to_the_requester(embedd
     assert first[0] == 200 and first[1]["foreign_providers"][0]["country"] == "DE"
     assert api.call("POST", path, tokens["isp_a"], ISP_ACTIONS["foreign-provider"]) == first
 
-    def disclosed() -> bool:
+    def pending() -> bool:
         events = events_of(api, tokens, order["case_id"])
-        return "ForeignProviderReported" in events and "RequesterNotified" in events
+        return "ForeignProviderReported" in events and "Art30DisclosurePending" in events
 
-    wait_for(disclosed, what="the Art 30 disclosure on the timeline")
+    wait_for(pending, what="the Art 30 disclosure pending on the timeline")
+    platform.deliver()
+    # nothing left for the requesting CP by itself (Art 30(2): a prosecutor decides)
+    assert "RequesterNotified" not in events_of(api, tokens, order["case_id"])
+    _, case = api.call("GET", f"/api/v1/cases/{order['case_id']}", tokens["police"])
+    assert [d["status"] for d in case["disclosures"]] == ["pending"]
 
 
 def test_extension_and_release_reach_the_provider(embedded, tokens):

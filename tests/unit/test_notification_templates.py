@@ -65,6 +65,13 @@ FULL: dict[str, Any] = {
     ],
     "proposed_at": "2024-05-04T10:00:00Z",
     "preserved_at": "2024-05-01T07:30:00Z",
+    "conditions": {
+        "use_limited_to": "Proceedings 41 Js 77/24",
+        "confidential": True,
+        "further_transfer": "with_consent",
+        "handling_code": "TLP:AMBER",
+    },
+    "files": [{"name": "subscriber-7f3a.csv", "size": 912, "sha256": "5e" * 32}],
 }
 # Values printed as given (codes such as ``type`` or ``grounds`` are worded instead).
 LITERAL = {
@@ -108,7 +115,7 @@ def test_the_names_and_languages_match_the_files() -> None:
     for language in SUPPORTED_LANGUAGES:
         files = {p.name for p in (TEMPLATE_DIR / language).glob("*.txt.j2")}
         assert files == {f"{name}.txt.j2" for name in TEMPLATE_NAMES}, language
-    assert len(TEMPLATE_NAMES) == 18
+    assert len(TEMPLATE_NAMES) == 20
 
 
 @pytest.mark.parametrize(("name", "language"), ALL)
@@ -266,8 +273,11 @@ def test_optional_values_given_as_none_are_said_or_left_out(language: str) -> No
     reminder = render("mla_reminder", language, context("mla_reminder", mla_reference=None))
     assert ("not yet received" if language == "en" else "pas encore reçue") in reminder.body
 
-    art30 = render("art30_disclosure", language, context("art30_disclosure", path=None))
+    art30 = render(
+        "art30_disclosure", language, context("art30_disclosure", path=None, conditions=None)
+    )
     assert ("not given" if language == "en" else "non communiquée") in art30.body
+    assert ("No conditions" if language == "en" else "Aucune condition") in art30.body
 
     failed = render("delivery_failed", language, context("delivery_failed", our_reference=None))
     assert "None" not in failed.subject and "None" not in failed.body
@@ -368,3 +378,20 @@ def test_the_directory_notice_shows_what_is_in_use_and_what_is_proposed(language
     assert ("none" if language == "en" else "néant") in body
     ours = {"en": "- our ref. RO-2024-0042", "fr": "- notre réf. RO-2024-0042"}[language]
     assert message.subject.endswith(ours)
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_a_disclosure_states_its_art28_2_conditions_and_each_files_sha256(language: str) -> None:
+    body = render("production_disclosure", language, context("production_disclosure")).body
+    conditions, file = FULL["conditions"], FULL["files"][0]
+    assert conditions["use_limited_to"] in body and conditions["handling_code"] in body
+    assert file["sha256"] in body and file["name"] in body
+    assert ("Art 28(2)" if language == "en" else "art. 28(2)") in body
+    consent = "only with our prior consent" if language == "en" else "avec notre accord"
+    assert consent in body
+    forbidden = {**conditions, "further_transfer": "forbidden", "handling_code": None}
+    body = render(
+        "production_disclosure", language, context("production_disclosure", conditions=forbidden)
+    ).body
+    assert ("forbidden" if language == "en" else "interdit") in body
+    assert "TLP" not in body and "None" not in body
