@@ -213,10 +213,18 @@ def cmd_providers_secret(args: argparse.Namespace) -> int:
 
 
 def cmd_documents_verify(args: argparse.Namespace) -> int:
+    """An order's PDF with its detached signature, or a production's court package (a ZIP
+    that carries its own signed manifest)."""
     from cp247.documents import verify_files
+    from cp247.documents.signing import trusted_keys
+    from services.isp_liaison.court_package import is_package, verify_package
 
     try:
-        result = verify_files(args.file, args.signature, args.trusted_keys)
+        data = Path(args.file).read_bytes()
+        if is_package(data):
+            result = verify_package(data, trusted_keys(args.trusted_keys))
+        else:
+            result = verify_files(args.file, args.signature, args.trusted_keys)
     except OSError as exc:
         print(f"cp247: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 1
@@ -520,8 +528,10 @@ def build_parser() -> argparse.ArgumentParser:
     documents = sub.add_parser("documents", help="signed order documents").add_subparsers(
         dest="action", required=True
     )
-    verify = documents.add_parser("verify", parents=[common], help="check a signed document")
-    verify.add_argument("file", help="the PDF")
+    verify = documents.add_parser(
+        "verify", parents=[common], help="check a signed document or a production package"
+    )
+    verify.add_argument("file", help="the PDF, or a production's court package (ZIP)")
     verify.add_argument("--signature", help="detached signature (default FILE.sig)")
     verify.add_argument("--trusted-keys", help="PEM file of the public keys to trust")
     verify.set_defaults(func=cmd_documents_verify)

@@ -424,6 +424,9 @@ class DisclosureOrderDrafted(PayloadSchema):
     legal_basis = fields.String(required=True)
     due_by = Timestamp(required=True)
     actor = Actor(required=True)
+    emergency = fields.Boolean(
+        load_default=False, metadata={"description": "it answers an emergency (P2 Art 9)"}
+    )
 
 
 class DisclosureApprovalRequested(PayloadSchema):
@@ -451,6 +454,9 @@ class DisclosureOrderIssued(PayloadSchema):
     issued_at = Timestamp(required=True)
     due_by = Timestamp(required=True)
     actor = Actor(required=True)
+    emergency = fields.Boolean(
+        load_default=False, metadata={"description": "it answers an emergency (P2 Art 9)"}
+    )
 
 
 class DisclosureOrderWithdrawn(PayloadSchema):
@@ -566,6 +572,36 @@ class DisclosureWithheld(PayloadSchema):
     actor = Actor(required=True)
 
 
+class EmergencyClockStarted(PayloadSchema):
+    clock_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_type = fields.String(required=True, validate=validate.OneOf(REQUEST_TYPES))
+    counterpart_country = Country(required=True)
+    received_at = Timestamp(required=True)
+    decide_by = Timestamp(required=True, metadata={"description": "P2 Art 9: the policy's minutes"})
+
+
+class EmergencyDecided(PayloadSchema):
+    clock_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    how = fields.String(required=True, metadata={"description": "order issued, request refused…"})
+    decided_at = Timestamp(required=True)
+    minutes_taken = fields.Integer(required=True)
+
+
+class EmergencyDecisionOverdue(PayloadSchema):
+    clock_id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    counterpart_country = Country(required=True)
+    decide_by = Timestamp(required=True)
+    level = fields.Integer(
+        required=True, metadata={"description": "1: both duty officers; then up the roster"}
+    )
+
+
 # --- isp_liaison ----------------------------------------------------------------------------
 class ProviderRegistered(PayloadSchema):
     provider_id = fields.String(required=True)
@@ -595,6 +631,9 @@ class OrderDelivered(PayloadSchema):
         allow_none=True,
         load_default=None,
         metadata={"description": "when a disclosure order is to be answered"},
+    )
+    emergency = fields.Boolean(
+        load_default=False, metadata={"description": "it answers an emergency (P2 Art 9)"}
     )
     document = fields.Dict(
         allow_none=True,
@@ -700,6 +739,15 @@ class ProductionFileRead(PayloadSchema):
     name = fields.String(required=True, metadata=PERSONAL)
     sha256 = fields.String(required=True, metadata={"description": "the file's digest"})
     read_at = Timestamp(required=True)
+    actor = Actor(required=True)
+
+
+class ProductionExported(PayloadSchema):
+    production_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    package_sha256 = fields.String(required=True, metadata={"description": "of the ZIP"})
+    exported_at = Timestamp(required=True)
     actor = Actor(required=True)
 
 
@@ -825,6 +873,35 @@ class MlaRecorded(PayloadSchema):
     order_ids = fields.List(fields.String(), required=True)
     status = fields.String(required=True)
     actor = Actor(required=True)
+    kind = fields.String(
+        load_default="stored_data",
+        validate=validate.OneOf(["stored_data", "realtime_traffic", "interception"]),
+        metadata={"description": "Art 31 stored data, Art 33 real-time traffic, Art 34 content"},
+    )
+    request_id = fields.String(
+        allow_none=True, load_default=None, metadata={"description": "intake's request, if any"}
+    )
+    authorisation = fields.Dict(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the judicial authorisation: authority, date, reference"},
+    )
+
+
+class MlaAuthorised(PayloadSchema):
+    mla_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    authorisation = fields.Dict(
+        required=True, metadata={"description": "authority, date, reference"}
+    )
+    actor = Actor(required=True)
+
+
+class MlaLinkedToRequest(PayloadSchema):
+    mla_id = fields.String(required=True)
+    case_id = fields.String(required=True)
+    request_id = fields.String(required=True)
 
 
 class MlaStatusChanged(PayloadSchema):
@@ -835,6 +912,12 @@ class MlaStatusChanged(PayloadSchema):
     note = fields.String(required=True, metadata=PERSONAL)
     order_ids = fields.List(fields.String(), required=True)
     actor = Actor(required=True)
+    production_ids = fields.List(
+        fields.String(),
+        allow_none=True,
+        load_default=list,
+        metadata={"description": "produced: the providers' productions that answer it"},
+    )
 
 
 class OrderLinkedToMla(PayloadSchema):
@@ -1210,6 +1293,19 @@ registry = Registry(
         _private("preservation", DisclosurePrepared, "What may be disclosed to the Party."),
         _contract(
             "preservation",
+            EmergencyClockStarted,
+            "An emergency request arrived: it must be decided within the policy's minutes.",
+        ),
+        _contract(
+            "preservation", EmergencyDecided, "The emergency was decided: its clock stopped."
+        ),
+        _contract(
+            "preservation",
+            EmergencyDecisionOverdue,
+            "An emergency is still undecided after its minutes: escalated along the roster.",
+        ),
+        _contract(
+            "preservation",
             Art30DisclosurePending,
             "A provider's Art 30 report waits for a prosecutor before anything leaves.",
         ),
@@ -1241,6 +1337,11 @@ registry = Registry(
         ),
         _contract(
             "isp_liaison",
+            ProductionExported,
+            "A production was exported for a court: files, manifest, timeline, signed.",
+        ),
+        _contract(
+            "isp_liaison",
             ForeignProviderReported,
             "A provider in another State was in the chain (Art 30).",
         ),
@@ -1252,6 +1353,10 @@ registry = Registry(
         ),
         _private("isp_liaison", InboxOrderExtended, "The inbox shows the new expiry."),
         _private("isp_liaison", InboxOrderClosed, "The inbox shows the order closed."),
+        _contract(
+            "mla", MlaAuthorised, "The judicial authorisation an MLA request is executed under."
+        ),
+        _contract("mla", MlaLinkedToRequest, "An MLA record joined the request intake registered."),
         _contract("mla", FollowUpDueMoved, "The order was extended: MLA is due later."),
         _contract("mla", FollowUpClosed, "No MLA is needed any more for this order."),
         _contract("mla", FollowUpLinked, "An MLA request answers this follow-up."),

@@ -6,6 +6,8 @@ Only the public contract is used: ``../shared/API.md`` paths, bodies and status 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -442,3 +444,37 @@ def edit_stored_event(store: Any, key: str, old: bytes, new: bytes, after_rowid:
                 )
                 return rowid
     raise AssertionError(f"no stored event holds {old!r}")
+
+
+# Both CPs' duty rosters: police with a backup and a head of unit, prosecution one person.
+ROSTER = """
+police:
+  time_zone: UTC
+  escalate_after_minutes: 10
+  people:
+    ana: {name: Ana, email: ana@police.example, phone: "+40700000001", languages: [en]}
+    bob: {name: Bob, email: bob@police.example, phone: "+40700000002", languages: [en]}
+    hea: {name: Head, email: head@police.example, phone: "+40700000003", languages: [en]}
+  shifts:
+    - {days: [mon, tue, wed, thu, fri, sat, sun], start: "00:00", end: "24:00", person: ana}
+  backup: [bob]
+  head_of_unit: hea
+prosecution:
+  time_zone: UTC
+  people:
+    pat: {name: Pat, email: pat@pros.example, phone: "+40700000004", languages: [en]}
+  shifts:
+    - {days: [mon, tue, wed, thu, fri, sat, sun], start: "00:00", end: "24:00", person: pat}
+  head_of_unit: pat
+"""
+
+
+def produced_file(content: bytes, name: str = "subscriber.csv", **overrides: Any) -> dict:
+    """One file of a production as the ISP API takes it: bytes in base64 and their SHA-256."""
+    return {
+        "name": name,
+        "media_type": "text/csv",
+        "content_base64": base64.b64encode(content).decode(),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        **overrides,
+    }

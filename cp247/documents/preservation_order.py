@@ -57,6 +57,13 @@ DISCLOSE = Wording(
 )
 
 
+EMERGENCY = (
+    "EMERGENCY (Second Additional Protocol, Art 9): there is a significant and imminent risk "
+    "to the life or safety of a natural person. Answer within hours, by the time stated "
+    "below, and call the duty officer at once if the data cannot be given by then."
+)
+
+
 def render_preservation_order(
     order: Mapping[str, Any], letterhead: Letterhead, local_zone: str | None = None
 ) -> bytes:
@@ -77,6 +84,8 @@ def render_preservation_order(
     wording = DISCLOSE if disclosure else PRESERVE
     number = order_number(order)
     title = wording.title if issued else f"{wording.title} - DRAFT, NOT ISSUED"
+    if order.get("emergency"):
+        title = f"EMERGENCY - {title}"
 
     def when(moment: datetime | None) -> str:
         if moment is None:
@@ -117,6 +126,9 @@ def render_preservation_order(
         pdf.heading("Legal basis")
         pdf.line_text(pdf_text(order.get("legal_basis") or _NOT_STATED))
         pdf.ln(1)
+        if order.get("emergency"):
+            pdf.line_text(pdf_text(EMERGENCY))
+            pdf.ln(1)
         pdf.line_text(pdf_text(wording.instruction))
         pdf.heading(wording.timing)
         pdf.pairs(timing())

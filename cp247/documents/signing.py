@@ -293,12 +293,17 @@ def verify_files(
         return VerificationResult(
             False, f"cannot read signature {signature_path}: {exc}", sha256_hex(document), None
         )
-    trusted = None
-    if trusted_keys_path is not None:
-        try:
-            trusted = split_public_keys_pem(Path(trusted_keys_path).read_text(encoding="ascii"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(f"trusted keys {trusted_keys_path}: {exc}") from None
-        if not trusted:
-            raise ConfigurationError(f"trusted keys {trusted_keys_path}: no PUBLIC KEY block")
-    return verify_document(document, signature, trusted)
+    return verify_document(document, signature, trusted_keys(trusted_keys_path))
+
+
+def trusted_keys(path: str | os.PathLike[str] | None) -> list[str] | None:
+    """The PEM public keys of a trusted-keys file (None: no file named, nothing to trust)."""
+    if path is None:
+        return None
+    try:
+        trusted = split_public_keys_pem(Path(path).read_text(encoding="ascii"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"trusted keys {path}: {exc}") from None
+    if not trusted:
+        raise ConfigurationError(f"trusted keys {path}: no PUBLIC KEY block")
+    return trusted

@@ -44,6 +44,7 @@ from cp247.errors import (
 )
 from cp247.runtime.ledger import combine
 from cp247.validation import parse_ascii_int
+from services.gateway.console.portal import UPLOAD_PATH
 from services.gateway.console.site import ConsolePages
 from services.gateway.console.web import alert_page
 from services.gateway.identity import USER_ROLES, Principal
@@ -67,6 +68,7 @@ READ_AUDITED = {
     "case_disclosures": ("disclosures", "case_id"),
     "get_production": ("production", "production_id"),
     "production_file": ("production_file", "production_id"),
+    "production_package": ("production_package", "production_id"),
     "isp_order": ("provider_order", "order_id"),
     "isp_order_document": ("document", "order_id"),
     "order_document": ("document", "order_id"),
@@ -82,7 +84,7 @@ WORK_ORDER_FIELDS = (
 )  # fmt: skip
 WORK_DISCLOSURE_FIELDS = (
     "order_id", "kind", "case_id", "request_id", "provider_id", "status", "drafted_by",
-    "data_types", "issued_at", "due_by", "acknowledged_at",
+    "data_types", "issued_at", "due_by", "acknowledged_at", "emergency",
 )  # fmt: skip
 RETRY_AFTER_SECONDS = "5"  # a dependency is down: clients try again, not hang
 MAX_BODY_BYTES = 2_000_000  # a request with thousands of identifiers still fits
@@ -192,6 +194,8 @@ class Gateway:
         request.max_content_length = MAX_BODY_BYTES + 1
         try:
             if self.console.owns(request.path):  # the browser pages, over this same API
+                if UPLOAD_PATH.fullmatch(request.path):
+                    request.max_content_length = LARGE_BODIES["isp_produce"] + 1
                 endpoint, response = self.console.handle(request, backends)
                 return self._finish(request, response, endpoint, started)
             endpoint, args = self.url_map.bind_to_environ(request.environ).match()
@@ -463,6 +467,8 @@ class Gateway:
         orders = [{k: o.get(k) for k in WORK_ORDER_FIELDS} for o in b.preservation.open_orders()]
         running = [o for o in orders if o["status"] not in ("draft", "awaiting_approval")]
         return 200, {
+            # P2 Art 9: emergencies still undecided, the soonest due first, on top.
+            "emergencies": b.preservation.emergency_clocks(),
             "alerts": b.notification.open_alerts(),
             "awaiting_approval": [o for o in orders if o["status"] == "awaiting_approval"],
             "awaiting_acknowledgement": [o for o in orders if o["status"] == "issued"],
@@ -496,6 +502,7 @@ class Gateway:
         case["preservation_orders"] = b.preservation.orders_of_case(case_id)
         case["disclosure_orders"] = b.preservation.disclosure_orders_of_case(case_id)
         case["disclosures"] = b.preservation.disclosures_of_case(case_id)
+        case["emergency_clocks"] = b.preservation.emergency_clocks(case_id)
         case["mla"] = b.mla.follow_ups_of_case(case_id)
         case["outgoing_follow_ups"] = b.mla.outgoing_of_case(case_id)
         return 200, case
@@ -827,6 +834,15 @@ class Gateway:
     def record_mla(self, b: Backends, request: Request, who: Principal, case_id: str):
         body = self._body(request)
         b.intake.get_case(case_id)  # 404 for an unknown case
+        named = body.get("request_id")
+        if isinstance(named, str) and named:
+            try:
+                joined = b.intake.get_request(named)["case_id"]
+            except NotFound:
+                joined = None
+            if joined != case_id:
+                raise Invalid("the MLA request is not valid",
+                              {"request_id": ["a request of this case"]})  # fmt: skip
         return 201, b.mla.record_mla(case_id, body, who.actor)
 
     @route("/api/v1/cases/<case_id>/mla", "GET", CP_ROLES)
@@ -840,7 +856,21 @@ class Gateway:
 
     @route("/api/v1/mla/<mla_id>/status", "POST", CP_ROLES)
     def mla_status(self, b: Backends, request: Request, who: Principal, mla_id: str):
-        return 200, b.mla.change_status(mla_id, self._body(request), who.actor)
+        body = self._body(request)
+        produced = body.get("production_ids")
+        if isinstance(produced, list) and produced:
+            case_id = b.mla.get_mla(mla_id)["case_id"]
+            cases = b.isp_liaison.production_cases([p for p in produced if isinstance(p, str)])
+            if len(cases) != len(produced) or set(cases.values()) != {case_id}:
+                raise Invalid(
+                    "the status is not valid",
+                    {"production_ids": ["each a production of the MLA request's case"]},
+                )
+        return 200, b.mla.change_status(mla_id, body, who.actor)
+
+    @route("/api/v1/mla/<mla_id>/authorisation", "POST", CP_ROLES)
+    def mla_authorisation(self, b: Backends, request: Request, who: Principal, mla_id: str):
+        return 200, b.mla.authorise(mla_id, self._body(request), who.actor)
 
     @route("/api/v1/preservation-orders/<order_id>/approve", "POST", ("prosecution",))
     def approve_order(
@@ -1047,6 +1077,22 @@ class Gateway:
         response.headers["Content-Disposition"] = f'attachment; filename="{produced["name"]}"'
         response.headers["X-Content-SHA256"] = produced["sha256"]
         response.audit_case_id = produced["case_id"]  # type: ignore[attr-defined]
+        return response
+
+    @route("/api/v1/productions/<production_id>/package", "GET", CP_ROLES)
+    def production_package(
+        self, b: Backends, request: Request, who: Principal, production_id: str
+    ) -> Response:
+        """The production for a court: a ZIP of its files, a manifest with their SHA-256 and
+        the case's timeline, signed (``cp247 documents verify``); the export is recorded."""
+        production = b.isp_liaison.production(production_id)
+        timeline = b.timeline.case_timeline(production["case_id"])
+        package = b.isp_liaison.production_package(production_id, timeline, who.actor)
+        response = Response(base64.b64decode(package["content_base64"]))
+        response.headers["Content-Type"] = "application/zip"
+        response.headers["Content-Disposition"] = f'attachment; filename="{package["filename"]}"'
+        response.headers["X-Content-SHA256"] = package["sha256"]
+        response.audit_case_id = package["case_id"]  # type: ignore[attr-defined]
         return response
 
     # --- what leaves for the requesting Party (issue 20) ----------------------------------

@@ -25,6 +25,7 @@ from services.intake.domain import (
 )
 from services.isp_liaison import production
 from services.mla.app import DIRECTIONS as MLA_DIRECTIONS
+from services.mla.app import KINDS as MLA_KINDS
 from services.mla.app import STAGES as MLA_STAGES
 from services.mla.app import STATUSES as MLA_STATUSES
 
@@ -101,19 +102,43 @@ class ForeignProviderBody(_Body):
     details = _text(4000)
 
 
+class MlaAuthorisationBody(_Body):
+    authority = _required_text(500, metadata={"description": "the court or judge"})
+    date = fields.String(
+        required=True,
+        validate=FullMatch(r"\d{4}-\d{2}-\d{2}", example="2026-12-01"),
+        metadata={"description": "YYYY-MM-DD, not in the future"},
+    )
+    reference = _required_text(500)
+
+
 class MlaBody(_Body):
     direction = fields.String(required=True, validate=validate.OneOf(MLA_DIRECTIONS))
+    kind = fields.String(
+        load_default="stored_data",
+        allow_none=True,
+        validate=validate.OneOf(MLA_KINDS),
+        metadata={"description": "stored_data (Art 31), realtime_traffic (33), interception (34)"},
+    )
     authority = _text(500, metadata={"description": "default: by stage, from national policy"})
     reference = _text(500)
     stage = fields.String(
         load_default="pre_trial", allow_none=True, validate=validate.OneOf(MLA_STAGES)
     )
     date = _text(500)
+    request_id = _text(500, metadata={"description": "the request intake registered, if any"})
+    authorisation = fields.Nested(MlaAuthorisationBody, allow_none=True, load_default=None)
 
 
 class MlaStatusBody(_Body):
     status = fields.String(required=True, validate=validate.OneOf(MLA_STATUSES))
     note = _text(4000)
+    production_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        allow_none=True,
+        metadata={"description": "with produced: the productions (of the case) that answer it"},
+    )
 
 
 class LeadBody(_Body):
@@ -240,6 +265,7 @@ BODIES: dict[str, type[Schema]] = {
     "ForeignProviderReport": ForeignProviderBody,
     "MlaRequest": MlaBody,
     "MlaStatus": MlaStatusBody,
+    "MlaAuthorisation": MlaAuthorisationBody,
     "Lead": LeadBody,
     "NearDuplicateResolution": NearDuplicateBody,
     "Refusal": RefusalBody,

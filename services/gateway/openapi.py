@@ -393,6 +393,17 @@ def openapi_document() -> dict[str, Any]:
                 cp,
             )
         },
+        "/api/v1/productions/{production_id}/package": {
+            "get": _op(
+                "The production for a court (application/zip): files/, manifest.json with "
+                "each file's SHA-256 and the case's timeline, manifest.json.sig signed with "
+                "the documents key; check with cp247 documents verify. The export is on the "
+                "timeline (read audit); 410 once erased",
+                cp,
+                media="application/zip",
+                errors=("410",),
+            )
+        },
         "/api/v1/productions/{production_id}/files/{name}": {
             "get": _op(
                 "The file's bytes as produced, with X-Content-SHA256 (read audit)",
@@ -463,12 +474,36 @@ def openapi_document() -> dict[str, Any]:
             "post": _op("Release {reason}", cp, "Release", errors=command)
         },
         "/api/v1/cases/{case_id}/mla": {
-            "post": _op("Record an MLA request", cp, "MlaRequest", "201", errors=command),
+            "post": _op(
+                "Record an MLA request: its kind (stored_data Art 31, realtime_traffic Art 33, "
+                "interception Art 34), optionally the request intake registered (request_id: "
+                "joins that request's record) and the judicial authorisation",
+                cp,
+                "MlaRequest",
+                "201",
+                errors=command,
+            ),
             "get": _op("MLA requests of a case", cp),
         },
         "/api/v1/mla/{mla_id}": {"get": _op("One MLA request", cp)},
         "/api/v1/mla/{mla_id}/status": {
-            "post": _op("Move an MLA request on {status, note}", cp, "MlaStatus", errors=command)
+            "post": _op(
+                "Move an MLA request on {status, note}; produced may name the productions "
+                "(production_ids, of the case) that answer it; an incoming Art 33/34 request "
+                "is executed only once its judicial authorisation is recorded (409)",
+                cp,
+                "MlaStatus",
+                errors=command,
+            )
+        },
+        "/api/v1/mla/{mla_id}/authorisation": {
+            "post": _op(
+                "Record the judicial authorisation an MLA request is executed under "
+                "{authority, date, reference}",
+                cp,
+                "MlaAuthorisation",
+                errors=command,
+            )
         },
         "/api/v1/cases/{case_id}/lead": {
             "post": _op("Make police or prosecution lead", cp, "Lead", errors=command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import time
 from typing import Any, NamedTuple
@@ -37,6 +38,7 @@ from cp247.webhooks import (
     url_problem,
 )
 from events import Message
+from services.isp_liaison import court_package
 from services.isp_liaison.domain import Provider, ProviderOrder, WebhookDelivery, provider_uuid
 from services.isp_liaison.production import (
     PRODUCED_CONTENT,
@@ -180,6 +182,7 @@ class IspLiaisonApplication(ServiceApplication):
                 channel="api+webhook" if provider.webhook else "api",
                 kind="disclosure" if disclosure else "preservation",
                 due_by=order.get("due_by"),
+                emergency=bool(order.get("emergency")),
             )
         )
         if provider.webhook and self.webhook_master_key:
@@ -204,6 +207,7 @@ class IspLiaisonApplication(ServiceApplication):
                 "expires_at": order.get("expires_at"),
                 "kind": "disclosure" if "due_by" in order else "preservation",
                 "due_by": order.get("due_by"),
+                "emergency": bool(order.get("emergency")),
                 "order_url": f"/api/v1/isp/orders/{order['order_id']}",
                 "document_url": f"/api/v1/isp/orders/{order['order_id']}/document",
             },
@@ -536,9 +540,17 @@ class IspLiaisonApplication(ServiceApplication):
     @query
     def production(self, production_id: str) -> dict[str, Any]:
         """What was produced, for officers: the provider, the time and each file's digest."""
-        stored, recorded = self._production(production_id)
+        return self._production_view(*self._production(production_id))
+
+    @query
+    def production_cases(self, production_ids: list[str]) -> dict[str, str | None]:
+        """The case of each production named (None: no such production)."""
+        found = {p: load(self.repository, p, Production) for p in production_ids}
+        return {p: stored.case_id if stored else None for p, stored in found.items()}
+
+    def _production_view(self, stored: Production, recorded: dict[str, Any]) -> dict[str, Any]:
         return {
-            "production_id": production_id,
+            "production_id": stored.production_id,
             "order_id": stored.order_id,
             "case_id": stored.case_id,
             "provider_id": stored.provider_id,
@@ -565,6 +577,32 @@ class IspLiaisonApplication(ServiceApplication):
         self.save(stored)
         return {**described, "content_base64": stored.contents[name], "case_id": stored.case_id}
 
+    @command
+    @retry_on_conflict
+    def production_package(
+        self, production_id: str, timeline: dict[str, Any], actor: dict[str, str]
+    ) -> dict[str, Any]:
+        """The production for a court: its files, a manifest with their SHA-256 and the
+        case's ``timeline``, signed with the documents key; the export is recorded."""
+        stored, recorded = self._production(production_id)
+        if self.shredded(stored.case_id):
+            raise Erased("the production was erased at the end of its retention period")
+        described = self._production_view(stored, recorded)
+        contents = {name: base64.b64decode(text) for name, text in stored.contents.items()}
+        now = iso(utcnow())
+        package = court_package.build_package(
+            described, contents, timeline, self.signer, now, actor
+        )
+        digest = hashlib.sha256(package).hexdigest()
+        stored.record_export(digest, actor, now)
+        self.save(stored)
+        return {
+            "case_id": stored.case_id,
+            "filename": court_package.package_name(production_id),
+            "sha256": digest,
+            "content_base64": base64.b64encode(package).decode("ascii"),
+        }
+
     def _report(self, provider_id: str, order_id: str, act: Any) -> dict[str, Any]:
         """Apply a provider action once; a repeat returns the same view and records nothing."""
         for _ in range(5):
@@ -587,6 +625,7 @@ class IspLiaisonApplication(ServiceApplication):
             "provider_id": order.provider_id,
             "status": order.status,
             "due_by": order.due_by,
+            "emergency": order.emergency,
             "identifiers": order.identifiers,
             "data_types": order.data_types,
             "issued_at": order.issued_at,

@@ -40,6 +40,7 @@ class ProviderOrder(Aggregate):
     # Snapshots taken before disclosure orders lack these: they were preservation orders.
     kind: str = "preservation"
     due_by: str | None = None
+    emergency: bool = False
     produced: tuple[dict[str, Any], ...] = ()  # each production, in order (issue 20)
 
     @staticmethod
@@ -62,6 +63,7 @@ class ProviderOrder(Aggregate):
         document: dict[str, Any] | None = None,
         kind: str = "preservation",
         due_by: str | None = None,
+        emergency: bool = False,
     ):
         # Orders delivered before issue 19 carried their signed document here; now it is
         # rendered beside delivery and recorded by sign() (None at delivery).
@@ -70,6 +72,7 @@ class ProviderOrder(Aggregate):
         self.issued_expires_at = expires_at  # what the document states, whatever extends it
         self.kind = kind  # preservation | disclosure (issue 20); earlier orders: preservation
         self.due_by = due_by  # a disclosure order's answer is due by then
+        self.emergency = emergency  # P2 Art 9: an imminent risk to life; due in hours
         self.order_id = order_id
         self.case_id = case_id
         self.request_id = request_id
@@ -267,6 +270,7 @@ class ProviderOrder(Aggregate):
             "expires_at": self.issued_expires_at,
             "kind": self.kind,
             "due_by": self.due_by,
+            "emergency": self.emergency,
         }
 
     def sign(self, number: str, sha256: str, key_id: str, signature: str, pdf_b64: str) -> None:

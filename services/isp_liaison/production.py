@@ -150,3 +150,19 @@ class Production(Aggregate):
         actor: dict[str, str],
     ) -> None:
         pass
+
+    def record_export(self, package_sha256: str, actor: dict[str, str], now: str) -> None:
+        """Chain of custody: a court package of it left the system, with its digest."""
+        self._exported(self.production_id, self.case_id, self.order_id, package_sha256, now, actor)
+
+    @event("ProductionExported")
+    def _exported(
+        self,
+        production_id: str,
+        case_id: str,
+        order_id: str,
+        package_sha256: str,
+        exported_at: str,
+        actor: dict[str, str],
+    ) -> None:
+        pass

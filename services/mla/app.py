@@ -1,10 +1,12 @@
-"""The MLA application: follow-ups linked to preservation orders."""
+"""The MLA application: MLA requests of a kind (Arts 31, 33, 34) with their judicial
+authorisation and execution, and the follow-ups linked to preservation orders."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import NAMESPACE_URL, uuid4, uuid5
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
@@ -22,6 +24,8 @@ from cp247.runtime.application import (
 )
 from events import Message
 from services.mla.domain import (
+    KIND_OF_REQUEST,
+    MLA_KINDS,
     PRESERVED,
     MlaCase,
     MlaFollowUp,
@@ -35,6 +39,9 @@ from services.preservation.national_law import national_policy
 STAGES = ("pre_trial", "trial")
 DIRECTIONS = ("incoming", "outgoing")
 STATUSES = ("received", "executing", "produced", "refused", "sent")
+KINDS = tuple(MLA_KINDS)
+MLA_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/mla-requests")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # fullmatch
 
 
 class MlaApplication(ServiceApplication):
@@ -55,6 +62,7 @@ class MlaApplication(ServiceApplication):
         "ForeignAnswerRecorded": "on_outgoing_answer",
         "RequestWithdrawn": "on_outgoing_ended",
         "RequestClosed": "on_outgoing_ended",
+        "RequestReceived": "on_request_received",
     }
 
     def __init__(self, env: dict[str, str] | None = None):
@@ -67,39 +75,115 @@ class MlaApplication(ServiceApplication):
     @command
     @retry_on_conflict
     def record_mla(self, case_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
-        """Record an MLA request and link it to every preservation order of the case."""
+        """Record an MLA request and link it to every preservation order of the case; one
+        naming a request registered by intake joins that request's record."""
         errors: dict[str, list[str]] = {}
         direction, stage = body.get("direction"), body.get("stage")
         stage = "pre_trial" if stage is None else stage  # left out; anything else must be one
+        kind = "stored_data" if body.get("kind") is None else body["kind"]
         if direction not in DIRECTIONS:
             errors["direction"] = ["incoming or outgoing"]
         if stage not in STAGES:
             errors["stage"] = ["pre_trial or trial"]
-        for key in ("authority", "reference", "date"):
+        if not isinstance(kind, str) or kind not in KINDS:
+            errors["kind"] = [" | ".join(f"{k} ({w[:6]})" for k, w in MLA_KINDS.items())]
+        for key in ("authority", "reference", "date", "request_id"):
             value = body.get(key)
             if value is not None and (not isinstance(value, str) or len(value) > 500):
                 errors[key] = ["text of at most 500 characters"]
+        authorisation = None
+        if body.get("authorisation") is not None:
+            authorisation = _authorisation(body["authorisation"], errors, "authorisation.")
         if errors:
             raise Invalid("the MLA request is not valid", errors)
-        authority = body.get("authority") or self.national_policy.competent_authority(stage)
-        mla_case = self._mla_case(case_id)
-        mla = MlaRequest(
-            mla_id=str(uuid4()),
+        request_id = body.get("request_id")
+        if request_id and (joined := self._mla_of_request(request_id)) is not None:
+            if joined.case_id != case_id:
+                raise Invalid("the MLA request is not valid",
+                              {"request_id": ["a request of another case"]})  # fmt: skip
+            if authorisation is not None and joined.authorise(authorisation, actor):
+                self.save(joined)
+            return self.mla_view(joined)
+        mla = self._new_mla(
+            mla_id=mla_id_for(request_id) if request_id else str(uuid4()),
             case_id=case_id,
             direction=direction,
             stage=stage,
-            authority=authority,
+            authority=body.get("authority"),
             reference=body.get("reference"),
             date=body.get("date"),
-            order_ids=list(mla_case.order_ids),
-            status="received" if direction == "incoming" else "sent",
             actor=actor,
+            kind=kind,
+            request_id=request_id,
+            authorisation=authorisation,
+        )
+        self.save(*mla)
+        return self.mla_view(mla[0])
+
+    def _new_mla(self, **fields: Any) -> list[Any]:
+        """A new MLA request with what it changes: the case's record, the follow-ups of its
+        orders, and (ours abroad) our MLA clocks stopped. One transaction: an order issued at
+        the same moment conflicts with the case record, and whichever is second links both."""
+        case_id, stage = fields["case_id"], fields["stage"]
+        fields["authority"] = fields["authority"] or self.national_policy.competent_authority(stage)
+        mla_case = self._mla_case(case_id)
+        mla = MlaRequest(
+            order_ids=list(mla_case.order_ids),
+            status="received" if fields["direction"] == "incoming" else "sent",
+            **fields,
         )
         mla_case.note_mla(case_id, mla.mla_id)
-        ours = self._our_mla_recorded(case_id) if direction == "outgoing" else []
-        # One transaction with the case record: an order issued at the same moment conflicts
-        # here, and whichever is decided second links the two.
-        self.save(mla, mla_case, *self._linked_follow_ups(mla), *ours)
+        ours = self._our_mla_recorded(case_id) if mla.direction == "outgoing" else []
+        return [mla, mla_case, *self._linked_follow_ups(mla), *ours]
+
+    def _mla_of_request(self, request_id: str) -> MlaRequest | None:
+        return load(self.repository, mla_id_for(request_id), MlaRequest)
+
+    def on_request_received(self, message: Message, processing: ProcessingEvent) -> None:
+        """Intake registered an MLA request (mla_stored_data, mla_realtime_traffic,
+        mla_interception): its MLA record is made here, or, where an officer recorded the
+        case's MLA by hand already, that record is linked to it; never two that stand apart."""
+        request = message.payload
+        kind = KIND_OF_REQUEST.get(request["type"])
+        if kind is None or self._mla_of_request(request["request_id"]) is not None:
+            return
+        unlinked = [
+            m for m in self.of_case(MlaRequest, request["case_id"])
+            if m.request_id is None and m.direction == request["direction"] and m.kind == kind
+        ]  # fmt: skip
+        if unlinked:
+            unlinked[0].link_request(request["request_id"])
+            processing.collect_events(unlinked[0])
+            return
+        authority = request.get("requesting_authority") or {}
+        reference = authority.get("reference") if request["direction"] == "incoming" else None
+        processing.collect_events(
+            *self._new_mla(
+                mla_id=mla_id_for(request["request_id"]),
+                case_id=request["case_id"],
+                direction=request["direction"],
+                stage="pre_trial",
+                authority=None,
+                reference=reference or request.get("our_reference"),
+                date=(request.get("received_at") or message.recorded_at)[:10],
+                actor=request["actor"],
+                kind=kind,
+                request_id=request["request_id"],
+                authorisation=None,
+            )
+        )
+
+    @command
+    @retry_on_conflict
+    def authorise(self, mla_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
+        """The judicial authorisation an MLA request is executed under (Arts 33, 34)."""
+        errors: dict[str, list[str]] = {}
+        authorisation = _authorisation(body, errors)
+        if errors:
+            raise Invalid("the authorisation is not valid", errors)
+        mla = require(self.repository, mla_id, MlaRequest, "MLA request")
+        if mla.authorise(authorisation, actor):
+            self.save(mla)
         return self.mla_view(mla)
 
     def _our_mla_recorded(self, case_id: str) -> list[OutgoingFollowUp]:
@@ -133,14 +217,23 @@ class MlaApplication(ServiceApplication):
     @command
     @retry_on_conflict
     def change_status(self, mla_id: str, body: dict[str, Any], actor: dict[str, str]) -> dict:
+        """A new status; ``produced`` may name the productions that answer it (the gateway
+        checks they are of the MLA request's case)."""
         status, note = body.get("status"), body.get("note")
         note = "" if note is None else note
+        produced = [] if body.get("production_ids") is None else body["production_ids"]
         if status not in STATUSES:
             raise Invalid("unknown MLA status", {"status": [" | ".join(STATUSES)]})
+        if not isinstance(produced, list) or not all(isinstance(p, str) for p in produced):
+            raise Invalid("the status is not valid",
+                          {"production_ids": ["a list of production ids"]})  # fmt: skip
         if not isinstance(note, str) or len(note) > 4000:
             raise Invalid("the note is not valid", {"note": ["text of at most 4000 characters"]})
+        if produced and status != "produced":
+            raise Invalid("the status is not valid",
+                          {"production_ids": ["only with status produced"]})  # fmt: skip
         mla = require(self.repository, mla_id, MlaRequest, "MLA request")
-        if mla.change_status(status, note, actor):
+        if mla.change_status(status, note, actor, tuple(produced)):
             self.save(mla, *self._linked_follow_ups(mla))
         return self.mla_view(mla)
 
@@ -165,6 +258,11 @@ class MlaApplication(ServiceApplication):
             "order_ids": mla.order_ids,
             "status": mla.status,
             "history": mla.history,
+            "kind": mla.kind,
+            "article": MLA_KINDS[mla.kind].split(":")[0],
+            "request_id": mla.request_id,
+            "authorisation": mla.authorisation,
+            "production_ids": list(mla.production_ids),
         }
 
     def on_order_issued(self, message: Message, processing: ProcessingEvent) -> None:
@@ -432,3 +530,34 @@ class MlaApplication(ServiceApplication):
             "extension_suggested": follow_up.extension_suggested,
             "closed": follow_up.closed,
         }
+
+
+def mla_id_for(request_id: str) -> str:
+    """The MLA record of a request registered by intake: one, however often it arrives."""
+    return str(uuid5(MLA_NAMESPACE, request_id))
+
+
+def _authorisation(body: Any, errors: dict[str, list[str]], prefix: str = "") -> dict[str, str]:
+    """The judicial authorisation: the authority that gave it, its date and its reference."""
+    if not isinstance(body, dict):
+        errors[prefix.rstrip(".") or "authorisation"] = ["{authority, date, reference}"]
+        return {}
+    for key in ("authority", "reference"):
+        value = body.get(key)
+        if not isinstance(value, str) or not value.strip() or len(value) > 500:
+            errors[f"{prefix}{key}"] = ["required text of at most 500 characters"]
+    when = body.get("date")
+    valid = isinstance(when, str) and DATE.fullmatch(when) and _is_date(when)
+    if not valid or when > iso(utcnow())[:10]:
+        errors[f"{prefix}date"] = ["the date it was given, YYYY-MM-DD, not in the future"]
+    if unknown := sorted(set(body) - {"authority", "date", "reference"}):
+        errors[f"{prefix}unknown"] = [f"unknown fields {unknown}"]
+    return {k: str(body.get(k, "")).strip() for k in ("authority", "date", "reference")}
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -131,6 +131,17 @@ class MlaFollowUp(Aggregate):
         self.extension_suggested = True
 
 
+# What the mutual assistance is for (Arts 31, 33, 34), by the words the API uses.
+MLA_KINDS = {
+    "stored_data": "Art 31: accessing stored computer data",
+    "realtime_traffic": "Art 33: real-time collection of traffic data",
+    "interception": "Art 34: interception of content data",
+}
+KIND_OF_REQUEST = {"mla_stored_data": "stored_data", "mla_realtime_traffic": "realtime_traffic",
+                   "mla_interception": "interception"}  # fmt: skip
+# Arts 33 and 34 are executed under domestic law, which requires a judge's authorisation for
+# collecting traffic in real time and for interception: it is recorded before execution.
+NEEDS_AUTHORISATION = ("realtime_traffic", "interception")
 MLA_TRANSITIONS = {
     "sent": {"received", "executing", "produced", "refused"},
     "received": {"executing", "produced", "refused"},
@@ -167,7 +178,14 @@ class MlaCase(Aggregate):
 
 
 class MlaRequest(Aggregate):
-    """A formal MLA request, incoming or outgoing, linked to the case's preservation orders."""
+    """A formal MLA request, incoming or outgoing, linked to the case's preservation orders,
+    of a kind (Art 31, 33 or 34), with the judicial authorisation it was executed under."""
+
+    # Records made before kinds, links and authorisations (issue 20): stored data, unlinked.
+    kind: str = "stored_data"
+    request_id: str | None = None
+    authorisation: dict[str, str] | None = None
+    production_ids: tuple[str, ...] = ()
 
     @staticmethod
     def create_id(mla_id: str, **_: Any) -> UUID:
@@ -186,7 +204,14 @@ class MlaRequest(Aggregate):
         order_ids: list[str],
         status: str,
         actor: dict[str, str],
+        kind: str = "stored_data",
+        request_id: str | None = None,
+        authorisation: dict[str, str] | None = None,
     ):
+        self.kind = kind
+        self.request_id = request_id  # the request registered by intake, if there is one
+        self.authorisation = authorisation
+        self.production_ids = ()
         self.mla_id = mla_id
         self.case_id = case_id
         self.direction = direction
@@ -198,16 +223,61 @@ class MlaRequest(Aggregate):
         self.status = status
         self.history = [{"status": status, "by": actor}]
 
-    def change_status(self, status: str, note: str, actor: dict[str, str]) -> bool:
-        """Move along expected -> sent|received -> executing -> produced|refused."""
+    def change_status(
+        self,
+        status: str,
+        note: str,
+        actor: dict[str, str],
+        production_ids: tuple[str, ...] = (),
+    ) -> bool:
+        """Move along expected -> sent|received -> executing -> produced|refused; what was
+        produced may name the providers' productions that answer it."""
         if status == self.status:
             return False
         if status not in MLA_TRANSITIONS.get(self.status, set()):
             raise Conflict(f"MLA {self.mla_id} is {self.status}; it cannot become {status}")
+        # legal-rule: art33-34-judicial-authorisation
+        executed = status in ("executing", "produced") and self.direction == "incoming"
+        if executed and self.kind in NEEDS_AUTHORISATION and self.authorisation is None:
+            raise Conflict(
+                f"{MLA_KINDS[self.kind]}: record the judicial authorisation "
+                f"(POST /api/v1/mla/{self.mla_id}/authorisation) before it is executed"
+            )
         self._status_changed(
-            self.mla_id, self.case_id, self.direction, status, note, self.order_ids, actor
-        )
+            self.mla_id, self.case_id, self.direction, status, note, self.order_ids, actor,
+            list(production_ids),
+        )  # fmt: skip
         return True
+
+    def authorise(self, authorisation: dict[str, str], actor: dict[str, str]) -> bool:
+        """The judicial authorisation it is executed under; the same again changes nothing."""
+        if self.authorisation == authorisation:
+            return False
+        if self.status in DECIDED:
+            raise Conflict(f"MLA {self.mla_id} is {self.status} already")
+        self._authorised(self.mla_id, self.case_id, self.kind, authorisation, actor)
+        return True
+
+    @event("MlaAuthorised")
+    def _authorised(
+        self,
+        mla_id: str,
+        case_id: str,
+        kind: str,
+        authorisation: dict[str, str],
+        actor: dict[str, str],
+    ) -> None:
+        self.authorisation = authorisation
+
+    def link_request(self, request_id: str) -> bool:
+        if self.request_id is not None:
+            return False
+        self._linked_to_request(self.mla_id, self.case_id, request_id)
+        return True
+
+    @event("MlaLinkedToRequest")
+    def _linked_to_request(self, mla_id: str, case_id: str, request_id: str) -> None:
+        self.request_id = request_id
 
     @property
     def undecided(self) -> bool:
@@ -230,9 +300,11 @@ class MlaRequest(Aggregate):
         note: str,
         order_ids: list[str],
         actor: dict[str, str],
+        production_ids: list[str] | None = None,
     ) -> None:
         self.status = status
         self.history.append({"status": status, "note": note, "by": actor})
+        self.production_ids = (*self.production_ids, *(production_ids or []))
 
 
 OUTGOING_NAMESPACE = uuid5(NAMESPACE_URL, "https://cp247.example/outgoing-follow-ups")

@@ -69,6 +69,7 @@ class NotificationApplication(ServiceApplication):
         "Art296NoticeGiven": "on_art29_6_notice",
         "Art30DisclosurePending": "on_art30_pending",
         "DisclosureSent": "on_disclosure_sent",
+        "EmergencyDecisionOverdue": "on_emergency_overdue",
         "OrderIssued": "on_feedback",
         "DataPreserved": "on_feedback",
         "DataUnavailable": "on_feedback",
@@ -382,10 +383,9 @@ class NotificationApplication(ServiceApplication):
             template="approval_needed",
             audience="prosecutor",
             context={
-                "our_reference": order["case_id"][:8],
+                **self._about_case(order["case_id"]),
                 "provider": order.get("provider_id") or "-",
                 "reason": order["reason"],
-                "case_url": f"{self.public_url}/console/cases/{order['case_id']}",
                 "kind": "disclosure" if message.event.startswith("Disclosure") else "preservation",
             },
         )  # fmt: skip
@@ -397,10 +397,9 @@ class NotificationApplication(ServiceApplication):
         overdue = message.event == "DisclosureOverdue"
         template = "disclosure_overdue" if overdue else "disclosure_due"
         context: dict[str, Any] = {
-            "our_reference": order["case_id"][:8],
+            **self._about_case(order["case_id"]),
             "provider": order["provider_id"],
             "due_by": order["due_by"],
-            "case_url": f"{self.public_url}/console/cases/{order['case_id']}",
         }
         if not overdue:
             context["offset_hours"] = order["offset_hours"]
@@ -413,6 +412,45 @@ class NotificationApplication(ServiceApplication):
                 audience="prosecutor" if cp == "prosecution" else "duty_officer",
                 context=context,
             )  # fmt: skip
+
+    def on_emergency_overdue(self, message: Message, processing: ProcessingEvent) -> None:
+        """P2 Art 9: an emergency still undecided after the policy's minutes. The first time
+        both CPs' duty officers are told; each time after, the next person up the roster of
+        the CP that received it (backups, then the head of unit)."""
+        clock = message.payload
+        alert = load(self.repository, alert_id_for(clock["request_id"]), DutyAlert)
+        cp = (alert.cp if alert is not None else None) or "police"
+        fields: dict[str, Any] = {
+            "case_id": clock["case_id"],
+            "template": "emergency_overdue",
+            "audience": "duty_officer",
+            "context": {
+                **self._about_case(clock["case_id"]),
+                "our_reference": alert.our_reference if alert else clock["case_id"][:8],
+                "counterpart_country": clock["counterpart_country"],
+                "decide_by": clock["decide_by"],
+                "level": clock["level"],
+            },
+        }
+        if clock["level"] == 1:
+            for duty_cp in OUR_CPS:
+                cause = f"emergency_overdue|{clock['request_id']}|1|{duty_cp}"
+                self._queue_to_duty(processing, message, duty_cp, cause=cause, **fields)
+            return
+        chain = self.roster.escalation_chain(cp, parse_iso(message.recorded_at))
+        person = chain[min(clock["level"] - 1, len(chain) - 1)]
+        self._queue(
+            processing,
+            cause=f"emergency_overdue|{clock['request_id']}|{clock['level']}",
+            recipients=[person.email] if person.email else [],
+            languages=person.languages,
+            **fields,
+        )
+
+    def _about_case(self, case_id: str) -> dict[str, str]:
+        """What a message to our own officers says of the case: its short id and its page."""
+        return {"our_reference": case_id[:8],
+                "case_url": f"{self.public_url}/console/cases/{case_id}"}  # fmt: skip
 
     def _queue_to_duty(
         self, processing: ProcessingEvent, message: Message, cp: str, **fields: Any
@@ -436,10 +474,9 @@ class NotificationApplication(ServiceApplication):
             template="outgoing_chase",
             audience="duty_officer",
             context={
-                "our_reference": chase["case_id"][:8],
+                **self._about_case(chase["case_id"]),
                 "counterpart_country": chase["country"],
                 "sent_at": chase["chase_at"],
-                "case_url": f"{self.public_url}/console/cases/{chase['case_id']}",
             },
         )  # fmt: skip
 
@@ -524,10 +561,9 @@ class NotificationApplication(ServiceApplication):
             template="art30_decision",
             audience="prosecutor",
             context={
-                "our_reference": report["case_id"][:8],
+                **self._about_case(report["case_id"]),
                 "provider": report["provider_id"],
                 "country": report["country"],
-                "case_url": f"{self.public_url}/console/cases/{report['case_id']}",
             },
         )  # fmt: skip
 

@@ -110,6 +110,8 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
     # to our duty officers: a disclosure order nears its due-by unanswered, or passed it
     "disclosure_due": ("our_reference", "provider", "due_by", "offset_hours", "case_url"),
     "disclosure_overdue": ("our_reference", "provider", "due_by", "case_url"),
+    # to our duty officers, then up the roster: an emergency still undecided (P2 Art 9)
+    "emergency_overdue": ("our_reference", "counterpart_country", "decide_by", "level", "case_url"),
     # to our duty prosecutor: a provider's Art 30 report waits for a decision
     "art30_decision": ("our_reference", "provider", "country", "case_url"),
     # to our duty officer: a foreign CP has not confirmed receipt of our request

@@ -33,6 +33,7 @@ from services.preservation.domain import (
     order_id_for,
     standing_id_for,
 )
+from services.preservation.emergency import EmergencyClock, clock_id_for
 from services.preservation.national_law import NationalPolicy, national_policy
 from services.preservation.schemas import (
     ART30_2_GROUNDS,
@@ -78,6 +79,8 @@ class PreservationApplication(ServiceApplication):
         Party's request about the same data joins that order; an extension extends it."""
         request = message.payload
         custodian = request.get("custodian") or {}
+        if request["urgency"] == "emergency" and request["direction"] == "incoming":
+            self._start_emergency_clock(request, processing)
         if request["type"] != "preservation":
             return
         # legal-rule: outgoing-never-orders-domestically
@@ -104,6 +107,13 @@ class PreservationApplication(ServiceApplication):
             actor=request["actor"],
         )
         processing.collect_events(order, *self._note_orders(order, [request["request_id"]]))
+
+    def _start_emergency_clock(self, request: dict[str, Any], processing: ProcessingEvent) -> None:
+        """P2 Art 9: an emergency is decided in minutes; the clock runs from its receipt."""
+        clock_id = clock_id_for(request["request_id"])
+        if load(self.repository, clock_id, EmergencyClock) is None:
+            minutes = self.national_policy.emergency_decision_minutes
+            processing.collect_events(EmergencyClock.start(request, minutes))
 
     def _orders_for(self, request_id: str) -> list[PreservationOrder]:
         """The request's orders still open (by its standing record: also within a batch)."""
@@ -160,6 +170,9 @@ class PreservationApplication(ServiceApplication):
         standing = self._standing(payload["request_id"], payload["case_id"])
         standing.change(payload["request_id"], payload["case_id"], "ended", why)
         processing.collect_events(standing)
+        clock = load(self.repository, clock_id_for(payload["request_id"]), EmergencyClock)
+        if clock is not None and clock.decide(f"request {why}", message.recorded_at):
+            processing.collect_events(clock)
         # legal-rule: refusal-releases-orders
         for order in self._orders_for(payload["request_id"]):
             order.drop_request(payload["request_id"], why)
@@ -357,8 +370,12 @@ class PreservationApplication(ServiceApplication):
         returns their ids."""
         now = now or utcnow()
         due = []
-        hours = self.national_policy.disclosure_reminder_hours
+        policy = self.national_policy
         for order in self.still_open(DisclosureOrder, lambda o: o.open):
+            hours = (
+                policy.emergency_reminder_hours if order.emergency
+                else policy.disclosure_reminder_hours
+            )  # fmt: skip
             if order.clocks_due(now, hours):
                 try:
                     self.save(order)
@@ -366,6 +383,65 @@ class PreservationApplication(ServiceApplication):
                     continue  # answered meanwhile, say: the next sweep decides
                 due.append(order.order_id)
         return due
+
+    @every(30)  # an emergency undecided: escalated each time its minutes pass again
+    def run_emergency_clocks(self, now: datetime | None = None) -> list[str]:
+        """Stop each emergency clock whose request has an order issued; escalate the
+        others that passed their decision time again; returns the requests escalated."""
+        now = now or utcnow()
+        minutes = self.national_policy.emergency_decision_minutes
+        escalated = []
+        for clock in self.still_open(EmergencyClock, lambda c: c.running):
+            issued = self._first_issued(clock.request_id)
+            # legal-rule: p2-art9-emergency-clock
+            if issued is not None:
+                changed = clock.decide("order issued", issued)
+            else:
+                changed = clock.overdue(now, minutes)
+            if not changed:
+                continue
+            try:
+                self.save(clock)
+            except IntegrityError:
+                continue  # decided meanwhile: the next sweep looks again
+            if clock.running:
+                escalated.append(clock.request_id)
+        return escalated
+
+    def _first_issued(self, request_id: str) -> str | None:
+        """When the first order for the request was issued (None: none yet)."""
+        standing = load(self.repository, standing_id_for(request_id), RequestStanding)
+        times = []
+        for order_id in standing.order_ids if standing else []:
+            order = load(self.repository, order_id, DisclosureOrder) or load(
+                self.repository, order_id, PreservationOrder
+            )
+            if order is not None and order.issued_at:
+                times.append(order.issued_at)
+        return min(times, default=None)
+
+    @query
+    def emergency_clocks(self, case_id: str | None = None) -> list[dict[str, Any]]:
+        """Emergencies still undecided (all of them), or a case's clocks decided or not."""
+        if case_id is None:
+            clocks = list(self.still_open(EmergencyClock, lambda c: c.running))
+        else:
+            clocks = self.of_case(EmergencyClock, case_id)
+        minutes = self.national_policy.emergency_decision_minutes
+        return [
+            {
+                "request_id": c.request_id,
+                "case_id": c.case_id,
+                "type": c.request_type,
+                "counterpart_country": c.counterpart_country,
+                "received_at": c.received_at,
+                "decide_by": c.decide_by,
+                "escalations": c.escalations,
+                "next_escalation_at": iso(c.next_escalation_at(minutes)) if c.running else None,
+                "decision": c.decision,
+            }
+            for c in sorted(clocks, key=lambda c: c.decide_by)
+        ]
 
     @command
     def create_order(
@@ -471,10 +547,14 @@ class PreservationApplication(ServiceApplication):
                         "a subscriber is identified by a public IPv4 address only with its "
                         "source port and exact time (carrier-grade NAT)"
                     ]
-        due_by = self._due_by(wanted["due_by"], wanted["data_types"], now, fields)
+        requests = list(request_ids or [])[:1]  # a disclosure order answers one request
+        # legal-rule: p2-art9-emergency-order
+        emergency = bool(requests) and (
+            load(self.repository, clock_id_for(requests[0]), EmergencyClock) is not None
+        )
+        due_by = self._due_by(wanted["due_by"], wanted["data_types"], now, fields, emergency)
         if fields:
             raise Invalid("the disclosure order is not valid", fields)
-        requests = list(request_ids or [])[:1]  # a disclosure order answers one request
         self._may_issue_for(requests)
         order = DisclosureOrder(
             order_id=str(uuid4()),
@@ -486,6 +566,7 @@ class PreservationApplication(ServiceApplication):
             legal_basis=wanted["legal_basis"] or disclosure_order.LEGAL_BASIS,
             due_by=due_by,
             actor=actor,
+            emergency=emergency,
         )
         # legal-rule: disclosure-order-approval
         if policy.disclosure_needs_approval(actor["role"]):
@@ -500,10 +581,17 @@ class PreservationApplication(ServiceApplication):
         return self.disclosure_view(order)
 
     def _due_by(
-        self, text: str | None, data_types: list[str], now: datetime, fields: dict[str, list[str]]
+        self,
+        text: str | None,
+        data_types: list[str],
+        now: datetime,
+        fields: dict[str, list[str]],
+        emergency: bool,
     ) -> str:
         """The order's due-by in UTC: as given (with its offset, in the future), or the
-        national default for its data types."""
+        national default: hours for an emergency, else days by its data types."""
+        if text is None and emergency:
+            return iso(self.national_policy.emergency_due_by(now))
         if text is None:
             return iso(self.national_policy.disclosure_due_by(data_types, now))
         try:
@@ -561,12 +649,14 @@ class PreservationApplication(ServiceApplication):
             "data_types": order.data_types,
             "legal_basis": order.legal_basis,
             "due_by": order.due_by,
+            "emergency": order.emergency,
             "issued_at": order.issued_at,
             "acknowledged_at": order.acknowledged_at,
             "unavailable_reason": order.unavailable_reason,
             "withdrawn": order.withdrawn,
             "overdue": order.overdue,
             "productions": list(order.productions),
+            "produced_files": order.produced_files,  # by production: name, sha256, size
             "drafted_by": order.drafted_by,
             "approved_by": order.approved_by,
         }

@@ -28,6 +28,8 @@ KIND = "disclosure"
 
 
 class DisclosureOrder(IssuedOnApproval, Aggregate):
+    emergency: bool = False  # orders drafted before the emergency clock were not
+
     @staticmethod
     def create_id(order_id: str, **_: Any) -> UUID:
         return UUID(order_id)
@@ -44,8 +46,10 @@ class DisclosureOrder(IssuedOnApproval, Aggregate):
         legal_basis: str,
         due_by: str,
         actor: dict[str, str],
+        emergency: bool = False,
     ):
         self.order_id = order_id
+        self.emergency = emergency  # P2 Art 9: it answers an emergency request
         self.case_id = case_id
         self.request_id = request_id
         self.provider_id = provider_id
@@ -95,6 +99,7 @@ class DisclosureOrder(IssuedOnApproval, Aggregate):
             issued_at=iso(now),
             due_by=self.due_by,
             actor=actor,
+            emergency=self.emergency,
         )
 
     @event("DisclosureOrderIssued")
@@ -110,6 +115,7 @@ class DisclosureOrder(IssuedOnApproval, Aggregate):
         issued_at: str,
         due_by: str,
         actor: dict[str, str],
+        emergency: bool = False,
     ) -> None:
         self.status = "issued"
         self.issued_at = issued_at

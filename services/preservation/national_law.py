@@ -21,6 +21,10 @@ disclosure_may_order_directly: null    # null: as may_order_directly; else a lis
 disclosure_due_days: {subscriber: 20, traffic: 45, content: 45}   # P2 Art 8(4)
 disclosure_of_content: false           # content may be ordered only where the law allows
 disclosure_reminder_hours: [48, 4]     # before a disclosure order's due-by
+# optional, for emergencies (P2 Art 9; defaults shown)
+emergency_decision_minutes: 60         # from receipt to a decision, then escalated each time
+emergency_due_hours: 4                 # an emergency disclosure order's default due-by
+emergency_reminder_hours: [1]          # before an emergency disclosure order's due-by
 ```
 """
 
@@ -67,6 +71,10 @@ class NationalPolicy:
     # Reminders before a disclosure order's due-by, in hours (those shorter than the time
     # the provider was given).
     disclosure_reminder_hours: tuple[int, ...] = (48, 4)
+    # P2 Art 9: minutes to decide an emergency request; hours for the provider to answer.
+    emergency_decision_minutes: int = 60
+    emergency_due_hours: int = 4
+    emergency_reminder_hours: tuple[int, ...] = (1,)
 
     def period(self, requested_days: int | None) -> int:
         """The preservation period: as asked, within the Convention's minimum (Art 29(7))
@@ -99,6 +107,10 @@ class NationalPolicy:
     def disclosure_needs_approval(self, role: str) -> bool:
         directly = self.disclosure_may_order_directly
         return role not in (self.may_order_directly if directly is None else directly)
+
+    def emergency_due_by(self, now: datetime) -> datetime:
+        """An emergency disclosure order's default due-by: hours, not days (P2 Art 9)."""
+        return now + timedelta(hours=self.emergency_due_hours)
 
     def disclosure_due_by(self, data_types: list[str], now: datetime) -> datetime:
         """The default due-by of a disclosure order: the longest of its data types' periods
@@ -149,13 +161,20 @@ OPTIONAL = {
     "disclosure_due_days": DISCLOSURE_DUE_DAYS,
     "disclosure_of_content": False,
     "disclosure_reminder_hours": [48, 4],
+    "emergency_decision_minutes": 60,
+    "emergency_due_hours": 4,
+    "emergency_reminder_hours": [1],
 }
 FIELDS = set(PROFILES["police-needs-approval"]) | set(OPTIONAL)
 REQUIRED = set(PROFILES["police-needs-approval"])
 
 
 def _days(value: Any, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= 3650
+    return _within(value, minimum, 3650)
+
+
+def _within(value: Any, minimum: int, maximum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum
 
 
 def parse_policy(data: Any, source: str) -> NationalPolicy:
@@ -207,6 +226,13 @@ def parse_policy(data: Any, source: str) -> NationalPolicy:
     reminder_hours = data.get("disclosure_reminder_hours")
     if not isinstance(reminder_hours, list) or not all(_days(h, 1) for h in reminder_hours):
         problems.append("disclosure_reminder_hours must be a list of whole hours >= 1")
+    if not _within(data.get("emergency_decision_minutes"), 1, 1440):
+        problems.append("emergency_decision_minutes must be whole minutes, 1 to 1440 (P2 Art 9)")
+    if not _within(data.get("emergency_due_hours"), 1, 72):
+        problems.append("emergency_due_hours must be whole hours from 1 to 72 (P2 Art 9)")
+    emergency_hours = data.get("emergency_reminder_hours")
+    if not isinstance(emergency_hours, list) or not all(_within(h, 1, 72) for h in emergency_hours):
+        problems.append("emergency_reminder_hours must be a list of whole hours from 1 to 72")
     if not _days(data.get("maximum_extension_days"), 0):
         problems.append("maximum_extension_days must be a whole number of days >= 0")
     offsets = data.get("reminder_offsets_days")
@@ -242,6 +268,9 @@ def parse_policy(data: Any, source: str) -> NationalPolicy:
         disclosure_due_days=dict(due_days),
         disclosure_of_content=data["disclosure_of_content"],
         disclosure_reminder_hours=tuple(sorted(set(reminder_hours), reverse=True)),
+        emergency_decision_minutes=data["emergency_decision_minutes"],
+        emergency_due_hours=data["emergency_due_hours"],
+        emergency_reminder_hours=tuple(sorted(set(emergency_hours), reverse=True)),
     )
 
 

@@ -101,6 +101,15 @@ SUMMARIES: dict[str, str] = {
     "DisclosureOrderWithdrawn": "Disclosure order withdrawn ({reason}); the provider is told",
     "ProductionFileRead": "Produced file of production {production_id:.8} downloaded by "
     "{actor[username]} ({actor[role]}), SHA-256 {sha256}",
+    "ProductionExported": "Court package of production {production_id:.8} exported by "
+    "{actor[username]} ({actor[role]}), SHA-256 of the package {package_sha256}",
+    "MlaAuthorised": "MLA request authorised by {authorisation[authority]} on "
+    "{authorisation[date]} (ref. {authorisation[reference]})",
+    "MlaLinkedToRequest": "MLA record linked to request {request_id:.8}",
+    "EmergencyClockStarted": "Emergency (P2 Art 9) from {counterpart_country}: to be decided "
+    "by {decide_by}",
+    "EmergencyDecided": "Emergency decided ({how}) after {minutes_taken} minutes",
+    "EmergencyDecisionOverdue": "Emergency undecided since {decide_by}: escalated (step {level})",
     "Art30DisclosurePending": "Art 30: {provider_name} ({country}) was in the chain; nothing "
     "leaves for the requesting Party until a prosecutor decides",
     "DisclosureSent": "Disclosed to the requesting Party ({recipient[country]}) under "
@@ -115,6 +124,16 @@ SUMMARIES: dict[str, str] = {
 # SMTP, or no address, and someone must send it by hand.
 _BY_HAND = "console inbox: to be sent by hand"
 SUMMARY_VARIANTS: dict[tuple[str, str], dict[str | None, str]] = {
+    # Since issue 20 an MLA request says what it is for (records before it: the words above).
+    ("MlaRecorded", "kind"): {
+        kind: f"MLA request ({article}) {{direction}} recorded ({{stage}}, {{authority}}), "
+        "{status}"
+        for kind, article in (
+            ("stored_data", "Art 31"),
+            ("realtime_traffic", "Art 33"),
+            ("interception", "Art 34"),
+        )
+    },
     ("DisclosureSent", "kind"): {
         "art30": "Art 30 disclosure sent to the requesting Party ({recipient[country]}): "
         "the other provider and the path, as the prosecutor approved"

@@ -31,11 +31,22 @@ DURATIONS = {
     # Our own requests abroad: sent to the foreign CP's receipt, and to its answer.
     "sent_to_foreign_receipt": ("sent", "foreign_receipt"),
     "sent_to_foreign_answer": ("sent", "foreign_answer"),
+    # Identification and emergency requests (issue 20): receipt to the provider's first
+    # production, and to the first transmission to the requesting Party.
+    "identification_receipt_to_production": ("identification_received", "produced"),
+    "identification_receipt_to_transmission": ("identification_received", "transmitted"),
+    "emergency_receipt_to_production": ("emergency_received", "produced"),
+    "emergency_receipt_to_transmission": ("emergency_received", "transmitted"),
 }
+# The requests a disclosure order answers, by the name their figures carry.
+DISCLOSURE_TYPES = {"subscriber_identification": "identification",
+                    "emergency_disclosure": "emergency"}  # fmt: skip
+DISCLOSURE_COUNTS = ("identification_received", "emergency_received", "productions",
+                     "sent_production", "sent_art30", "withheld_art30")  # fmt: skip
 # Preservation (Art 29) apart from partial disclosure of traffic data (Art 30).
 ARTICLES = {"preservation": "art29", "traffic_disclosure": "art30"}
 COUNT_GROUPS = ("decisions", "refusal_grounds", "art29_6_reasons", "emergencies", "duplicates",
-                "by_article")  # fmt: skip
+                "by_article", "disclosure")  # fmt: skip
 
 
 # Durations are kept as counts per value rounded to this many significant figures: a year's
@@ -55,7 +66,16 @@ def milestones_of(event_name: str, payload: dict[str, Any], at: str) -> dict[str
     (``received_at``, given by the officer or the channel), and its receipt acknowledged when
     the message was delivered (``NotificationSent``), not when it was queued."""
     if event_name == "RequestReceived":
-        return {f"received:{payload['request_id']}": payload.get("received_at") or at}
+        received = payload.get("received_at") or at
+        marks = {f"received:{payload['request_id']}": received}
+        kind = DISCLOSURE_TYPES.get(payload["type"])
+        if kind and payload["direction"] == "incoming":
+            marks[f"{kind}_received:{payload['request_id']}"] = received
+        return marks
+    if event_name == "DataProduced" and payload.get("request_id"):
+        return {f"produced:{payload['request_id']}": payload["produced_at"]}
+    if event_name == "DisclosureSent" and payload["kind"] == "production":
+        return {f"transmitted:{payload['request_id']}": payload["sent_at"]}
     if event_name == "NotificationSent" and payload.get("template") == "receipt":
         return {f"acknowledged:{payload['request_id']}": at} if payload.get("request_id") else {}
     if event_name == "OutgoingRequestSent":
@@ -93,7 +113,16 @@ def counts_of(event_name: str, payload: dict[str, Any]) -> list[tuple[str, str]]
             counted.append(("emergencies", side))
         if payload.get("near_duplicate_of"):
             counted.append(("duplicates", "near"))
+        kind = DISCLOSURE_TYPES.get(payload["type"])
+        if kind and side == "received":
+            counted.append(("disclosure", f"{kind}_received"))
         return counted
+    if event_name == "DataProduced":
+        return [("disclosure", "productions")]
+    if event_name == "DisclosureSent":
+        return [("disclosure", f"sent_{payload['kind']}")]
+    if event_name == "DisclosureWithheld" and payload["kind"] == "art30":
+        return [("disclosure", "withheld_art30")]
     if event_name == "DuplicateDetected":
         return [("duplicates", "exact")]
     if event_name == "RequestRefused":
@@ -222,6 +251,8 @@ class YearFigures(Aggregate):
                 side: counts["emergencies"].get(side, 0) for side in ("received", "sent")
             },  # fmt: skip
             "duplicates": {kind: counts["duplicates"].get(kind, 0) for kind in ("exact", "near")},
+            # Identification and emergency disclosure: requests, productions, what left.
+            "disclosure": {key: counts["disclosure"].get(key, 0) for key in DISCLOSURE_COUNTS},
             "by_article": {
                 side: {
                     art: counts["by_article"].get(f"{side}:{art}", 0) for art in ("art29", "art30")

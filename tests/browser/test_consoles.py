@@ -170,3 +170,51 @@ def test_officer_withdraws_a_request_and_closes_its_case_through_the_forms(brows
     assert "Case closed" in browser.text(), browser.text()
     assert browser.driver.find_element(By.CSS_SELECTOR, ".case-status").text == "closed"
     assert "Closed: withdrawn by the requester" in browser.text()
+
+
+def test_provider_uploads_hashed_in_the_browser_and_the_officer_downloads_on_record(
+    browser, downloads, tmp_path
+):
+    """The portal hashes each file before it leaves the browser; the API checks it on
+    receipt; the prosecutor downloads it from the case page, and the read is on record."""
+    import hashlib
+
+    from slice_driver import Api, issued_disclosure_order
+
+    site = browser.site
+    api, identity = Api(site.base_url), site.platform.apps["gateway"]
+    tokens = {"prosecution": identity.issue_token(username="pat"), "isp_a": site.isp_token}
+    order = issued_disclosure_order(api, tokens, "BROWSER-UPLOAD")
+    logs = b"2026-11-28T03:14:05Z 198.51.100.7:40123 subscriber 4711\n"
+    upload = tmp_path / "subscriber.csv"
+    upload.write_bytes(logs)
+    digest = hashlib.sha256(logs).hexdigest()
+
+    browser.log_in_provider()
+    browser.open(f"/portal/orders/{order['order_id']}")
+    assert "disclose by" in browser.text()
+    browser.driver.find_element(By.ID, "pr-files").send_keys(str(upload))
+    browser.press("#produce-form button[type='submit']")
+    text = browser.text()
+    assert "checked against the SHA-256 your browser computed" in text, text
+    assert digest in text
+    browser.screenshot("isp-portal-production")
+
+    browser.log_in("pat")
+    browser.open(f"/console/cases/{order['case_id']}")
+    link = eventually(
+        lambda: browser.driver.find_elements(By.LINK_TEXT, "subscriber.csv"),
+        "the production on the case page", browser,
+    )[0]  # fmt: skip
+    assert digest in browser.text()
+    link.click()
+    saved = wait_for(
+        lambda: (f := downloads / "subscriber.csv").exists() and f.read_bytes() == logs and f,
+        what="the downloaded file",
+    )
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == digest
+    browser.open(f"/console/cases/{order['case_id']}")
+    eventually(
+        lambda: any("downloaded by pat" in row and digest in row for row in timeline_rows(browser)),
+        "the download on the timeline", browser,
+    )  # fmt: skip

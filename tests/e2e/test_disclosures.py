@@ -4,10 +4,12 @@ reports decided by a prosecutor, nothing for a request refused, every step on th
 
 from __future__ import annotations
 
-import base64
 import hashlib
+import io
+import json
+import zipfile
 
-from slice_driver import issued_disclosure_order, issued_order, wait_for
+from slice_driver import issued_disclosure_order, issued_order, produced_file, wait_for
 
 LOGS = b"2026-11-28T03:14:05Z 198.51.100.7:40123 subscriber 4711 (J. Example)\n"
 CONDITIONS = {
@@ -38,9 +40,7 @@ def produced(api, tokens, reference: str) -> tuple[dict, str]:
     """A subscriber identification answered by telco-a: (our disclosure order, the
     production id), once our order knows of the production."""
     order = issued_disclosure_order(api, tokens, reference)
-    content = base64.b64encode(LOGS).decode()
-    file = {"name": "subscriber.csv", "media_type": "text/csv", "content_base64": content,
-            "sha256": hashlib.sha256(LOGS).hexdigest()}  # fmt: skip
+    file = produced_file(LOGS)
     path = f"/api/v1/isp/orders/{order['order_id']}/produce"
     status, receipt = api.call("POST", path, tokens["isp_a"], {"files": [file]})
     assert status == 201, receipt
@@ -50,6 +50,13 @@ def produced(api, tokens, reference: str) -> tuple[dict, str]:
         what="the production known to our disclosure order",
     )
     return order, receipt["production_id"]
+
+
+def refuse(api, tokens, request_id: str) -> None:
+    """Art 29(5)(b): the prosecutor refuses the request."""
+    refusal = {"grounds": ["security"], "explanation": "prejudice to an ongoing operation"}
+    path = f"/api/v1/requests/{request_id}/refuse"
+    assert api.call("POST", path, tokens["prosecution"], refusal)[0] == 200
 
 
 def send(api, token: str, request_id: str, body: dict) -> tuple[int, dict]:
@@ -111,9 +118,7 @@ def test_art28_2_a_production_leaves_for_the_requesting_party_with_conditions_an
 def test_refusal_blocks_transmission_of_a_production(embedded, tokens):
     api, _, _ = embedded
     order, production_id = produced(api, tokens, "DISC-2")
-    refusal = {"grounds": ["security"], "explanation": "prejudice to an ongoing operation"}
-    path = f"/api/v1/requests/{order['request_id']}/refuse"
-    assert api.call("POST", path, tokens["prosecution"], refusal)[0] == 200
+    refuse(api, tokens, order["request_id"])
     wanted = {"production_ids": [production_id], "conditions": CONDITIONS}
     status, body = send(api, tokens["prosecution"], order["request_id"], wanted)
     assert status == 409 and "refused" in body["message"], body
@@ -191,9 +196,7 @@ def test_art30_2_a_report_is_withheld_only_on_its_grounds_and_nothing_leaves(emb
 def test_art29_5_refusal_withholds_a_pending_art30_disclosure(embedded, tokens):
     api, _, platform = embedded
     order, pending = pending_art30(api, tokens, "ART30-R")
-    refusal = {"grounds": ["security"], "explanation": "prejudice to an ongoing operation"}
-    path = f"/api/v1/requests/{pending['request_id']}/refuse"
-    assert api.call("POST", path, tokens["prosecution"], refusal)[0] == 200
+    refuse(api, tokens, pending["request_id"])
     ended = wait_for(
         lambda: (d := disclosures(api, tokens, order["case_id"])[0])["status"] == "withheld" and d,
         what="the pending disclosure withheld with its request",
@@ -203,3 +206,73 @@ def test_art29_5_refusal_withholds_a_pending_art30_disclosure(embedded, tokens):
     assert api.call("POST", approve, tokens["prosecution"], {})[0] == 409
     platform.deliver()
     assert messages(api, tokens, order["case_id"], "art30_disclosure") == []
+
+
+def test_a_production_exported_for_a_court_verifies_and_its_export_is_on_record(
+    embedded, tokens, tmp_path
+):
+    api, cli, _ = embedded
+    order, production_id = produced(api, tokens, "DISC-C")
+    wait_for(
+        lambda: "DataProduced" in [e["event"] for e in timeline(api, tokens, order["case_id"])],
+        what="the production on the timeline",
+    )
+    path = f"/api/v1/productions/{production_id}/package"
+    assert api.call("GET", path, tokens["isp_a"])[0] == 403
+    status, package, headers = api.call_with_headers("GET", path, tokens["prosecution"])
+    assert status == 200 and headers["Content-Type"] == "application/zip", package
+    assert headers["X-Content-SHA256"] == hashlib.sha256(package).hexdigest()
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        assert archive.read("files/subscriber.csv") == LOGS
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["files"][0]["sha256"] == hashlib.sha256(LOGS).hexdigest()
+    assert "DataProduced" in [e["event"] for e in manifest["timeline"]["entries"]]
+
+    (tmp_path / "package.zip").write_bytes(package)
+    (tmp_path / "trusted.pem").write_text(cli.ok("documents", "public-key") + "\n")
+    trusted = ["--trusted-keys", str(tmp_path / "trusted.pem")]
+    assert cli.ok("documents", "verify", str(tmp_path / "package.zip"), *trusted).startswith("OK")
+    # a file changed after export is found out
+    with (
+        zipfile.ZipFile(io.BytesIO(package)) as source,
+        zipfile.ZipFile(tmp_path / "altered.zip", "w") as altered,
+    ):
+        for member in source.namelist():
+            data = source.read(member)
+            altered.writestr(member, data.replace(b"4711", b"4712") if "files/" in member else data)
+    done = cli.run("documents", "verify", str(tmp_path / "altered.zip"), *trusted)
+    assert done.returncode == 1 and "files/subscriber.csv" in done.stdout, done.stdout
+
+    exported = wait_for(
+        lambda: [
+            e for e in timeline(api, tokens, order["case_id"]) if e["event"] == "ProductionExported"
+        ],
+        what="the export on the timeline",
+    )
+    assert headers["X-Content-SHA256"] in exported[0]["summary"]
+
+
+def test_oversight_counts_identifications_and_times_them_to_production_and_transmission(
+    embedded, tokens
+):
+    api, _, platform = embedded
+    order, production_id = produced(api, tokens, "DISC-STATS")
+    wanted = {"production_ids": [production_id], "conditions": CONDITIONS}
+    assert send(api, tokens["prosecution"], order["request_id"], wanted)[0] == 201
+    year = order["issued_at"][:4]
+
+    def figures() -> dict | None:
+        platform.deliver()
+        report = api.call("GET", f"/api/v1/stats?year={year}", tokens["admin"])[1]
+        return report if report["disclosure"]["sent_production"] else None
+
+    report = wait_for(figures, what="the transmission counted")
+    assert report["disclosure"]["identification_received"] == 1
+    assert report["disclosure"]["productions"] == 1
+    medians = report["median_seconds"]
+    to_production = medians["identification_receipt_to_production"]
+    to_transmission = medians["identification_receipt_to_transmission"]
+    assert to_production is not None and to_transmission is not None
+    assert 0 <= to_production <= to_transmission
+    assert medians["emergency_receipt_to_production"] is None  # no emergency this year yet
+    assert order["case_id"] not in str(report) and "subscriber.csv" not in str(report)

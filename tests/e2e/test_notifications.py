@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from embedded_runner import running_embedded
-from slice_driver import PASSWORD, free_port, preservation_request, wait_for
+from slice_driver import PASSWORD, ROSTER, free_port, preservation_request, wait_for
 from smtp_sink import Mailbox, serving
 
 from events import registry
@@ -101,28 +101,6 @@ def request_received(payload_overrides: dict | None = None, notification_id: int
             payload=payload,
         )  # fmt: skip
     )
-
-
-ROSTER = """
-police:
-  time_zone: UTC
-  escalate_after_minutes: 10
-  people:
-    ana: {name: Ana, email: ana@police.example, phone: "+40700000001", languages: [en]}
-    bob: {name: Bob, email: bob@police.example, phone: "+40700000002", languages: [en]}
-    hea: {name: Head, email: head@police.example, phone: "+40700000003", languages: [en]}
-  shifts:
-    - {days: [mon, tue, wed, thu, fri, sat, sun], start: "00:00", end: "24:00", person: ana}
-  backup: [bob]
-  head_of_unit: hea
-prosecution:
-  time_zone: UTC
-  people:
-    pat: {name: Pat, email: pat@pros.example, phone: "+40700000004", languages: [en]}
-  shifts:
-    - {days: [mon, tue, wed, thu, fri, sat, sun], start: "00:00", end: "24:00", person: pat}
-  head_of_unit: pat
-"""
 
 
 def test_unacknowledged_alert_escalates_along_the_roster(tmp_path, monkeypatch):

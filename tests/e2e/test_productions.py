@@ -4,12 +4,11 @@ key and erased with it, read by officers only and every read on record."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 
 import pytest
-from slice_driver import issued_disclosure_order, issued_order, wait_for
+from slice_driver import issued_disclosure_order, issued_order, produced_file, wait_for
 
 from cp247 import casekeys
 
@@ -23,13 +22,7 @@ def no_key_cache(monkeypatch):
 
 
 def a_file(content: bytes = LOGS, name: str = "subscriber.csv", **overrides) -> dict:
-    return {
-        "name": name,
-        "media_type": "text/csv",
-        "content_base64": base64.b64encode(content).decode(),
-        "sha256": hashlib.sha256(content).hexdigest(),
-        **overrides,
-    }
+    return produced_file(content, name, **overrides)
 
 
 def answered(api, tokens, order_id: str) -> None:

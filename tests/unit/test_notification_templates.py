@@ -71,6 +71,8 @@ FULL: dict[str, Any] = {
         "further_transfer": "with_consent",
         "handling_code": "TLP:AMBER",
     },
+    "level": 2,
+    "decide_by": "2024-05-03T15:05:00Z",
     "files": [{"name": "subscriber-7f3a.csv", "size": 912, "sha256": "5e" * 32}],
 }
 # Values printed as given (codes such as ``type`` or ``grounds`` are worded instead).
@@ -115,7 +117,7 @@ def test_the_names_and_languages_match_the_files() -> None:
     for language in SUPPORTED_LANGUAGES:
         files = {p.name for p in (TEMPLATE_DIR / language).glob("*.txt.j2")}
         assert files == {f"{name}.txt.j2" for name in TEMPLATE_NAMES}, language
-    assert len(TEMPLATE_NAMES) == 20
+    assert len(TEMPLATE_NAMES) == 21
 
 
 @pytest.mark.parametrize(("name", "language"), ALL)

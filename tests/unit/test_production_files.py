@@ -9,6 +9,7 @@ import hashlib
 import os
 
 import pytest
+from slice_driver import produced_file
 
 from cp247.casekeys import case_keys_from_env
 from cp247.errors import Invalid
@@ -22,13 +23,7 @@ from services.isp_liaison.production import (
 
 
 def a_file(content: bytes = b"subscriber 4711\n", name: str = "a.csv", **overrides) -> dict:
-    return {
-        "name": name,
-        "media_type": "text/csv",
-        "content_base64": base64.b64encode(content).decode(),
-        "sha256": hashlib.sha256(content).hexdigest(),
-        **overrides,
-    }
+    return produced_file(content, name, **overrides)
 
 
 def problems(body: dict) -> dict[str, list[str]]:

@@ -29,18 +29,24 @@ def _given(form: Form, names: Iterable[str]) -> dict[str, str]:
     return {name: form(name) for name in names if form(name)}
 
 
-def order_body(form: Form, data_types: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """An officer's preservation order; identifiers one a line as on the request form
-    (``kind value [port] [observed at]``)."""
+def identifier_lines(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Identifiers one a line, as on the request form: ``kind value [port] [observed at]``."""
     problems: list[str] = []
     identifiers = []
-    for line in form("identifiers").splitlines():
+    for line in text.splitlines():
         if line.strip():
             identifier, problem = identifier_from_line(line.strip())
             if problem:
                 problems.append(problem)
             else:
                 identifiers.append(identifier)
+    return identifiers, problems
+
+
+def order_body(form: Form, data_types: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """An officer's preservation order; identifiers one a line as on the request form
+    (``kind value [port] [observed at]``)."""
+    identifiers, problems = identifier_lines(form("identifiers"))
     body: dict[str, Any] = {
         "provider_id": form("provider_id"),
         "data_types": data_types,

@@ -35,6 +35,9 @@ from services.intake.domain import (
     our_reference,
 )
 
+# Art 30(2): what an Art 30 disclosure may be withheld on, worded as for a refusal.
+ART30_2_GROUNDS = allowed_refusal_grounds("traffic_disclosure", False, [])
+
 CP = ("police", "prosecution")
 CASE_FILTERS = ("type", "direction", "status", "country")
 
@@ -84,7 +87,7 @@ class CasePages:
             mla=mla, messages=messages, errors=errors, notice_reasons=ART29_6_REASONS,
             grounds={r["request_id"]: _refusal_grounds(r) for r in case["requests"]},
             final=FINAL, channels=CHANNELS, outcomes=ANSWER_OUTCOMES,
-            decisions=ART29_6_DECISIONS,
+            decisions=ART29_6_DECISIONS, art30_grounds=ART30_2_GROUNDS,
         )  # fmt: skip
 
     def _act(self, s: Session, case_id: str, path: str, body: Any, done: str) -> Response:
@@ -171,8 +174,8 @@ class CasePages:
 
     @page("/console/cases/<case_id>/mla", "POST", CP)
     def record_mla(self, s: Session, case_id: str) -> Response:
-        body = {k: s.form(k) or None for k in ("direction", "authority", "reference", "stage",
-                                               "date")}  # fmt: skip
+        body = {k: s.form(k) or None for k in ("direction", "kind", "authority", "reference",
+                                               "stage", "date")}  # fmt: skip
         return self._act(s, case_id, f"/api/v1/cases/{case_id}/mla", body,
                          "mla-recorded")  # fmt: skip
 

@@ -26,6 +26,10 @@ MEDIANS = {
     "mla_recorded_to_decision": "MLA recorded to decision",
     "sent_to_foreign_receipt": "Our request sent to the foreign CP's receipt",
     "sent_to_foreign_answer": "Our request sent to the foreign CP's answer",
+    "identification_receipt_to_production": "Identification: receipt to the provider's data",
+    "identification_receipt_to_transmission": "Identification: receipt to data sent",
+    "emergency_receipt_to_production": "Emergency: receipt to the provider's data",
+    "emergency_receipt_to_transmission": "Emergency: receipt to data sent",
 }
 
 
@@ -166,7 +170,7 @@ def _csv(stats: dict[str, Any]) -> str:
         writer.writerow([year, "median seconds", key, "" if seconds is None else seconds])
     for key, value in stats["preservations"].items():
         writer.writerow([year, "preservations", key, value])
-    for section in ("decisions", "emergencies", "duplicates", "by_article"):
+    for section in ("decisions", "emergencies", "duplicates", "by_article", "disclosure"):
         for key, value in stats.get(section, {}).items():
             if isinstance(value, dict):  # grounds, reasons, articles: one row each
                 for item, count in sorted(value.items()):

@@ -1,4 +1,5 @@
-// cp247 consoles: live clocks and the live checklist. Plain script, no library, no CDN.
+// cp247 consoles: live clocks, the live checklist and the hashing of uploads. Plain script,
+// no library, no CDN.
 "use strict";
 
 function clockText(seconds) {
@@ -39,6 +40,33 @@ function updateChecklist(form) {
   if (score) score.textContent = `${present} of ${total} Art 29(2) items given`;
 }
 
+function hex(buffer) {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// A production: each file's SHA-256 computed here, sent beside it and checked on receipt.
+function hashBeforeUpload(form) {
+  let hashed = false;
+  form.addEventListener("submit", async (event) => {
+    if (hashed || !window.crypto || !crypto.subtle) return; // no script help: hashed on receipt
+    event.preventDefault();
+    const list = document.getElementById("pr-digests");
+    for (const old of form.querySelectorAll("input[name='sha256']")) old.remove();
+    list.textContent = "";
+    for (const file of form.elements.namedItem("files").files) {
+      const digest = hex(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
+      const field = document.createElement("input");
+      Object.assign(field, { type: "hidden", name: "sha256", value: digest });
+      form.appendChild(field);
+      const item = document.createElement("li");
+      item.textContent = `${file.name}: SHA-256 ${digest}`;
+      list.appendChild(item);
+    }
+    hashed = true;
+    form.submit();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   tickClocks();
   setInterval(tickClocks, 30000);
@@ -48,4 +76,6 @@ document.addEventListener("DOMContentLoaded", () => {
     form.addEventListener("change", () => updateChecklist(form));
     updateChecklist(form);
   }
+  const upload = document.getElementById("produce-form");
+  if (upload) hashBeforeUpload(upload);
 });
