@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from cp247.clock import format_in_zone, format_utc
 from cp247.documents.letterhead import Letterhead
 
 # When a document has no date of its own (a draft order, a letter without a date), the PDF
@@ -108,25 +109,8 @@ def _required_time(order: Mapping[str, Any], key: str) -> datetime | None:
     return moment
 
 
-def _clock(moment: datetime) -> str:
-    # Seconds always; microseconds only when present, because for carrier-grade NAT the exact
-    # time is what identifies a subscriber and must not be rounded away.
-    spec = "microseconds" if moment.microsecond else "seconds"
-    return f"{moment.date().isoformat()} {moment.time().isoformat(timespec=spec)}"
-
-
-def format_utc(moment: datetime) -> str:
-    return f"{_clock(moment.astimezone(UTC))} UTC"
-
-
-def format_local(moment: datetime, zone: ZoneInfo, with_zone_name: bool = True) -> str:
-    """Local time with its abbreviation and offset (and zone name), so a DST fold is never
-    ambiguous: 01:30 CEST (UTC+02:00) and 01:30 CET (UTC+01:00) are an hour apart."""
-    local = moment.astimezone(zone)
-    offset = local.strftime("%z")
-    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
-    suffix = f", {zone.key}" if with_zone_name else ""
-    return f"{_clock(local)} {local.tzname()} ({offset}{suffix})"
+# The documents show times as the consoles and messages do (cp247.clock).
+format_local = format_in_zone
 
 
 def order_number(order: Mapping[str, Any]) -> str:

@@ -36,6 +36,7 @@ class Wording:
     instruction: str
     timing: str
     data: str
+    answer: str
 
 
 PRESERVE = Wording(
@@ -45,6 +46,10 @@ PRESERVE = Wording(
     "the time stated, pending a request for its disclosure.",
     timing="Period of preservation",
     data="Data to preserve",
+    answer="In the ISP portal or the ISP liaison API, under this order: acknowledge it at once; "
+    "then report that the data are preserved (with the number of records), or that they are "
+    "not available and why. Where another State's provider was in the communication chain, "
+    "report it (country, name, what you know of the path; Art 30).",
 )
 DISCLOSE = Wording(
     title="ORDER TO DISCLOSE DATA",
@@ -54,6 +59,9 @@ DISCLOSE = Wording(
     "not available, the provider shall say so and why, by the same time.",
     timing="Time to answer",
     data="Data to disclose",
+    answer="In the ISP portal or the ISP liaison API, under this order: acknowledge it at once; "
+    "then upload the data as files (each with its SHA-256, checked on receipt) by the time "
+    "stated, or report that they are not available and why. Do not send the data by e-mail.",
 )
 
 
@@ -153,6 +161,8 @@ def render_preservation_order(
                 "not inform the subscriber or any third party (Budapest Convention Art 16(3))."
             )
         )
+        pdf.heading("How to answer")
+        pdf.line_text(pdf_text(wording.answer))
         pdf.heading("Contact")
         pdf.line_text(
             pdf_text(

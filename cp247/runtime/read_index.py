@@ -100,6 +100,13 @@ class ReadIndex(Generic[E]):
                         break
             return chosen
 
+    def entries_of(self, aggregate_ids: Iterable[Hashable]) -> list[E]:
+        """The entries of these aggregates (those it has), in the order asked."""
+        with self._lock:
+            self._catch_up()
+            found = (self._entries.get(UUID(str(i))) for i in aggregate_ids)
+            return [entry for entry in found if entry is not None]
+
     def in_group(self, value: Hashable) -> list[E]:
         """The entries whose ``group`` is ``value`` (a case's orders, say), oldest first."""
         if self.group is None:

@@ -21,6 +21,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError, PersistenceError
@@ -29,8 +30,9 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.wrappers import Request, Response
 
 from cp247 import metrics
-from cp247.clock import utcnow
+from cp247.clock import parse_iso, utcnow
 from cp247.config import Settings, setting
+from cp247.documents import Letterhead
 from cp247.errors import (
     BadRequest,
     Conflict,
@@ -52,6 +54,7 @@ from services.gateway.openapi import CASE_LIST_LIMIT, openapi_document
 from services.gateway.routing import Handler, declare, route_table
 from services.gateway.web_safety import client_source, cross_site
 from services.isp_liaison.production import PRODUCED_CONTENT
+from services.preservation.national_law import national_policy
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +178,15 @@ class Gateway:
         self.backends = backends
         # Secure cookies need HTTPS; CP247_INSECURE_COOKIES=1 only for a laptop on plain http.
         self.secure_cookies = setting("CP247_INSECURE_COOKIES") != "1"
+        # The consoles show the national local time beside UTC (the policy's zone).
+        self.local_zone = national_policy(
+            setting("CP247_POLICY", "police-needs-approval") or "police-needs-approval"
+        ).local_time_zone
+        # Whom a provider calls: the issuing authority of the orders (CP247_LETTERHEAD).
+        self.letterhead = Letterhead.load(setting("CP247_LETTERHEAD"))
+        # MLA follow-ups further off than this stay on their case, not on the work list.
+        horizon = parse_ascii_int(setting("CP247_FOLLOW_UP_HORIZON_DAYS", "30") or "30")
+        self.follow_up_horizon = timedelta(days=horizon if horizon and horizon > 0 else 30)
         self.url_map, self.handlers = route_table(self, "route")
         self.console = ConsolePages(self, self.secure_cookies)
         self._gateway_checks: dict[str, dict[str, Any]] = {}  # a finished job: its store check
@@ -446,8 +458,9 @@ class Gateway:
 
     @route("/api/v1/cases", "GET", CP_ROLES)
     def list_cases(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
-        filters = {k: request.args.get(k) for k in ("status", "type", "country", "direction")}
-        limit = request.args.get("limit")
+        names = ("status", "type", "country", "direction", "q")
+        filters = {k: request.args.get(k) for k in names}
+        limit, offset = request.args.get("limit"), request.args.get("offset")
         if limit is not None:  # left out: every case, as v1 always answered
             # ASCII digits only, as for the year: int() would also take " 5", "+5" or "٥".
             count = parse_ascii_int(limit)
@@ -457,6 +470,15 @@ class Gateway:
                     {"limit": ["e.g. 50"]},
                 )
             filters["limit"] = limit
+        if offset is not None:
+            skip = parse_ascii_int(offset)
+            if skip is None:
+                raise Invalid("offset is a whole number of cases to skip",
+                              {"offset": ["e.g. 50, with limit=50"]})  # fmt: skip
+            filters["offset"] = offset
+        q = filters.get("q")
+        if q is not None and len(q) > 200:
+            raise Invalid("the search is too long", {"q": ["at most 200 characters"]})
         return 200, {"cases": b.intake.list_cases(filters)}
 
     @route("/api/v1/work", "GET", CP_ROLES)
@@ -486,7 +508,12 @@ class Gateway:
                 {k: d[k] for k in ("disclosure_id", "kind", "case_id", "request_id", "order_id")}
                 for d in b.preservation.pending_disclosures()
             ],
-            "follow_ups": b.mla.open_follow_ups(),
+            # Due within the horizon (or overdue), soonest first; the others wait on the case.
+            "follow_ups": [
+                f
+                for f in b.mla.open_follow_ups()
+                if parse_iso(f["due_by"]) <= utcnow() + self.follow_up_horizon
+            ],  # fmt: skip
             "flagged_cases": b.intake.list_cases({"flagged": "1"}),
             # No silent lapse: preservation requests nothing preserves yet (Art 29(2)(d)).
             "requests_without_order": b.intake.requests_needing_action()["requests_without_order"],

@@ -264,13 +264,27 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/requests": {"post": _op("Register a request", cp, "Request", "201")},
         "/api/v1/cases": {
             "get": _op(
-                "List cases, newest first (status, type, country, direction, limit)",
+                "List cases, newest first (status, type, country, direction, q, limit, "
+                "offset); each with the references of its requests, ours and theirs",
                 cp,
                 params=[
                     query("status", "only cases in this status"),
                     query("type", "only requests of this type, e.g. preservation"),
-                    query("country", "only this counterpart country, e.g. US"),
+                    query("country", "only this counterpart country, e.g. US (any case)"),
                     query("direction", "incoming or outgoing"),
+                    query(
+                        "q",
+                        "search, any case: our reference (CP247-2026-...), the requester's, "
+                        "a provider id, a country, or the first characters of a case id",
+                        maxLength=200,
+                    ),
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": False,
+                        "description": "skip that many first (with limit: the next page)",
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
                     {
                         "name": "limit",
                         "in": "query",

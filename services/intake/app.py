@@ -642,20 +642,56 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         """
         filters = dict(filters or {})
         limit = _case_limit(filters.pop("limit", None))
+        offset = _case_offset(filters.pop("offset", None))
         flagged = bool(filters.pop("flagged", None))
+        matching = self._cases_matching(filters.pop("q", None))
         wanted = {k: str(v) for k, v in filters.items() if v}
+        if "country" in wanted:  # a country in any case: de is DE
+            wanted["country"] = wanted["country"].upper()
 
         def keep(summary: dict[str, Any]) -> bool:
             if flagged and not summary["open_flags"]:
                 return False
+            if matching is not None and summary["case_id"] not in matching:
+                return False
             return all(str(summary.get(k)) == v for k, v in wanted.items())
 
-        chosen = self.case_index.select(keep, limit, newest_first=True)
+        chosen = self.case_index.select(
+            keep, None if limit is None else limit + offset, newest_first=True
+        )[offset:]
         # The index's entries are shared: hand out copies of their lists and mappings too.
         return [
-            {**c, "request_ids": list(c["request_ids"]), "opened_by": dict(c["opened_by"])}
+            {**c, "request_ids": list(c["request_ids"]), "opened_by": dict(c["opened_by"]),
+             "references": self._references(c["request_ids"])}
             for c in chosen
-        ]
+        ]  # fmt: skip
+
+    def _references(self, request_ids: list[str]) -> list[dict[str, Any]]:
+        """How people name a case: each request's reference, ours and the requester's."""
+        return [
+            {"request_id": r["request_id"], "our_reference": r["our_reference"],
+             "their_reference": r["their_reference"]}
+            for r in self.request_index.entries_of(request_ids)
+        ]  # fmt: skip
+
+    def _cases_matching(self, query: Any) -> set[str] | None:
+        """The cases a search names (None: no search): by our reference or theirs, a
+        provider, a country, or a case id or its first characters, in any case. It reads
+        the requests' summaries (references, states), never a case's personal data."""
+        needle = " ".join(str(query or "").split()).casefold()
+        if not needle:
+            return None
+        compact = needle.replace("-", "")
+
+        def hit(entry: dict[str, Any]) -> bool:
+            words = [entry["our_reference"], entry["their_reference"], entry["provider_id"]]
+            return (
+                any(needle in (w or "").casefold() for w in words)
+                or entry["counterpart_country"].casefold() == needle
+                or (len(compact) >= 4 and entry["case_id"].replace("-", "").startswith(compact))
+            )
+
+        return {entry["case_id"] for entry in self.request_index.select(hit)}
 
     @staticmethod
     def _case_summary(case: Case) -> dict[str, Any]:
@@ -724,6 +760,9 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             "status": request.status,
             "counterpart_country": request.counterpart_country,
             "our_reference": request.our_reference,
+            # The requester's own reference and the provider named: what people search by.
+            "their_reference": (request.requesting_authority or {}).get("reference"),
+            "provider_id": (request.custodian or {}).get("provider_id"),
             "needs_order": request.needs_order,
         }
 
@@ -739,6 +778,19 @@ def _case_limit(value: Any) -> int | None:
     if isinstance(value, bool) or limit < 1:
         raise Invalid("limit must be a whole number of cases", {"limit": ["e.g. 50"]})
     return limit
+
+
+def _case_offset(value: Any) -> int:
+    """``filters["offset"]``: how many of the chosen cases to skip (the pages before)."""
+    if value is None or value == "":
+        return 0
+    try:
+        offset = int(value)
+    except (TypeError, ValueError):
+        offset = -1
+    if isinstance(value, bool) or offset < 0:
+        raise Invalid("offset must be a whole number of cases", {"offset": ["e.g. 50"]})
+    return offset
 
 
 def _norm(reference: str | None) -> str:

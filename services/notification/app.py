@@ -332,23 +332,28 @@ class NotificationApplication(ServiceApplication):
 
     @query
     def open_alerts(self) -> list[dict[str, Any]]:
-        return [
-            self.alert_view(a)
-            for a in self.created(DutyAlert.DutyAlertRaised)
-            if a.acknowledged is None
-        ]
+        """Alerts nobody took yet, the one to escalate soonest first."""
+        waiting = self.still_open(DutyAlert, lambda a: a.acknowledged is None)
+        views = [self.alert_view(a) for a in waiting if a.acknowledged is None]
+        return sorted(views, key=lambda v: v["escalates_at"] or v["raised_at"])
 
-    @staticmethod
-    def alert_view(alert: DutyAlert) -> dict[str, Any]:
+    def alert_view(self, alert: DutyAlert) -> dict[str, Any]:
+        escalates_at = None
+        if alert.acknowledged is None and alert.last_alerted_at and alert.cp is not None:
+            after = self.roster.escalate_after(alert.cp)
+            escalates_at = iso(parse_iso(alert.last_alerted_at) + after)
         return {
             "alert_id": alert.alert_id,
             "case_id": alert.case_id,
+            "our_reference": alert.our_reference,
             "type": alert.type,
             "counterpart_country": alert.counterpart_country,
             "status": alert.status,
             "cp": alert.cp,
             "alerted": list(alert.alerted),
+            "raised_at": iso(alert.created_on),
             "last_alerted_at": alert.last_alerted_at,
+            "escalates_at": escalates_at,  # null once taken, or when nobody is left to wake
             "acknowledged": alert.acknowledged,
         }
 

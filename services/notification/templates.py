@@ -33,12 +33,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from cp247.clock import format_utc
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -153,8 +155,8 @@ def _moment(value: datetime | str) -> datetime:
 
 
 def _utc(value: datetime | str) -> str:
-    """``2024-05-03 14:05 UTC``."""
-    return _moment(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """``2024-05-03 14:05:00 UTC``."""
+    return format_utc(_moment(value))
 
 
 def _local_time(value: datetime | str, zone: str | None) -> str | None:
@@ -167,7 +169,7 @@ def _local_time(value: datetime | str, zone: str | None) -> str | None:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
     offset = local.strftime("%z")  # +0300
-    return f"{local:%Y-%m-%d %H:%M} ({zone}, UTC{offset[:3]}:{offset[3:]})"
+    return f"{local:%Y-%m-%d %H:%M:%S} ({zone}, UTC{offset[:3]}:{offset[3:]})"
 
 
 def _oneline(value: Any) -> str:

@@ -62,15 +62,18 @@ def test_request_to_acknowledged_order_across_both_consoles_and_the_portal(brows
     case_id = register_as_police(browser)
     page = browser.text()
     # Local time read in the requester's zone, shown in UTC beside the original.
-    assert "2026-11-27 21:14 UTC" in page and "2026-11-27T22:14:05" in page
+    assert "2026-11-27 21:14:05 UTC" in page and "2026-11-27T22:14:05" in page
     assert "timestamp local only" in page
     # Police may not order alone under this policy, nor approve: the order waits.
     eventually(lambda: "awaiting approval" in browser.text(), "the drafted order", browser)
     assert "Approve and issue" not in browser.text()
 
     browser.log_in("pat")
-    eventually(lambda: "Approve and issue" in browser.text(), "the approval on the start page",
-               browser)  # fmt: skip
+    eventually(lambda: "Open to review and approve" in browser.text(),
+               "the approval on the start page", browser)  # fmt: skip
+    # Approved from the order's own view on the case, with its request's warnings in sight.
+    browser.press(f"a[href^='/console/cases/{case_id}#order-']")
+    assert "timestamp local only" in browser.text()
     browser.press(
         browser.driver.find_element(
             By.CSS_SELECTOR, f"form[action^='/console/orders/'] input[value='{case_id}']"
@@ -159,6 +162,10 @@ def test_officer_withdraws_a_request_and_closes_its_case_through_the_forms(brows
     assert label.text == "The requesting Party withdrew it: why"
     browser.driver.find_element(By.ID, "wd-1").send_keys("the requesting Party withdrew it")
     browser.press("form[action$='/withdraw'] button[type='submit']")
+    # It cannot be undone: the page restates the request and waits for a second click.
+    assert "Confirm: withdraw the request" in browser.text()
+    assert "the requesting Party withdrew it" in browser.text()
+    browser.press("form[action$='/withdraw'] button[type='submit']")
     assert "Request withdrawn" in browser.text()
     status = browser.driver.find_element(By.CSS_SELECTOR, ".request-status")
     assert status.get_attribute("data-status") == "withdrawn" and status.text == "withdrawn"
@@ -218,3 +225,27 @@ def test_provider_uploads_hashed_in_the_browser_and_the_officer_downloads_on_rec
         lambda: any("downloaded by pat" in row and digest in row for row in timeline_rows(browser)),
         "the download on the timeline", browser,
     )  # fmt: skip
+
+
+def test_on_a_phone_tables_read_as_cards_and_nothing_scrolls_sideways(browser):
+    """390 x 844: every page with a table fits the screen; each cell says its column."""
+    case_id = register_as_police(browser)
+    driver = browser.driver
+    driver.set_window_size(390, 844)
+    try:
+        for path in ("/console", "/console/cases", f"/console/cases/{case_id}"):
+            browser.open(path)
+            wide = driver.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert wide <= 1, f"{path} scrolls sideways by {wide} px"
+        browser.open("/console/cases")
+        labels = driver.execute_script(
+            "return Array.from(document.querySelectorAll('tbody td[data-label]'),"
+            " (td) => td.dataset.label)"
+        )
+        assert "Our reference" in labels and "Country" in labels
+        driver.execute_script("document.querySelector('table').scrollIntoView()")
+        browser.screenshot("cases-phone")
+    finally:
+        driver.set_window_size(1280, 1000)

@@ -128,8 +128,11 @@ def post_on_case(browser: Browser, case_id: str, action: str, form: dict) -> tup
     """Post a form of the case page as the page gives it (its CSRF token, the case id)."""
     _, _, page = browser.go("GET", f"/console/cases/{case_id}")
     assert f'action="{action}"' in page, f"no form for {action} on the case page"
-    return browser.go("POST", action, {"csrf_token": browser.csrf(page), "case_id": case_id,
-                                       **form})  # fmt: skip
+    posted = {"csrf_token": browser.csrf(page), "case_id": case_id, **form}
+    answer = browser.go("POST", action, posted)
+    if answer[0] == 200 and 'name="confirmed"' in answer[2]:  # cannot be undone: confirm it
+        answer = browser.go("POST", action, {**posted, "confirmed": "yes"})
+    return answer
 
 
 def test_withdraw_form_withdraws_the_request_and_releases_its_order(embedded, tokens, people):
@@ -166,7 +169,10 @@ def test_close_form_tells_why_a_case_with_a_running_order_stays_open(embedded, t
     assert "The case cannot close while something of it still runs" in text_of(page)
     assert f"order {order['order_id']} still preserves" in text_of(page)
     status, _, _ = post_on_case(
-        browser, case_id, f"/console/orders/{order['order_id']}/release", {"reason": "ended"}
+        browser,
+        case_id,
+        f"/console/orders/{order['order_id']}/release",
+        {"reason": "the requesting Party no longer needs the data"},
     )
     assert status == 303
     status, headers, _ = post_on_case(
@@ -323,13 +329,53 @@ def test_refusal_form_offers_the_grounds_of_the_request_type(embedded, tokens, p
     assert "Refuse (Art 30(2))" in page and 'value="dual_criminality"' not in page
     refuse = f"/console/requests/{request_id}/refuse"
     status, _, answer = post_on_case(
-        browser, case_id, refuse, {"grounds": ["dual_criminality"], "explanation": "x"}
+        browser,
+        case_id,
+        refuse,
+        {"grounds": ["dual_criminality"], "explanation": "not an offence under our law"},
     )
     assert status == 422 and "grounds: for a traffic_disclosure request, one or more of" in text_of(
         answer
     )
     status, _, _ = post_on_case(
-        browser, case_id, refuse, {"grounds": ["ordre_public"], "explanation": "public order"}
+        browser,
+        case_id,
+        refuse,
+        {"grounds": ["ordre_public"], "explanation": "prejudice to public order"},
     )
     assert status == 303
     assert request_status(browser.go("GET", f"/console/cases/{case_id}")[2]) == "refused"
+
+
+def test_what_cannot_be_undone_is_restated_and_needs_a_reason_of_substance(
+    embedded, tokens, people
+):
+    api, _, _ = embedded
+    order = issued_order(api, tokens, "CONSOLE-CONFIRM-1")
+    case_id = order["case_id"]
+    browser = signed_in(api, people)
+    release = f"/console/orders/{order['order_id']}/release"
+    _, _, page = browser.go("GET", f"/console/cases/{case_id}")
+    form = {"csrf_token": browser.csrf(page), "case_id": case_id}
+    status, _, answer = browser.go("POST", release, {**form, "reason": "x"})
+    assert status == 422 and "Say why in a sentence" in text_of(answer)
+    reason = "the requesting Party no longer needs the data"
+    status, _, confirm = browser.go("POST", release, {**form, "reason": reason})
+    shown = text_of(confirm)
+    assert status == 200 and "Confirm: release the order" in shown
+    assert "telco-a" in shown and order["identifiers"][0]["value"] in shown and reason in shown
+    status, seen = api.call("GET", f"/api/v1/preservation-orders/{order['order_id']}",
+                            tokens["police"])  # fmt: skip
+    assert seen["status"] == "issued"  # nothing happened yet
+    confirmed = {**form, "reason": reason, "confirmed": "yes"}
+    status, headers, _ = browser.go("POST", release, confirmed)
+    assert status == 303 and "order-released" in headers["Location"]
+    # approving is done from the order's own view, not from the work list
+    status, waiting = api.call("POST", "/api/v1/requests", tokens["police"],
+                               preservation_request("CONSOLE-CONFIRM-2"))  # fmt: skip
+    assert status == 201, waiting
+    work = wait_for(
+        lambda: "Open to review and approve" in (page := browser.go("GET", "/console")[2]) and page,
+        what="the police order awaiting approval on the work list",
+    )
+    assert "/approve" not in work and f"/console/cases/{waiting['case_id']}#order-" in work

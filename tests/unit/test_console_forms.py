@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from services.gateway.console.action_forms import (
     answer_body,
     art29_6_decision_body,
@@ -16,7 +18,7 @@ from services.gateway.console.action_forms import (
     whole_number,
 )
 from services.gateway.console.formatting import clock, overdue, status_words, when
-from services.gateway.console.request_form import request_body
+from services.gateway.console.request_form import identifier_from_line, request_body
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
@@ -30,8 +32,10 @@ def test_clock_shows_time_left_and_overdue():
 
 
 def test_times_are_shown_in_utc_and_states_in_words():
-    assert when("2026-11-27T22:14:05-05:00") == "2026-11-28 03:14 UTC"
+    assert when("2026-11-27T22:14:05-05:00") == "2026-11-28 03:14:05 UTC"
+    assert when("2026-11-28T03:14:05.123456Z") == "2026-11-28 03:14:05 UTC"  # never fractions
     assert when(None) == ""
+    assert when("2026-11-28 03:14") == "2026-11-28 03:14"  # no zone: shown as written
     assert status_words("awaiting_approval") == "awaiting approval"
     assert status_words("something_new") == "something new"
 
@@ -120,3 +124,46 @@ def test_an_officers_order_reads_identifier_lines_as_the_request_form_does():
 
 def test_a_number_the_form_cannot_read_goes_to_the_api_as_written():
     assert whole_number("14") == 14 and whole_number("two weeks") == "two weeks"
+
+
+def test_the_national_local_time_stands_beside_utc_with_its_date_where_it_differs():
+    assert when("2026-11-28T03:14:05Z", "Europe/Bucharest") == (
+        "2026-11-28 03:14:05 UTC · 05:14:05 EET"
+    )
+    assert when("2026-11-28T23:30:00Z", "Europe/Bucharest") == (
+        "2026-11-28 23:30:00 UTC · 2026-11-29 01:30:00 EET"
+    )
+    assert when("2026-07-01T12:00:00Z", "Europe/Oslo").endswith("14:00:00 CEST")  # summer time
+    assert when("2026-11-28T03:14:05Z", "UTC") == "2026-11-28 03:14:05 UTC"
+    assert when("2026-11-28T03:14:05Z", "Mars/Olympus") == "2026-11-28 03:14:05 UTC"
+
+
+@pytest.mark.parametrize(
+    ("line", "value", "port"),
+    [
+        ("ip 185.220.101.46:44123 2026-11-27T22:14:05Z", "185.220.101.46", 44123),
+        ("ip [2001:db8::1]:443", "2001:db8::1", 443),
+        ("ip [2001:db8::1]", "2001:db8::1", None),
+        ("ip 192.0.2.1 51234", "192.0.2.1", 51234),
+        ("ip 2001:db8::1", "2001:db8::1", None),  # a bare IPv6 address is no address:port
+    ],
+)
+def test_an_address_is_read_with_its_port_as_logs_write_it(line, value, port):
+    identifier, problem = identifier_from_line(line)
+    assert problem is None and identifier["value"] == value
+    assert identifier.get("port") == port
+
+
+def test_the_time_a_request_arrived_is_sent_only_when_given():
+    body, _ = request_body({"received_at": "2026-11-28T03:14:05+01:00"})
+    assert body["received_at"] == "2026-11-28T03:14:05+01:00"
+    assert "received_at" not in request_body({})[0]  # left empty: now, as the API says
+
+
+def test_ages_read_as_time_ago():
+    from services.gateway.console.formatting import age
+
+    assert age("2026-11-28T02:48:00Z", NOW) == "12 min ago"
+    assert age("2026-11-28T00:55:00Z", NOW) == "2 h 05 min ago"
+    assert age("2026-11-25T23:00:00Z", NOW) == "2 d 4 h ago"
+    assert age(None, NOW) == "" and age("2026-11-28T03:30:00Z", NOW) == "0 min ago"

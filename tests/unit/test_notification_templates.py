@@ -225,9 +225,9 @@ def test_first_supported_language_is_chosen(languages: list[str] | None, expecte
 def test_receipt_shows_utc_and_the_requesters_local_time() -> None:
     en = render("receipt", "en", context("receipt")).body
     fr = render("receipt", "fr", context("receipt")).body
-    assert "Received at:     2024-05-03 14:05 UTC\n" in en
-    assert "Your time:       2024-05-03 16:05 (Europe/Berlin, UTC+02:00)\n" in en
-    assert "Reçue le :         2024-05-03 14:05 UTC\n" in fr
+    assert "Received at:     2024-05-03 14:05:00 UTC\n" in en
+    assert "Your time:       2024-05-03 16:05:00 (Europe/Berlin, UTC+02:00)\n" in en
+    assert "Reçue le :         2024-05-03 14:05:00 UTC\n" in fr
     assert "(Europe/Berlin, UTC+02:00)" in fr
 
 
@@ -244,7 +244,7 @@ def test_times_may_be_aware_datetimes_in_any_zone() -> None:
         ),
     )
     assert as_text == as_datetime
-    assert "2024-05-03 10:05 (America/New_York, UTC-04:00)" in as_text.body
+    assert "2024-05-03 10:05:00 (America/New_York, UTC-04:00)" in as_text.body
 
 
 def test_a_time_without_offset_is_refused() -> None:
@@ -257,7 +257,7 @@ def test_a_time_without_offset_is_refused() -> None:
 @pytest.mark.parametrize("zone", [None, "", "Mars/Olympus_Mons"])
 def test_receipt_without_a_usable_zone_shows_utc_only(zone: str | None) -> None:
     body = render("receipt", "en", context("receipt", time_zone=zone)).body
-    assert "2024-05-03 14:05 UTC" in body
+    assert "2024-05-03 14:05:00 UTC" in body
     assert "Your time" not in body
 
 
@@ -366,7 +366,7 @@ def test_text_is_not_html_escaped() -> None:
 def test_the_utc_shown_is_the_same_moment_as_given() -> None:
     moment = datetime(2024, 12, 31, 23, 59, tzinfo=UTC)
     body = render("order_issued", "en", context("order_issued", expires_at=moment)).body
-    assert "Preserved until: 2024-12-31 23:59 UTC\n" in body
+    assert "Preserved until: 2024-12-31 23:59:00 UTC\n" in body
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)

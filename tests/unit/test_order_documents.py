@@ -138,6 +138,22 @@ def test_an_order_to_disclose_states_its_due_by_not_a_period():
     assert order_number(order).startswith("DO-") and order_number(order) in text
 
 
+def test_each_order_says_how_to_answer_it_and_an_emergency_says_so_first():
+    disclosure = {**ORDER, "kind": "disclosure", "expires_at": None,
+                  "due_by": "2024-05-23T14:05:00Z"}  # fmt: skip
+    text = " ".join(text_of(render_preservation_order(disclosure, Letterhead.default())).split())
+    assert "How to answer" in text and "upload the data as files" in text
+    assert "EMERGENCY" not in text
+    urgent = " ".join(
+        text_of(
+            render_preservation_order({**disclosure, "emergency": True}, Letterhead.default())
+        ).split()  # fmt: skip
+    )
+    assert "EMERGENCY - ORDER TO DISCLOSE DATA" in urgent and "Art 9" in urgent
+    preserve = " ".join(text_of(render_preservation_order(ORDER, Letterhead.default())).split())
+    assert "How to answer" in preserve and "report that the data are preserved" in preserve
+
+
 def test_order_pdf_carries_number_basis_provider_times_and_identifiers():
     text = text_of(render_preservation_order(ORDER, Letterhead.default(), "Europe/Bucharest"))
 

@@ -93,7 +93,9 @@ def test_the_summary_is_the_same_as_from_the_case_itself(intake: IntakeApplicati
     case_id = register(intake, "ORD-1")
     intake.assign_lead(case_id, "police", POLICE)
     summary = intake.list_cases()[0]
+    references = summary.pop("references")  # joined from the requests' own index
     assert summary == intake._case_summary(intake.repository.get(Case.create_id(case_id)))
+    assert [r["their_reference"] for r in references] == ["ORD-1"]
 
 
 def test_a_caller_changing_a_listed_case_does_not_change_the_index(intake) -> None:
@@ -121,7 +123,7 @@ def test_a_query_reads_only_the_notifications_recorded_since_the_last(intake, mo
     assert starts == []  # nothing new: not even a read of the log
     register(intake, "ORD-2")
     assert len(intake.list_cases()) == 2
-    assert starts == [seen + 1]
+    assert starts == [seen + 1, seen + 1]  # the cases' index and their requests', once each
 
 
 def test_the_first_build_folds_the_log_without_loading_each_case(intake, monkeypatch):

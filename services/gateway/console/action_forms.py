@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from cp247.validation import parse_ascii_int
-from services.gateway.console.request_form import identifier_from_line
+from services.gateway.console.request_form import identifier_lines
 
 Form = Callable[[str], str]  # a field's value, stripped ("" when not sent)
 
@@ -27,20 +27,6 @@ def _given(form: Form, names: Iterable[str]) -> dict[str, str]:
     """The fields that were filled in: an empty optional field is not sent at all (an empty
     time would be a 422, a left-out one means "now")."""
     return {name: form(name) for name in names if form(name)}
-
-
-def identifier_lines(text: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """Identifiers one a line, as on the request form: ``kind value [port] [observed at]``."""
-    problems: list[str] = []
-    identifiers = []
-    for line in text.splitlines():
-        if line.strip():
-            identifier, problem = identifier_from_line(line.strip())
-            if problem:
-                problems.append(problem)
-            else:
-                identifiers.append(identifier)
-    return identifiers, problems
 
 
 def order_body(form: Form, data_types: list[str]) -> tuple[dict[str, Any], list[str]]:

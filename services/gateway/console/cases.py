@@ -3,11 +3,15 @@ for every action of the API. Both CPs see the same; what they may do follows the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
+from cp247.validation import parse_ascii_int
 from services.gateway.console.action_forms import (
     Form,
     answer_body,
@@ -32,7 +36,6 @@ from services.intake.domain import (
     CHANNELS,
     FINAL,
     allowed_refusal_grounds,
-    our_reference,
 )
 
 # Art 30(2): what an Art 30 disclosure may be withheld on, worded as for a refusal.
@@ -40,6 +43,17 @@ ART30_2_GROUNDS = allowed_refusal_grounds("traffic_disclosure", False, [])
 
 CP = ("police", "prosecution")
 CASE_FILTERS = ("type", "direction", "status", "country")
+PAGE_SIZE = 50
+# Timeline entries shown only on demand: each repeats, in bookkeeping, one shown anyway
+# (a message queued and then sent, a case opened with its first request, a webhook's tries).
+DETAIL_EVENTS = frozenset({
+    "CaseOpened", "DutyAlertRaised", "MessageQueued", "MessageAttemptFailed",
+    "NotificationSent", "MessageRead", "FeedbackDeferralStarted", "FeedbackDeferred",
+    "FeedbackReleased", "OrderPartiesNoted", "WebhookScheduled", "WebhookAttempted",
+    "OrderDocumentSigned",
+})  # fmt: skip
+MIN_REASON = 10  # characters: "x" is no reason for a step that cannot be undone
+FULL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _case_path(case_id: str) -> str:
@@ -57,22 +71,24 @@ class CasePages:
 
     @page("/console/cases", "GET", CP)
     def cases(self, s: Session) -> Response:
+        """Cases, newest first, a page at a time; the search and the filters are the API's
+        (it reads its indexes, never every case)."""
         filters = {k: s.request.args.get(k, "") for k in CASE_FILTERS}
-        cases = s.api("GET", "/api/v1/cases", **filters)["cases"]
-        for case in cases:
-            year = int(case["opened_at"][:4])
-            case["references"] = [our_reference(r, year) for r in case["request_ids"]]
         query = s.request.args.get("q", "").strip()
-        if query:
-            needle = query.casefold()
-            cases = [c for c in cases if needle in _searchable(c)]
-        return s.render("cases.html", cases=cases, filters=filters, q=query,
-                        types=REQUEST_TYPES)  # fmt: skip
+        page_number = max(1, parse_ascii_int(s.request.args.get("page", "1")) or 1)
+        found = s.api("GET", "/api/v1/cases", **filters, q=query, limit=PAGE_SIZE + 1,
+                      offset=(page_number - 1) * PAGE_SIZE)["cases"]  # fmt: skip
+        more = len(found) > PAGE_SIZE
+        return s.render("cases.html", cases=found[:PAGE_SIZE], filters=filters, q=query,
+                        types=REQUEST_TYPES, page=page_number, more=more,
+                        here=urlencode({**filters, "q": query}))  # fmt: skip
 
     @page("/console/cases/<case_id>", "GET", CP)
     def case(
         self, s: Session, case_id: str, errors: list[str] | None = None, status: int = 422
     ) -> Response:
+        if not FULL_ID.fullmatch(case_id):
+            return self._resolve(s, case_id)
         case = s.api("GET", f"/api/v1/cases/{case_id}")
         timeline = s.api("GET", f"/api/v1/cases/{case_id}/timeline")
         mla = s.api("GET", f"/api/v1/cases/{case_id}/mla")["mla"]
@@ -88,7 +104,42 @@ class CasePages:
             grounds={r["request_id"]: _refusal_grounds(r) for r in case["requests"]},
             final=FINAL, channels=CHANNELS, outcomes=ANSWER_OUTCOMES,
             decisions=ART29_6_DECISIONS, art30_grounds=ART30_2_GROUNDS,
+            detail_events=DETAIL_EVENTS,
         )  # fmt: skip
+
+    def _resolve(self, s: Session, name: str) -> Response:
+        """A case named as people name it (its short id, our reference or theirs): the case
+        itself when one matches, else the list of those that do."""
+        found = s.api("GET", "/api/v1/cases", q=name, limit=2)["cases"]
+        if len(found) == 1:
+            return redirect(_case_path(found[0]["case_id"]), code=303)
+        return redirect(f"/console/cases?{urlencode({'q': name})}", code=303)
+
+    def _unconfirmed(
+        self, s: Session, case_id: str, what: str, reason: str, facts: list[tuple[str, str]]
+    ) -> Response | None:
+        """What cannot be undone waits for a second, informed click: the page restates it
+        (``facts``) and its reason must say something. None once confirmed."""
+        if len(reason.strip()) < MIN_REASON or not any(c.isalpha() for c in reason):
+            return self.case(s, case_id, errors=[
+                f"Say why in a sentence of at least {MIN_REASON} characters: "
+                f"{what} cannot be undone."])  # fmt: skip
+        if s.form("confirmed") == "yes":
+            return None
+        fields = [(k, v) for k, v in s.request.form.items(multi=True)
+                  if k not in ("csrf_token", "confirmed")]  # fmt: skip
+        return s.render("confirm.html", what=what, facts=facts, fields=fields,
+                        action=s.request.path, case_id=case_id)  # fmt: skip
+
+    def _request_facts(self, s: Session, request_id: str) -> list[tuple[str, str]]:
+        request = s.api("GET", f"/api/v1/requests/{request_id}")
+        theirs = (request.get("requesting_authority") or {}).get("reference") or "none"
+        return [
+            ("Request", f"{request['our_reference']} (their reference {theirs})"),
+            ("Type", request["type"].replace("_", " ")),
+            ("From", (request.get("requesting_authority") or {}).get("country") or "-"),
+            ("Identifiers", _identifiers_text(request.get("identifiers") or [])),
+        ]
 
     def _act(self, s: Session, case_id: str, path: str, body: Any, done: str) -> Response:
         """Run one action through the API; back to the case with a note, or the reasons
@@ -139,18 +190,37 @@ class CasePages:
         if action not in bodies:
             return self.case(s, case_id, errors=["There is no such action on an order."])
         body, done = bodies[action]
+        if action == "release":
+            order = s.api("GET", f"/api/v1/preservation-orders/{order_id}")
+            facts = [("Order", order_id), ("Provider", order["provider_id"]),
+                     ("Identifiers", _identifiers_text(order.get("identifiers") or [])),
+                     ("Reason", s.form("reason"))]  # fmt: skip
+            if waiting := self._unconfirmed(s, case_id, "release the order", s.form("reason"),
+                                            facts):  # fmt: skip
+                return waiting
         return self._act(s, case_id, f"/api/v1/preservation-orders/{order_id}/{action}",
                          body, done)  # fmt: skip
 
     @page("/console/requests/<request_id>/refuse", "POST", CP)
     def refuse(self, s: Session, request_id: str) -> Response:
         body = {"grounds": s.request.form.getlist("grounds"), "explanation": s.form("explanation")}
+        facts = [*self._request_facts(s, request_id),
+                 ("Grounds", ", ".join(body["grounds"]).replace("_", " ") or "none chosen"),
+                 ("Explanation", body["explanation"])]  # fmt: skip
+        if waiting := self._unconfirmed(s, s.form("case_id"), "refuse the request",
+                                        body["explanation"], facts):  # fmt: skip
+            return waiting
         return self._act(s, s.form("case_id"), f"/api/v1/requests/{request_id}/refuse", body,
                          "request-refused")  # fmt: skip
 
     @page("/console/requests/<request_id>/art29-6-notice", "POST", CP)
     def art29_6(self, s: Session, request_id: str) -> Response:
         body = {"reason": s.form("reason"), "explanation": s.form("explanation")}
+        facts = [*self._request_facts(s, request_id), ("Reason", body["reason"]),
+                 ("Explanation", body["explanation"])]  # fmt: skip
+        if waiting := self._unconfirmed(s, s.form("case_id"), "give the Art 29(6) notice",
+                                        body["explanation"], facts):  # fmt: skip
+            return waiting
         path = f"/api/v1/requests/{request_id}/art29-6-notice"
         return self._act(s, s.form("case_id"), path, body, "art29-6-notice")
 
@@ -169,6 +239,11 @@ class CasePages:
         if action not in actions:
             return self.case(s, case_id, errors=["There is no such action on a request."])
         to_body, done = actions[action]
+        if action == "withdraw":
+            facts = [*self._request_facts(s, request_id), ("Reason", s.form("reason"))]
+            if waiting := self._unconfirmed(s, case_id, "withdraw the request", s.form("reason"),
+                                            facts):  # fmt: skip
+                return waiting
         return self._act(s, case_id, f"/api/v1/requests/{request_id}/{action}",
                          to_body(s.form), done)  # fmt: skip
 
@@ -221,12 +296,6 @@ class CasePages:
         return s.render("inbox.html", messages=s.api("GET", "/api/v1/inbox")["messages"])
 
 
-def _searchable(case: dict[str, Any]) -> str:
-    return " ".join(
-        [case["case_id"], case["country"] or "", case["type"], *case["references"]]
-    ).casefold()
-
-
 def _refusal_grounds(request: dict[str, Any]) -> dict[str, str]:
     """The grounds the refusal form offers for this request's type. Art 29(4) dual
     criminality is offered wherever a reservation could allow it; whether the national
@@ -234,4 +303,14 @@ def _refusal_grounds(request: dict[str, Any]) -> dict[str, str]:
     offence = (request.get("details") or {}).get("offence") or {}
     return allowed_refusal_grounds(
         request["type"], True, list(offence.get("convention_articles") or [])
+    )
+
+
+def _identifiers_text(identifiers: list[dict[str, Any]]) -> str:
+    return (
+        "; ".join(
+            f"{i['kind']} {i['value']}" + (f":{i['port']}" if i.get("port") else "")
+            for i in identifiers
+        )
+        or "none"
     )

@@ -8,8 +8,9 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from services.gateway.console.action_forms import Form, identifier_lines
+from services.gateway.console.action_forms import Form
 from services.gateway.console.cases import CasePages
+from services.gateway.console.request_form import identifier_lines
 from services.gateway.console.web import Session, page
 
 CP = ("police", "prosecution")
@@ -60,6 +61,17 @@ class DisclosurePages(CasePages):
             "production_ids": s.request.form.getlist("production_ids"),
             "conditions": conditions_body(s.form),
         }
+        conditions = body["conditions"]
+        facts = [
+            *self._request_facts(s, request_id),
+            ("Productions", ", ".join(p[:8] for p in body["production_ids"]) or "none"),
+            ("Use limited to", conditions["use_limited_to"]),
+            ("Confidential", "yes" if conditions["confidential"] else "no"),
+            ("Further transfer", conditions["further_transfer"].replace("_", " ")),
+        ]
+        if waiting := self._unconfirmed(s, s.form("case_id"), "send the data to the requesting "
+                                        "Party", conditions["use_limited_to"], facts):  # fmt: skip
+            return waiting
         path = f"/api/v1/requests/{request_id}/disclosures"
         return self._act(s, s.form("case_id"), path, body, "disclosure-sent")
 
@@ -75,6 +87,12 @@ class DisclosurePages(CasePages):
     @page("/console/disclosures/<disclosure_id>/withhold", "POST", ("prosecution",))
     def withhold_art30(self, s: Session, disclosure_id: str) -> Response:
         body = {"grounds": s.request.form.getlist("grounds"), "explanation": s.form("explanation")}
+        facts = [("Disclosure", disclosure_id),
+                 ("Grounds", ", ".join(body["grounds"]).replace("_", " ") or "none chosen"),
+                 ("Explanation", body["explanation"])]  # fmt: skip
+        if waiting := self._unconfirmed(s, s.form("case_id"), "withhold the Art 30 report",
+                                        body["explanation"], facts):  # fmt: skip
+            return waiting
         path = f"/api/v1/disclosures/{disclosure_id}/withhold"
         return self._act(s, s.form("case_id"), path, body, "art30-withheld")
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cp247.clock import parse_iso, utcnow
+from jinja2 import pass_context
+
+from cp247.clock import format_utc, parse_iso, utcnow
 
 STATUS_WORDS = {
     "awaiting_approval": "awaiting approval",
@@ -23,14 +26,38 @@ STATUS_WORDS = {
 }
 
 
-def when(value: Any) -> str:
-    """An ISO time as ``2026-11-28 03:14 UTC``; empty for none."""
+def when(value: Any, zone: str | None = None) -> str:
+    """An ISO time in UTC to the second, and beside it the national local time when ``zone``
+    is given: ``2026-11-28 03:14:07 UTC · 05:14:07 EET`` (the local date only where it
+    differs); empty for none."""
     if not value:
         return ""
     try:
-        return parse_iso(str(value)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        moment = parse_iso(str(value))
     except ValueError:
         return str(value)
+    if moment.tzinfo is None:
+        return str(value)
+    shown = format_utc(moment)
+    local = _zone(zone)
+    if local is None or local.key == "UTC":
+        return shown
+    there = moment.astimezone(local)
+    date = "" if there.date() == moment.astimezone(UTC).date() else f"{there:%Y-%m-%d} "
+    return f"{shown} · {date}{there:%H:%M:%S} {there.tzname()}"
+
+
+@pass_context
+def when_here(context: Any, value: Any) -> str:
+    """``when`` with the national local time of the page (``local_zone``)."""
+    return when(value, context.get("local_zone"))
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def seconds_left(value: Any, now: datetime | None = None) -> float | None:
@@ -53,6 +80,18 @@ def clock(value: Any, now: datetime | None = None) -> str:
     return f"overdue by {text}" if left < 0 else f"{text} left"
 
 
+def age(value: Any, now: datetime | None = None) -> str:
+    """How long ago ``value`` was: ``12 min ago``, ``2 h 05 min ago``, ``3 d 4 h ago``."""
+    left = seconds_left(value, now)
+    if left is None:
+        return ""
+    span = max(0, int(-left))
+    days, hours, minutes = span // 86400, span % 86400 // 3600, span % 3600 // 60
+    if days:
+        return f"{days} d {hours} h ago"
+    return f"{hours} h {minutes:02d} min ago" if hours else f"{minutes} min ago"
+
+
 def overdue(value: Any, now: datetime | None = None) -> bool:
     left = seconds_left(value, now)
     return left is not None and left < 0
@@ -62,4 +101,10 @@ def status_words(status: Any) -> str:
     return STATUS_WORDS.get(str(status), str(status or "").replace("_", " "))
 
 
-FILTERS = {"when": when, "clock": clock, "overdue": overdue, "status_words": status_words}
+FILTERS = {
+    "when": when_here,
+    "clock": clock,
+    "age": age,
+    "overdue": overdue,
+    "status_words": status_words,
+}

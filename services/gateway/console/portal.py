@@ -32,7 +32,7 @@ class PortalPages:
     def portal_order(self, s: Session, order_id: str, errors: list[str] | None = None) -> Response:
         order = s.api("GET", f"/api/v1/isp/orders/{order_id}")
         return s.render("portal_order.html", status=422 if errors else 200, order=order,
-                        errors=errors)  # fmt: skip
+                        errors=errors, contact=getattr(s.gateway, "letterhead", None))  # fmt: skip
 
     @page("/portal/orders/<order_id>/<answer>", "POST", ISP)
     def portal_answer(self, s: Session, order_id: str, answer: str) -> Response:

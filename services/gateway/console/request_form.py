@@ -6,6 +6,7 @@ Only shape is done here (nesting, numbers, identifier lines); every rule of subs
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cp247.validation import parse_ascii_int
@@ -28,6 +29,14 @@ IDENTIFIER_KINDS = ("ip", "email", "account", "domain", "phone", "url")
 __all__ = ["ART29_CHECKLIST", "REQUEST_TYPES", "identifier_from_line", "request_body"]
 
 
+# An address written with its port: IPv4 ``a.b.c.d:port``, IPv6 in brackets ``[v6]:port``
+# (or in brackets alone).
+ADDRESS_WITH_PORT = re.compile(
+    r"(?P<v4>\d{1,3}(?:\.\d{1,3}){3}):(?P<port4>\d{1,5})"
+    r"|\[(?P<v6>[0-9A-Fa-f:.]+)\](?::(?P<port6>\d{1,5}))?"
+)
+
+
 def identifier_from_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
     """``kind value [port] [observed at]``: ``ip 192.0.2.1 51234 2026-11-27T22:14:05-05:00``."""
     parts = line.split()
@@ -38,6 +47,13 @@ def identifier_from_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
         )
     identifier: dict[str, Any] = {"kind": parts[0], "value": parts[1]}
     rest = parts[2:]
+    if parts[0] == "ip" and (joined := ADDRESS_WITH_PORT.fullmatch(parts[1])):
+        # As logs and e-mails write them: 185.220.101.46:44123, [2001:db8::1]:443.
+        address = joined.group("v4") or joined.group("v6")
+        port = joined.group("port4") or joined.group("port6")
+        identifier["value"] = address
+        if port:
+            rest.insert(0, port)
     port = parse_ascii_int(rest[0]) if rest else None
     if port is not None:
         identifier["port"] = port
@@ -52,17 +68,24 @@ def _given(values: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any] | 
     return picked or None
 
 
-def request_body(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The API body for the form's values, and the problems only the form can see."""
+def identifier_lines(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Identifiers one a line: ``kind value [port] [observed at]``; the problems of the lines
+    that cannot be read, each named."""
     problems: list[str] = []
     identifiers = []
-    for line in (values.get("identifiers") or "").splitlines():
+    for line in text.splitlines():
         if line.strip():
             identifier, problem = identifier_from_line(line.strip())
             if problem:
                 problems.append(problem)
             else:
                 identifiers.append(identifier)
+    return identifiers, problems
+
+
+def request_body(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The API body for the form's values, and the problems only the form can see."""
+    identifiers, problems = identifier_lines(values.get("identifiers") or "")
     period = values.get("period_days") or ""
     period_days = parse_ascii_int(period)
     if period and period_days is None:
@@ -81,6 +104,7 @@ def request_body(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         "type": values.get("type") or "preservation",
         "urgency": values.get("urgency") or "routine",
         "received_via": values.get("received_via") or "portal",
+        **({"received_at": values["received_at"]} if values.get("received_at") else {}),
         "requesting_authority": _given(
             values,
             {

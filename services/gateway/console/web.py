@@ -122,7 +122,8 @@ class Session:
         html = templates.get_template(template).render(
             session=self, role=self.role, csrf=self.csrf,
             note=note_text(self.request.args.get("note")),
-            home=HOME_OF_ROLE.get(self.role or "", "/login"), **context,
+            home=HOME_OF_ROLE.get(self.role or "", "/login"),
+            local_zone=getattr(self.gateway, "local_zone", None), **context,
         )  # fmt: skip
         return Response(html, status=status, mimetype="text/html")
 

@@ -67,7 +67,46 @@ function hashBeforeUpload(form) {
   });
 }
 
+// A table of class "sortable": each heading becomes a button that sorts by its column
+// (a cell's data-sort first, else its text), again for the other way round.
+function makeSortable(table) {
+  const headings = table.querySelectorAll("thead th");
+  headings.forEach((th, column) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "sort";
+    button.textContent = th.textContent;
+    th.textContent = "";
+    th.appendChild(button);
+    button.addEventListener("click", () => {
+      const up = th.getAttribute("aria-sort") !== "ascending";
+      headings.forEach((other) => other.removeAttribute("aria-sort"));
+      th.setAttribute("aria-sort", up ? "ascending" : "descending");
+      const body = table.tBodies[0];
+      const key = (row) => {
+        const cell = row.cells[column];
+        return cell ? (cell.dataset.sort || cell.textContent.trim()).toLowerCase() : "";
+      };
+      const rows = Array.from(body.rows).filter((row) => row.cells.length > 1);
+      rows.sort((a, b) => (up ? 1 : -1) * key(a).localeCompare(key(b), undefined, { numeric: true }));
+      rows.forEach((row) => body.appendChild(row));
+    });
+  });
+}
+
+// On a phone each row reads as a card: every cell is labelled with its column's heading.
+function labelCells(table) {
+  const names = Array.from(table.querySelectorAll("thead th"), (th) => th.textContent.trim());
+  for (const row of table.querySelectorAll("tbody tr")) {
+    Array.from(row.cells).forEach((cell, i) => {
+      if (names[i] && cell.colSpan === 1) cell.dataset.label = names[i];
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  for (const table of document.querySelectorAll("table")) labelCells(table);
+  for (const table of document.querySelectorAll("table.sortable")) makeSortable(table);
   tickClocks();
   setInterval(tickClocks, 30000);
   const form = document.getElementById("register-form");
