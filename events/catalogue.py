@@ -632,6 +632,11 @@ class OrderDelivered(PayloadSchema):
         load_default=None,
         metadata={"description": "when a disclosure order is to be answered"},
     )
+    issued_by = Actor(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "who issued it: the approving prosecutor where one approved"},
+    )
     emergency = fields.Boolean(
         load_default=False, metadata={"description": "it answers an emergency (P2 Art 9)"}
     )

@@ -130,6 +130,11 @@ def render_preservation_order(
                 else []
             )
             + [("Addressed to", pdf_text(provider))]
+            + (
+                [("Ordered by", pdf_text(_who(order["issued_by"])))]
+                if order.get("issued_by")
+                else []
+            )
         )
         pdf.heading("Legal basis")
         pdf.line_text(pdf_text(order.get("legal_basis") or _NOT_STATED))
@@ -175,6 +180,15 @@ def render_preservation_order(
         _signature_block(pdf, letterhead, issued)
 
     return _render(build, letterhead, number, issued or _FALLBACK_CREATION_DATE, title)
+
+
+def _who(actor: Mapping[str, Any]) -> str:
+    """The officer who issued the order, as the document names them: a prosecutor's approval
+    is the prosecutor's order, not the duty desk's."""
+    role = {"prosecution": "prosecutor", "police": "police officer"}.get(
+        str(actor.get("role")), str(actor.get("role") or "")
+    )
+    return f"{actor.get('username') or '-'}, {role} of the 24/7 point of contact"
 
 
 def _signature_block(pdf: _Document, letterhead: Letterhead, dated: datetime | None) -> None:

@@ -488,7 +488,7 @@ class Gateway:
         # on the case, whose every read is audited).
         orders = [{k: o.get(k) for k in WORK_ORDER_FIELDS} for o in b.preservation.open_orders()]
         running = [o for o in orders if o["status"] not in ("draft", "awaiting_approval")]
-        return 200, {
+        work = {
             # P2 Art 9: emergencies still undecided, the soonest due first, on top.
             "emergencies": b.preservation.emergency_clocks(),
             "alerts": b.notification.open_alerts(),
@@ -520,6 +520,10 @@ class Gateway:
             # Our own requests abroad: receipts to chase, our MLA before their expiry.
             **b.mla.outgoing_clocks(),
         }
+        # Every case named as people name it: our reference and the requester's.
+        mentioned = {item["case_id"] for items in work.values() for item in items
+                     if isinstance(item, dict) and item.get("case_id")}  # fmt: skip
+        return 200, {**work, "case_names": b.intake.case_names(sorted(mentioned))}
 
     @route("/api/v1/cases/<case_id>", "GET", CP_ROLES)
     def get_case(
@@ -680,6 +684,13 @@ class Gateway:
         return 200, b.intake.record_answer(request_id, self._body(request), who.actor)
 
     # --- directory of foreign contact points -------------------------------------------
+    @route("/api/v1/providers", "GET", CP_ROLES)
+    def providers(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
+        """The provider directory: whom an order may go to (id, name, country)."""
+        listed = [{k: p[k] for k in ("provider_id", "name", "country")}
+                  for p in b.isp_liaison.providers()]  # fmt: skip
+        return 200, {"providers": listed}
+
     @route("/api/v1/contact-points", "GET", (*CP_ROLES, "admin"))
     def contact_points(self, b: Backends, request: Request, who: Principal) -> tuple[int, Any]:
         country = request.args.get("country") or None

@@ -299,11 +299,16 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/work": {
             "get": _op(
-                "What needs action now: open alerts, orders awaiting approval or the "
-                "provider's acknowledgement, orders expiring soonest, MLA follow-ups, "
-                "near-duplicates to confirm",
+                "What needs action now: undecided emergencies (P2 Art 9) first, open alerts "
+                "(age, escalation), orders awaiting approval or the provider's "
+                "acknowledgement, disclosure orders, Art 30 reports to decide, orders expiring "
+                "soonest, MLA follow-ups within the horizon, near-duplicates to confirm; "
+                "case_names: each case's references",
                 cp,
             )
+        },
+        "/api/v1/providers": {
+            "get": _op("The provider directory: provider_id, name, country of each", cp)
         },
         "/api/v1/cases/{case_id}": {"get": _op("One case", cp)},
         "/api/v1/cases/{case_id}/timeline": {"get": _op("The shared, hash-chained timeline", cp)},

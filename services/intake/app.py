@@ -127,26 +127,42 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             reference = f"{reference or ''}|extension of {previous}|{date}"
         return str(request_id_for(authority["country"], reference))
 
+    @staticmethod
+    def _checklist_gaps(request: dict[str, Any], fields: dict[str, list[str]]) -> dict[str, Any]:
+        """The checklist items ``request`` lacks, added to ``fields`` (a field already named
+        for being malformed is not called missing as well); the Art 29(2) letters missing."""
+        found: dict[str, list[str]] = {}
+        extra: dict[str, Any] = {}
+        if request.get("type") == "preservation":
+            missing = art29_missing_items(request)  # legal-rule: art29-2-mandatory-items
+            for letter, paths in missing.items():
+                for path in paths:
+                    found.setdefault(path, []).append(
+                        f"required by Art {letter}: {ART29_ITEMS[letter][1]}"
+                    )
+            if missing:
+                extra["missing"] = sorted(missing)
+        elif request.get("type"):
+            found.update(required_fields_missing(request))
+        for path, problems in found.items():
+            if not any(path == f or f.startswith(f"{path}.") for f in fields):
+                fields.setdefault(path, []).extend(problems)
+        return extra
+
     def _validate(
         self, body: dict[str, Any], received_at: Any, custodian_listed: bool = False
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[str], float]:
         try:
             request = RequestSchema().load(body)
         except ValidationError as exc:
-            raise Invalid("the request is not valid", flatten_errors(exc.messages)) from None
+            # Every problem at once: what the checklist lacks too, not only the malformed
+            # fields (a lower-case country must not hide the missing Art 29(2) items).
+            fields = flatten_errors(exc.messages)
+            valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+            extra = self._checklist_gaps(valid, fields) if isinstance(body, dict) else {}
+            raise Invalid(_failure(extra), fields, extra) from None
         fields: dict[str, list[str]] = {}
-        extra: dict[str, Any] = {}
-        if request["type"] == "preservation":
-            missing = art29_missing_items(request)  # legal-rule: art29-2-mandatory-items
-            for letter, paths in missing.items():
-                for path in paths:
-                    fields.setdefault(path, []).append(
-                        f"required by Art {letter}: {ART29_ITEMS[letter][1]}"
-                    )
-            if missing:
-                extra["missing"] = sorted(missing)
-        else:
-            fields.update(required_fields_missing(request))
+        extra = self._checklist_gaps(request, fields)
         data = request.get("data") or {}
         identifiers, warnings, id_errors = normalise_identifiers(
             data.get("identifiers") or [],
@@ -158,12 +174,7 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
         warnings.extend(self._period_rules(request, fields))
         self._extension_rules(request, fields)
         if fields:
-            message = (
-                "the preservation request lacks what Art 29(2) requires"
-                if extra.get("missing")
-                else "the request is not valid"
-            )
-            raise Invalid(message, fields, extra)
+            raise Invalid(_failure(extra), fields, extra)
         if (
             request["type"] == "preservation"
             and request["direction"] == "incoming"
@@ -666,6 +677,19 @@ class IntakeApplication(ContactPointDirectory, ServiceApplication):
             for c in chosen
         ]  # fmt: skip
 
+    @query
+    def case_names(self, case_ids: list[str]) -> dict[str, str]:
+        """How people name each case: our reference, and the requester's where given."""
+        wanted = set(case_ids)
+        names: dict[str, str] = {}
+        for entry in self.request_index.select(lambda e: e["case_id"] in wanted):
+            if entry["case_id"] not in names:
+                theirs = entry["their_reference"]
+                names[entry["case_id"]] = entry["our_reference"] + (
+                    f" · {theirs}" if theirs else ""
+                )
+        return names
+
     def _references(self, request_ids: list[str]) -> list[dict[str, Any]]:
         """How people name a case: each request's reference, ours and the requester's."""
         return [
@@ -778,6 +802,12 @@ def _case_limit(value: Any) -> int | None:
     if isinstance(value, bool) or limit < 1:
         raise Invalid("limit must be a whole number of cases", {"limit": ["e.g. 50"]})
     return limit
+
+
+def _failure(extra: dict[str, Any]) -> str:
+    if extra.get("missing"):
+        return "the preservation request lacks what Art 29(2) requires"
+    return "the request is not valid"
 
 
 def _case_offset(value: Any) -> int:

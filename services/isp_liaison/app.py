@@ -149,6 +149,12 @@ class IspLiaisonApplication(ServiceApplication):
     def has_provider(self, provider_id: str) -> bool:
         return load(self.repository, str(provider_uuid(provider_id)), Provider) is not None
 
+    @query
+    def providers(self) -> list[dict[str, Any]]:
+        """The provider directory, by id (the consoles' pick-lists)."""
+        listed = self.still_open(Provider, lambda p: True)
+        return sorted((self.provider_view(p) for p in listed), key=lambda v: v["provider_id"])
+
     @staticmethod
     def provider_view(provider: Provider) -> dict[str, Any]:
         return {
@@ -183,6 +189,7 @@ class IspLiaisonApplication(ServiceApplication):
                 kind="disclosure" if disclosure else "preservation",
                 due_by=order.get("due_by"),
                 emergency=bool(order.get("emergency")),
+                issued_by=order.get("actor"),
             )
         )
         if provider.webhook and self.webhook_master_key:

@@ -41,6 +41,7 @@ class ProviderOrder(Aggregate):
     kind: str = "preservation"
     due_by: str | None = None
     emergency: bool = False
+    issued_by: dict[str, str] | None = None
     produced: tuple[dict[str, Any], ...] = ()  # each production, in order (issue 20)
 
     @staticmethod
@@ -64,6 +65,7 @@ class ProviderOrder(Aggregate):
         kind: str = "preservation",
         due_by: str | None = None,
         emergency: bool = False,
+        issued_by: dict[str, str] | None = None,
     ):
         # Orders delivered before issue 19 carried their signed document here; now it is
         # rendered beside delivery and recorded by sign() (None at delivery).
@@ -73,6 +75,7 @@ class ProviderOrder(Aggregate):
         self.kind = kind  # preservation | disclosure (issue 20); earlier orders: preservation
         self.due_by = due_by  # a disclosure order's answer is due by then
         self.emergency = emergency  # P2 Art 9: an imminent risk to life; due in hours
+        self.issued_by = issued_by  # the document names who ordered it (the approver)
         self.order_id = order_id
         self.case_id = case_id
         self.request_id = request_id
@@ -271,6 +274,7 @@ class ProviderOrder(Aggregate):
             "kind": self.kind,
             "due_by": self.due_by,
             "emergency": self.emergency,
+            "issued_by": self.issued_by,
         }
 
     def sign(self, number: str, sha256: str, key_id: str, signature: str, pdf_b64: str) -> None:

@@ -149,7 +149,7 @@ class Production(Aggregate):
         read_at: str,
         actor: dict[str, str],
     ) -> None:
-        pass
+        """A fact for the timeline: the stored bytes do not change when they are read."""
 
     def record_export(self, package_sha256: str, actor: dict[str, str], now: str) -> None:
         """Chain of custody: a court package of it left the system, with its digest."""
@@ -165,4 +165,4 @@ class Production(Aggregate):
         exported_at: str,
         actor: dict[str, str],
     ) -> None:
-        pass
+        """A fact for the timeline: what left is described by its digest only."""

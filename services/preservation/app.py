@@ -501,7 +501,7 @@ class PreservationApplication(ServiceApplication):
     def _draft(self, *, period_days: int | None, actor: dict[str, str], **fields: Any):
         order = PreservationOrder(
             period_days=self.national_policy.period(period_days),
-            legal_basis=LEGAL_BASIS,
+            legal_basis=self.national_policy.legal_basis("preservation", LEGAL_BASIS),
             actor=actor,
             **fields,
         )
@@ -563,7 +563,8 @@ class PreservationApplication(ServiceApplication):
             provider_id=wanted["provider_id"],
             identifiers=identifiers,
             data_types=wanted["data_types"],
-            legal_basis=wanted["legal_basis"] or disclosure_order.LEGAL_BASIS,
+            legal_basis=wanted["legal_basis"]
+            or policy.legal_basis("disclosure", disclosure_order.LEGAL_BASIS),
             due_by=due_by,
             actor=actor,
             emergency=emergency,

@@ -25,6 +25,8 @@ disclosure_reminder_hours: [48, 4]     # before a disclosure order's due-by
 emergency_decision_minutes: 60         # from receipt to a decision, then escalated each time
 emergency_due_hours: 4                 # an emergency disclosure order's default due-by
 emergency_reminder_hours: [1]          # before an emergency disclosure order's due-by
+# optional: the national provisions that bind the provider, cited after the Convention
+national_provisions: {preservation: "Code of Criminal Procedure art. 154", disclosure: "art. 170"}
 ```
 """
 
@@ -75,6 +77,13 @@ class NationalPolicy:
     emergency_decision_minutes: int = 60
     emergency_due_hours: int = 4
     emergency_reminder_hours: tuple[int, ...] = (1,)
+    # What binds the provider at home, by order kind, cited after the Convention article.
+    national_provisions: dict[str, str] = field(default_factory=dict)
+
+    def legal_basis(self, kind: str, convention: str) -> str:
+        """The order's legal basis: the Convention's article, then the national provision."""
+        provision = self.national_provisions.get(kind)
+        return f"{convention}; national law: {provision}" if provision else convention
 
     def period(self, requested_days: int | None) -> int:
         """The preservation period: as asked, within the Convention's minimum (Art 29(7))
@@ -164,6 +173,7 @@ OPTIONAL = {
     "emergency_decision_minutes": 60,
     "emergency_due_hours": 4,
     "emergency_reminder_hours": [1],
+    "national_provisions": {},
 }
 FIELDS = set(PROFILES["police-needs-approval"]) | set(OPTIONAL)
 REQUIRED = set(PROFILES["police-needs-approval"])
@@ -233,6 +243,14 @@ def parse_policy(data: Any, source: str) -> NationalPolicy:
     emergency_hours = data.get("emergency_reminder_hours")
     if not isinstance(emergency_hours, list) or not all(_within(h, 1, 72) for h in emergency_hours):
         problems.append("emergency_reminder_hours must be a list of whole hours from 1 to 72")
+    provisions = data.get("national_provisions")
+    if not isinstance(provisions, dict) or not all(
+        k in ("preservation", "disclosure") and isinstance(v, str) and v.strip()
+        for k, v in provisions.items()
+    ):
+        problems.append(
+            "national_provisions must map preservation and/or disclosure to the provision's text"
+        )
     if not _days(data.get("maximum_extension_days"), 0):
         problems.append("maximum_extension_days must be a whole number of days >= 0")
     offsets = data.get("reminder_offsets_days")
@@ -271,6 +289,7 @@ def parse_policy(data: Any, source: str) -> NationalPolicy:
         emergency_decision_minutes=data["emergency_decision_minutes"],
         emergency_due_hours=data["emergency_due_hours"],
         emergency_reminder_hours=tuple(sorted(set(emergency_hours), reverse=True)),
+        national_provisions={k: v.strip() for k, v in provisions.items()},
     )
 
 

@@ -115,7 +115,7 @@ class Disclosure(Aggregate):
         details: str,
         reported_at: str,
     ) -> None:
-        pass
+        """Published for the duty prosecutor and the timeline; the state is the creation's."""
 
     # --- the decision --------------------------------------------------------------------
     def send(

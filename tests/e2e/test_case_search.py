@@ -76,3 +76,44 @@ def test_the_console_opens_a_case_from_a_short_id_or_a_reference_and_names_it_by
     # a name that matches nothing: the (empty) list, not an error page
     status, headers, _ = browser.go("GET", "/console/cases/NOTHING-LIKE-IT")
     assert status == 303 and "q=NOTHING-LIKE-IT" in headers["Location"]
+
+
+def test_the_work_list_names_cases_by_their_references_and_keeps_far_follow_ups_on_the_case(
+    embedded, tokens
+):
+    from slice_driver import issued_order, wait_for
+
+    api, _, _ = embedded
+    order = issued_order(api, tokens, "WORK-NAMES-1")  # preserved 90 days: MLA due in 90
+    case_id = order["case_id"]
+    follow_ups = wait_for(
+        lambda: api.call("GET", f"/api/v1/cases/{case_id}", tokens["police"])[1]["mla"],
+        what="the MLA follow-up on the case",
+    )
+    assert follow_ups[0]["closed"] is None
+    _, work = api.call("GET", "/api/v1/work", tokens["police"])
+    assert case_id not in [f["case_id"] for f in work["follow_ups"]]  # beyond 30 days
+    assert work["case_names"][case_id].endswith(" · WORK-NAMES-1")
+    assert work["case_names"][case_id].startswith("CP247-")
+
+
+def test_the_request_form_offers_the_directories_to_pick_from(embedded, tokens):
+    api, _, platform = embedded
+    identity = platform.apps["gateway"]
+    uri = identity.enrol_second_factor("pat")
+    secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+    browser = Browser(api.base_url)
+    code = unused_totp(secret, identity._user("pat").last_totp_step)
+    browser.go("POST", "/login", {"username": "pat", "password": PASSWORD, "totp": code})
+    status, listed = api.call("GET", "/api/v1/providers", tokens["police"])
+    assert (
+        status == 200
+        and {"provider_id": "telco-a", "name": "Telco-A", "country": "RO"} in (listed["providers"])
+    )
+    assert api.call("GET", "/api/v1/providers", tokens["isp_a"])[0] == 403
+    status, _, page = browser.go("GET", "/console/requests/new")
+    assert status == 200
+    assert 'list="dl-provider_id"' in page and '<option value="telco-a">Telco-A (RO)' in page
+    assert '<option value="America/New_York">' in page and 'list="dl-ra_time_zone"' in page
+    # countries come from the contact-point directory, empty here: no list to offer
+    assert 'list="dl-ra_country"' not in page

@@ -152,8 +152,11 @@ def test_figures_count_what_happened_decisions_and_our_requests_abroad(
                         {"reference": "DE-1", "at": (sent_at + timedelta(hours=1)).isoformat()}
                         )[0] == 200  # fmt: skip
 
+        seen: list[dict] = []
+
         def figures() -> dict | None:
             report = stats()
+            seen[:] = [report]
             # every figure asserted below is counted by its own event: wait for all of them
             done = (
                 report["decisions"]["withdrawn"] == 1
@@ -162,7 +165,10 @@ def test_figures_count_what_happened_decisions_and_our_requests_abroad(
             )
             return report if done else None
 
-        report = wait_for(figures, what="the figures of what happened")
+        try:
+            report = wait_for(figures, timeout=60, what="the figures of what happened")
+        except AssertionError as missing:  # say which figure never came (a CI run saw one)
+            raise AssertionError(f"{missing}; the last figures: {seen}") from None
         assert report["decisions"] == {
             "refused": 1, "refusal_grounds": {"security": 1, "sovereignty": 1},
             "art29_6_notices": 0, "art29_6_reasons": {}, "withdrawn": 1,

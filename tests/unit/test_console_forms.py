@@ -167,3 +167,16 @@ def test_ages_read_as_time_ago():
     assert age("2026-11-28T00:55:00Z", NOW) == "2 h 05 min ago"
     assert age("2026-11-25T23:00:00Z", NOW) == "2 d 4 h ago"
     assert age(None, NOW) == "" and age("2026-11-28T03:30:00Z", NOW) == "0 min ago"
+
+
+def test_warnings_read_as_sentences_with_the_carrier_grade_nat_one_first():
+    from services.gateway.console.formatting import warning_sentences
+
+    said = warning_sentences(
+        ["timestamp_local_only", "recommended_missing:offence.provisions", "ipv4_without_port",
+         "recommended_missing:data.period_days", "something_new"]
+    )  # fmt: skip
+    assert said[0].startswith("A public IPv4 address without its source port")
+    assert "Ask the requesting CP for the source port" in said[0]
+    assert said[-1] == "Recommended but not given: offence provisions, data period days."
+    assert "Something new." in said and not any("_" in s for s in said)

@@ -71,3 +71,15 @@ def test_p2_art9_the_clock_runs_from_receipt_escalates_once_a_period_and_stops_o
     assert clock.decide("order issued", "2026-12-08T03:30:00Z")
     assert clock.decision == {"how": "order issued", "at": "2026-12-08T03:30:00Z"}
     assert not clock.decide("request refused", "2026-12-08T04:00:00Z")  # the first one counts
+
+
+def test_an_order_cites_the_national_provision_after_the_convention() -> None:
+    from pathlib import Path
+
+    policy = national_policy(str(Path(__file__).parents[2] / "infra/policy/romania-like.yaml"))
+    assert policy.legal_basis("preservation", "Budapest Convention Art 29").startswith(
+        "Budapest Convention Art 29; national law: Code of Criminal Procedure art. 154"
+    )
+    assert national_policy("cp-orders-directly").legal_basis("disclosure", "Art 18") == "Art 18"
+    with pytest.raises(ConfigurationError, match="national_provisions"):
+        parse_policy({**PROFILES["cp-orders-directly"], "national_provisions": {"mla": "x"}}, "t")

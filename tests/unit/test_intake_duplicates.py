@@ -79,3 +79,20 @@ def test_unknown_case_is_not_found(tmp_path):
     registered = intake.register_request(preservation_request("US-4"), POLICE)
     with pytest.raises(NotFound):  # a request id is not a case id
         intake.get_case(registered["request_id"])
+
+
+def test_art29_2_every_problem_of_a_request_is_named_at_once() -> None:
+    """A malformed field (a lower-case country) does not hide the missing Art 29(2) items."""
+    from cp247.errors import Invalid
+    from services.intake.app import IntakeApplication
+
+    app = IntakeApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    body = preservation_request("WHACK-1")
+    body["requesting_authority"]["country"] = "de"
+    del body["offence"]
+    with pytest.raises(Invalid) as raised:
+        app.register_request(body, {"username": "poe", "role": "police"})
+    fields = raised.value.body()["fields"]
+    assert "requesting_authority.country" in fields
+    assert {"offence.description", "offence.summary_of_facts"} <= set(fields)
+    assert raised.value.body()["missing"] == ["29.2.b"]

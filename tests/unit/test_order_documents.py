@@ -154,6 +154,13 @@ def test_each_order_says_how_to_answer_it_and_an_emergency_says_so_first():
     assert "How to answer" in preserve and "report that the data are preserved" in preserve
 
 
+def test_the_order_names_the_prosecutor_who_issued_it():
+    approved = {**ORDER, "issued_by": {"username": "pat", "role": "prosecution"}}
+    text = " ".join(text_of(render_preservation_order(approved, Letterhead.default())).split())
+    assert "Ordered by pat, prosecutor of the 24/7 point of contact" in text
+    assert "Ordered by" not in text_of(render_preservation_order(ORDER, Letterhead.default()))
+
+
 def test_order_pdf_carries_number_basis_provider_times_and_identifiers():
     text = text_of(render_preservation_order(ORDER, Letterhead.default(), "Europe/Bucharest"))
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import available_timezones
 
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
@@ -273,7 +274,17 @@ class CasePages:
     @page("/console/requests/new", "GET", CP)
     def new_request(self, s: Session) -> Response:
         return s.render("request_new.html", values={}, checklist=ART29_CHECKLIST,
-                        types=REQUEST_TYPES)  # fmt: skip
+                        types=REQUEST_TYPES, **self._pick_lists(s))  # fmt: skip
+
+    @staticmethod
+    def _pick_lists(s: Session) -> dict[str, Any]:
+        """What the request form offers to pick from: the directories, and every time zone."""
+        contact_points = s.api("GET", "/api/v1/contact-points")["contact_points"]
+        return {
+            "providers": s.api("GET", "/api/v1/providers")["providers"],
+            "countries": sorted({c["country"] for c in contact_points}),
+            "zones": sorted(available_timezones()),
+        }
 
     @page("/console/requests/new", "POST", CP)
     def register(self, s: Session) -> Response:
@@ -289,7 +300,8 @@ class CasePages:
                 return see_other(_case_path(answer["case_id"]), note)
             problems = ApiError(status, answer).sentences
         return s.render("request_new.html", status=422, values=values, errors=problems,
-                        checklist=ART29_CHECKLIST, types=REQUEST_TYPES)  # fmt: skip
+                        checklist=ART29_CHECKLIST, types=REQUEST_TYPES,
+                        **self._pick_lists(s))  # fmt: skip
 
     @page("/console/inbox", "GET", CP)
     def inbox(self, s: Session) -> Response:

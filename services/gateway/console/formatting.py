@@ -97,6 +97,46 @@ def overdue(value: Any, now: datetime | None = None) -> bool:
     return left is not None and left < 0
 
 
+# A request's warnings as sentences that say what to ask for; the carrier-grade NAT one first:
+# without the port the address names thousands of subscribers.
+WARNING_SENTENCES = {
+    "ipv4_without_port": "A public IPv4 address without its source port: behind carrier-grade "
+    "NAT it names thousands of subscribers. Ask the requesting CP for the source port and the "
+    "exact time with its zone.",
+    "timestamp_local_only": "A time was given without its UTC offset and was read in the "
+    "requester's time zone. Ask them to confirm the offset.",
+    "custodian_not_listed": "The provider holding the data is not in the provider directory: "
+    "no order drafts itself. Order from a listed provider, or record why no order is made.",
+    "urgency_set_to_emergency": "An emergency disclosure is always treated as an emergency "
+    "(P2 Art 9): the urgency was set to emergency.",
+    "near_duplicate": "It looks like a request already registered (same identifier, provider "
+    "and time): confirm it belongs to this case, or split it.",
+    "unknown_sender": "The sender is not in the contact-point directory: check whom it came "
+    "from before acting on it.",
+    "sender_email_missing": "No e-mail address of the sender: the receipt cannot be sent "
+    "automatically. Ask for one.",
+    "period_raised_to_minimum": "The period asked for was under 60 days and was raised to the "
+    "minimum of Art 29(7).",
+}
+FIRST_WARNINGS = ("ipv4_without_port",)
+
+
+def warning_sentences(warnings: Any) -> list[str]:
+    """The warnings in words, the one that matters most first; the recommended items that
+    are missing said together, at the end."""
+    keys = [str(w) for w in warnings or []]
+    ordered = sorted(keys, key=lambda w: (w not in FIRST_WARNINGS, keys.index(w)))
+    sentences = [
+        WARNING_SENTENCES.get(w, w.replace("_", " ").capitalize() + ".")
+        for w in ordered if not w.startswith("recommended_missing:")
+    ]  # fmt: skip
+    recommended = [w.partition(":")[2] for w in ordered if w.startswith("recommended_missing:")]
+    if recommended:
+        words = ", ".join(r.replace("_", " ").replace(".", " ") for r in recommended)
+        sentences.append(f"Recommended but not given: {words}.")
+    return sentences
+
+
 def status_words(status: Any) -> str:
     return STATUS_WORDS.get(str(status), str(status or "").replace("_", " "))
 
@@ -107,4 +147,5 @@ FILTERS = {
     "age": age,
     "overdue": overdue,
     "status_words": status_words,
+    "warning_sentences": warning_sentences,
 }
